@@ -1,0 +1,640 @@
+/*
+ * memview.h - the buffer protocol and memory views for C11.
+ *
+ * One object (an exporter) exposes memory it owns as an mv_buffer; a view
+ * (mv_view) holds that buffer and indexes, slices, casts, compares and
+ * converts it without copying, writing through to the owner.  The semantics
+ * are CPython's buffer protocol (PEP 3118) and memoryview; where memoryview
+ * stops (N-D slicing, casts between any formats), NumPy basic indexing is
+ * the model.
+ *
+ * Conventions (apply to every function below unless its comment says more):
+ *  - Fallible functions return int (0, or a negative MV_E* code) or a
+ *    pointer (NULL on error) and take `mv_error *err` last; err may be NULL.
+ *  - `_new` returns a new reference; release it with mv_decref().
+ *    "borrowed" results stay valid as long as their owner does.
+ *  - Sizes, offsets, shapes and strides are ptrdiff_t (Py_ssize_t's twin).
+ *  - Thread safety: reference counts and export counts are atomic.  Views
+ *    are immutable after creation, so any number of threads may read one
+ *    view concurrently; mv_view_release() and writes to the underlying
+ *    memory must be synchronised by the caller.
+ */
+#ifndef MEMVIEW_H
+#define MEMVIEW_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MV_API __attribute__((visibility("default")))
+#define MV_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define MV_API
+#define MV_PRINTF(f, a)
+#endif
+
+#define MV_VERSION_MAJOR 0
+#define MV_VERSION_MINOR 1
+#define MV_VERSION_PATCH 0
+
+/* The largest number of dimensions a buffer or view may have (PyBUF_MAX_NDIM). */
+#define MV_MAX_NDIM 64
+
+/* ======================================================================== *
+ * Errors (src/error.c)
+ *
+ * Each kind maps 1:1 to a Python exception.  Messages are CPython's, word for
+ * word, wherever CPython has one for the same condition.
+ * ======================================================================== */
+
+enum {
+    MV_OK = 0,
+    MV_EVALUE = -1,    /* ValueError */
+    MV_ETYPE = -2,     /* TypeError */
+    MV_EINDEX = -3,    /* IndexError */
+    MV_EBUFFER = -4,   /* BufferError */
+    MV_EOVERFLOW = -5, /* OverflowError */
+    MV_ENOMEM = -6,    /* MemoryError */
+    MV_ENOTIMPL = -7,  /* NotImplementedError */
+    MV_EOS = -8        /* OSError; mv_error.os_errno holds errno */
+};
+
+#define MV_ERROR_MESSAGE_MAX 256
+
+typedef struct mv_error {
+    int code;       /* MV_OK or one of MV_E* */
+    int os_errno;   /* for MV_EOS, else 0 */
+    char message[MV_ERROR_MESSAGE_MAX]; /* NUL-terminated, may be truncated */
+} mv_error;
+
+/* Reset err to MV_OK with an empty message.  err may be NULL. */
+MV_API void mv_error_clear(mv_error *err);
+
+/* Record an error (printf-style message) in err if err is not NULL.
+ * Returns code, so callers can write `return mv_error_set(err, ...)`. */
+MV_API int mv_error_set(mv_error *err, int code, const char *fmt, ...) MV_PRINTF(3, 4);
+
+/* The Python exception name of a code ("ValueError", ...); "OK" for MV_OK,
+ * "UnknownError" for anything else.  Never NULL; static storage. */
+MV_API const char *mv_error_name(int code);
+
+/* ======================================================================== *
+ * Objects (src/object.c)
+ *
+ * Every exporter and every view starts with an mv_object: an atomic
+ * reference count, an atomic export count (the number of buffers obtained
+ * from it and not yet released) and a type vtable.  Writing an exporter:
+ * embed mv_object as the first member, fill an mv_type, call
+ * mv_object_init().
+ * ======================================================================== */
+
+typedef struct mv_object mv_object;
+typedef struct mv_buffer mv_buffer;
+
+typedef struct mv_type {
+    const char *name;
+    /* Fill *view for the request `flags` (MV_BUF_*), normally through
+     * mv_buffer_fill_info() or by hand.  view->obj must be set to a new
+     * reference to self.  Return 0 or a negative MV_E* code with err set. */
+    int (*getbuffer)(mv_object *self, mv_buffer *view, int flags, mv_error *err);
+    /* Optional: undo what getbuffer did (not the reference; that is dropped
+     * by mv_buffer_release). */
+    void (*releasebuffer)(mv_object *self, mv_buffer *view);
+    /* Free the object and everything it owns.  Called once, when the last
+     * reference goes. */
+    void (*destroy)(mv_object *self);
+} mv_type;
+
+struct mv_object {
+    atomic_size_t refcount;
+    atomic_size_t exports;
+    const mv_type *type;
+};
+
+/* Initialise the header of a new object: one reference, no exports. */
+MV_API void mv_object_init(mv_object *obj, const mv_type *type);
+
+/* Add / drop a reference.  `obj` is an mv_object or anything that starts
+ * with one (every mv_view); NULL is ignored.  The last mv_decref calls the
+ * type's destroy. */
+MV_API void mv_incref(void *obj);
+MV_API void mv_decref(void *obj);
+
+/* Current reference / export count (a snapshot; for tests and diagnostics). */
+MV_API size_t mv_object_refcount(const void *obj);
+MV_API size_t mv_object_exports(const void *obj);
+
+/* The object's type name ("bytes", "memoryview", ...).  Static storage. */
+MV_API const char *mv_object_type_name(const void *obj);
+
+/* ======================================================================== *
+ * Buffers (src/buffer.c)
+ *
+ * mv_buffer has the fields and meaning of CPython's Py_buffer.  Request
+ * flags have the values and meanings of PyBUF_*.
+ * ======================================================================== */
+
+struct mv_buffer {
+    void *buf;              /* start of the logical array (not the lowest
+                               address when strides are negative) */
+    mv_object *obj;         /* owned reference to the exporter, or NULL */
+    ptrdiff_t len;          /* product(shape) * itemsize */
+    ptrdiff_t itemsize;
+    int readonly;
+    int ndim;               /* 0 .. MV_MAX_NDIM */
+    const char *format;     /* struct syntax; NULL means "B" */
+    ptrdiff_t *shape;       /* NULL unless MV_BUF_ND was requested */
+    ptrdiff_t *strides;     /* NULL unless MV_BUF_STRIDES was requested */
+    ptrdiff_t *suboffsets;  /* NULL, or per dimension (< 0: no indirection) */
+    void *internal;         /* exporter-private */
+};
+
+enum {
+    MV_BUF_SIMPLE = 0,
+    MV_BUF_WRITABLE = 0x0001,
+    MV_BUF_FORMAT = 0x0004,
+    MV_BUF_ND = 0x0008,
+    MV_BUF_STRIDES = 0x0010 | MV_BUF_ND,
+    MV_BUF_C_CONTIGUOUS = 0x0020 | MV_BUF_STRIDES,
+    MV_BUF_F_CONTIGUOUS = 0x0040 | MV_BUF_STRIDES,
+    MV_BUF_ANY_CONTIGUOUS = 0x0080 | MV_BUF_STRIDES,
+    MV_BUF_INDIRECT = 0x0100 | MV_BUF_STRIDES,
+    MV_BUF_CONTIG = MV_BUF_ND | MV_BUF_WRITABLE,
+    MV_BUF_CONTIG_RO = MV_BUF_ND,
+    MV_BUF_STRIDED = MV_BUF_STRIDES | MV_BUF_WRITABLE,
+    MV_BUF_STRIDED_RO = MV_BUF_STRIDES,
+    MV_BUF_RECORDS = MV_BUF_STRIDES | MV_BUF_WRITABLE | MV_BUF_FORMAT,
+    MV_BUF_RECORDS_RO = MV_BUF_STRIDES | MV_BUF_FORMAT,
+    MV_BUF_FULL = MV_BUF_INDIRECT | MV_BUF_WRITABLE | MV_BUF_FORMAT,
+    MV_BUF_FULL_RO = MV_BUF_INDIRECT | MV_BUF_FORMAT,
+    /* Only for mv_view_from_memory. */
+    MV_BUF_READ = 0x100,
+    MV_BUF_WRITE = 0x200
+};
+
+/* Ask `exporter` for a buffer (PyObject_GetBuffer).  On success view->obj
+ * holds a new reference and the exporter's export count is one higher until
+ * mv_buffer_release(view).  Errors: MV_EBUFFER when the object cannot honour
+ * the request (e.g. "underlying buffer is not writable"); MV_EVALUE for
+ * flags outside the PyBUF_* set. */
+MV_API int mv_object_getbuffer(mv_object *exporter, mv_buffer *view, int flags, mv_error *err);
+
+/* Release a buffer from mv_object_getbuffer (PyBuffer_Release): runs the
+ * exporter's releasebuffer, lowers its export count, drops view->obj.
+ * Safe on a zeroed buffer and idempotent. */
+MV_API void mv_buffer_release(mv_buffer *view);
+
+/* Fill a simple 1-D unsigned-byte buffer over [buf, buf+len) for the request
+ * `flags` (PyBuffer_FillInfo).  Takes a new reference to `exporter` (may be
+ * NULL).  Errors: MV_EBUFFER "Object is not writable." when MV_BUF_WRITABLE
+ * is requested and readonly is set; MV_EVALUE for negative len. */
+MV_API int mv_buffer_fill_info(mv_buffer *view, mv_object *exporter, void *buf, ptrdiff_t len,
+                               int readonly, int flags, mv_error *err);
+
+/* 1 if view is contiguous in `order` ('C', 'F' or 'A' = either), else 0
+ * (PyBuffer_IsContiguous).  Buffers with suboffsets are never contiguous.
+ * An unknown order gives 0. */
+MV_API int mv_buffer_is_contiguous(const mv_buffer *view, char order);
+
+/* Address of the item at `indices` (one per dimension), following
+ * suboffsets (PyBuffer_GetPointer).  Each index is bounds-checked (negative
+ * indices are NOT wrapped): MV_EINDEX "index out of bounds on dimension %d". */
+MV_API void *mv_buffer_get_pointer(const mv_buffer *view, const ptrdiff_t *indices, mv_error *err);
+
+/* Copy the buffer's items into the len bytes at dst in `order` ('C', 'F',
+ * or 'A' = memory order when contiguous, else C) (PyBuffer_ToContiguous).
+ * MV_EVALUE "PyBuffer_ToContiguous: len != view->len" when len differs. */
+MV_API int mv_buffer_to_contiguous(void *dst, const mv_buffer *src, ptrdiff_t len, char order,
+                                   mv_error *err);
+
+/* Copy len bytes from src, laid out in `order`, into the buffer's items
+ * (PyBuffer_FromContiguous).  Fails with MV_ETYPE "cannot modify read-only
+ * memory" on a read-only buffer, MV_EVALUE when len != view->len. */
+MV_API int mv_buffer_from_contiguous(const mv_buffer *view, const void *src, ptrdiff_t len,
+                                     char order, mv_error *err);
+
+/* Copy src's items into dst (same shape and itemsize; PyObject_CopyData);
+ * overlap-safe.  MV_EVALUE "memoryview assignment: lvalue and rvalue have
+ * different structures" when the structures differ. */
+MV_API int mv_buffer_copy(const mv_buffer *dst, const mv_buffer *src, mv_error *err);
+
+/* Item size of a struct format string (PyBuffer_SizeFromFormat); -1 with
+ * err set (MV_EVALUE, naming the format) if it does not parse. */
+MV_API ptrdiff_t mv_size_from_format(const char *format, mv_error *err);
+
+/* Fill strides for a contiguous array of `shape` in `order` ('F' for
+ * Fortran, anything else C) (PyBuffer_FillContiguousStrides).  The caller
+ * guarantees the products fit (mv_layout_validate checks that). */
+MV_API void mv_fill_contiguous_strides(int ndim, const ptrdiff_t *shape, ptrdiff_t *strides,
+                                       ptrdiff_t itemsize, char order);
+
+/* Check a layout against the memory it claims: itemsize > 0, 0 <= ndim <=
+ * MV_MAX_NDIM, shape[i] >= 0, no product overflows, and every item at
+ * buf = base + offset reached through shape/strides lies inside
+ * [base, base + memlen).  strides may be NULL (C-contiguous).  Errors:
+ * MV_EVALUE or MV_EOVERFLOW with a message naming the offending value. */
+MV_API int mv_layout_validate(ptrdiff_t memlen, ptrdiff_t itemsize, int ndim, const ptrdiff_t *shape,
+                              const ptrdiff_t *strides, ptrdiff_t offset, mv_error *err);
+
+/* Check that a buffer descriptor is self-consistent: buf non-NULL unless
+ * len == 0, 0 <= ndim <= MV_MAX_NDIM, itemsize > 0 (or 0 with len 0),
+ * len == product(shape) * itemsize without overflow, itemsize matching the
+ * format when one is given, no extent overflowing the address space.
+ * Errors: MV_EVALUE / MV_EOVERFLOW with a message naming the field. */
+MV_API int mv_buffer_validate(const mv_buffer *view, mv_error *err);
+
+/* ======================================================================== *
+ * Formats and values (src/format.c)
+ *
+ * Struct / PEP 3118 item formats: byte order prefixes @ = < > ! (anywhere,
+ * until changed), repeat counts, codes x c b B ? h H i I l L q Q n N e f d
+ * s p P, T{...} records (with optional :name: after each member), Zf / Zd
+ * complex.  '@' (and no prefix) means native size and alignment; = < > !
+ * mean standard sizes, no alignment.  Records are flattened: an item
+ * unpacks to one value per element, in order ('x' gives none; 's' and 'p'
+ * give one bytes value per field).
+ * ======================================================================== */
+
+typedef enum mv_value_kind {
+    MV_VALUE_NONE = 0,
+    MV_VALUE_BOOL,     /* '?' */
+    MV_VALUE_SIGNED,   /* b h i l q n */
+    MV_VALUE_UNSIGNED, /* B H I L Q N P */
+    MV_VALUE_DOUBLE,   /* e f d */
+    MV_VALUE_COMPLEX,  /* Zf Zd */
+    MV_VALUE_BYTES     /* c s p */
+} mv_value_kind;
+
+typedef struct mv_value {
+    mv_value_kind kind;
+    union {
+        bool b;
+        int64_t i;
+        uint64_t u;
+        double d;
+        struct {
+            double re, im;
+        } c;
+        struct {
+            const unsigned char *ptr; /* unpack: borrowed, points into the item */
+            size_t len;
+        } bytes;
+    } v;
+} mv_value;
+
+typedef struct mv_field {
+    char code;        /* struct code; Zf and Zd are reported as 'F' and 'D' */
+    char byteorder;   /* '@', '=', '<', '>' ('!' is reported as '>') */
+    ptrdiff_t count;  /* repeat count (for 's' / 'p': the byte length) */
+    ptrdiff_t offset; /* byte offset of the first element in the item */
+    ptrdiff_t size;   /* bytes per element (for 's' / 'p': per field) */
+} mv_field;
+
+typedef struct mv_format {
+    ptrdiff_t itemsize;  /* bytes per item, padding included */
+    ptrdiff_t alignment; /* alignment of the item (1 for standard modes) */
+    ptrdiff_t nvalues;   /* values one item unpacks to */
+    int nfields;
+    mv_field *fields;    /* owned; in order of appearance */
+    char native;         /* the code when the format is a native
+                            single-character format as memoryview defines it
+                            ("B", "@i", ...; never 's', 'p', 'x'), else 0 */
+} mv_format;
+
+/* Parse `text` into *fmt (which need not be initialised).  On error *fmt is
+ * left empty and MV_EVALUE says "invalid format string '%s': <why>" (or
+ * MV_ENOMEM).  Free with mv_format_clear(). */
+MV_API int mv_format_parse(mv_format *fmt, const char *text, mv_error *err);
+
+/* Free what mv_format_parse allocated; leaves *fmt empty.  NULL-safe,
+ * idempotent. */
+MV_API void mv_format_clear(mv_format *fmt);
+
+/* Unpack one item at `item` into values[0 .. fmt->nvalues).  nvalues is the
+ * room in `values`; MV_EVALUE if it is smaller than fmt->nvalues.  Item need
+ * not be aligned. */
+MV_API int mv_format_unpack(const mv_format *fmt, const void *item, mv_value *values,
+                            ptrdiff_t nvalues, mv_error *err);
+
+/* Pack values[0 .. fmt->nvalues) into the item at `item` (fmt->itemsize
+ * bytes; padding bytes are left as they were).  `text` is the format string
+ * used in messages.  Checks every value first and writes nothing on error:
+ *   MV_ETYPE  "memoryview: invalid type for format '%s'"  (bytes for a
+ *             number, a double for an integer code, a number for 'c'/'s')
+ *   MV_EVALUE "memoryview: invalid value for format '%s'" (out of range,
+ *             'c' with length != 1, 'e' overflow, nvalues mismatch)
+ * Integers accept SIGNED, UNSIGNED and BOOL; floats accept any number;
+ * '?' accepts any kind (truthiness; bytes are true when non-empty); 's'/'p'
+ * take bytes, truncated or zero-padded as struct does; 'f' stores +-inf for
+ * finite values beyond its range (as CPython's memoryview). */
+MV_API int mv_format_pack(const mv_format *fmt, const char *text, void *item,
+                          const mv_value *values, ptrdiff_t nvalues, mv_error *err);
+
+/* ======================================================================== *
+ * Exporters (src/exporters/)
+ *
+ * All return a new reference (mv_object *) or NULL with err set, and may be
+ * used from any thread; their contents are not synchronised.
+ * ======================================================================== */
+
+/* Immutable bytes: a private copy of data[0 .. len).  data may be NULL when
+ * len is 0.  Buffers are read-only ("Object is not writable." on a
+ * writable request). */
+MV_API mv_object *mv_bytes_new(const void *data, size_t len, mv_error *err);
+
+/* Resizable bytes with an export lock: a copy of data[0 .. len) (data NULL =
+ * zeros).  Writable. */
+MV_API mv_object *mv_bytearray_new(const void *data, size_t len, mv_error *err);
+
+/* Resize to newlen bytes (new bytes are zero).  Refused while any buffer is
+ * exported (so while any view of it exists): MV_EBUFFER "Existing exports
+ * of data: object cannot be re-sized"; mv_object_exports() tells how many.
+ * MV_ETYPE when obj is not a bytearray. */
+MV_API int mv_bytearray_resize(mv_object *obj, size_t newlen, mv_error *err);
+
+/* Borrowed pointer to the bytes of a bytes or bytearray (or typed array)
+ * object and their length; NULL (with *len = 0) for other objects.  Valid
+ * until the next resize. */
+MV_API void *mv_object_data(mv_object *obj, size_t *len);
+
+/* Typed array, like array.array: `count` zeroed items of `format` (any
+ * format mv_format_parse accepts), 1-D, writable. MV_EVALUE for a bad
+ * format or negative count, MV_EOVERFLOW when count * itemsize overflows. */
+MV_API mv_object *mv_array_new(const char *format, ptrdiff_t count, mv_error *err);
+
+/* Called exactly once when the last reference to an external object and the
+ * last buffer of it are gone. */
+typedef void (*mv_release_fn)(void *ctx, void *mem);
+
+/* External memory: the caller's [mem, mem+len) as 1-D bytes, read-only or
+ * not.  `release` (may be NULL) runs once with (ctx, mem) when nothing can
+ * reach the memory any more.  On error nothing is called and the caller
+ * keeps the memory. */
+MV_API mv_object *mv_external_new(void *mem, ptrdiff_t len, int readonly, mv_release_fn release,
+                                  void *ctx, mv_error *err);
+
+/* External memory with a full layout: `layout` gives buf, len, itemsize,
+ * readonly, ndim, format, shape, strides, suboffsets (layout->obj is
+ * ignored; NULL shape/strides mean 1-D / C-contiguous).  The format and the
+ * arrays are copied; the memory is not.  The descriptor is checked with
+ * mv_buffer_validate; that the memory it reaches is the caller's is the
+ * caller's promise (check it with mv_layout_validate first when unsure).
+ * Buffers honour the request flags as CPython's exporters do.  Same release
+ * contract as mv_external_new. */
+MV_API mv_object *mv_external_new_layout(const mv_buffer *layout, mv_release_fn release, void *ctx,
+                                         mv_error *err);
+
+/* ======================================================================== *
+ * Views (src/view.c, src/subscript.c)
+ *
+ * A view is an mv_object (mv_view_object) holding one managed buffer: the
+ * exporter is asked for its buffer once (MV_BUF_FULL_RO); every view derived
+ * from it (slices, casts, toreadonly, views of views) shares that snapshot
+ * and has its own shape/strides/suboffsets.  The exporter's releasebuffer
+ * runs once, when the last view is released.  A view is itself an exporter
+ * (mv_object_getbuffer on it), answering requests as CPython's memoryview.
+ *
+ * After mv_view_release() every operation on the view fails with MV_EVALUE
+ * "operation forbidden on released memoryview object".
+ * ======================================================================== */
+
+typedef struct mv_view mv_view;
+
+/* A new view of `exporter`.  If exporter is itself a view, the new view
+ * shares its managed buffer (no getbuffer, not counted as an export of it).
+ * Errors: whatever the exporter's getbuffer reports; MV_EVALUE
+ * "memoryview: number of dimensions must not exceed 64"; MV_EVALUE when the
+ * exporter's descriptor is inconsistent (mv_buffer_validate). */
+MV_API mv_view *mv_view_new(mv_object *exporter, mv_error *err);
+
+/* A 1-D 'B' view of [mem, mem+size) with no owner (PyMemoryView_FromMemory);
+ * flags is MV_BUF_READ or MV_BUF_WRITE.  The memory must outlive the view. */
+MV_API mv_view *mv_view_from_memory(void *mem, ptrdiff_t size, int flags, mv_error *err);
+
+/* The view as an object (for mv_incref / mv_object_getbuffer / mv_view_new).
+ * Borrowed.  And back: the view if obj is one, else NULL. */
+MV_API mv_object *mv_view_object(mv_view *view);
+MV_API mv_view *mv_view_from_object(mv_object *obj);
+
+/* The view's descriptor (borrowed, read-only; obj is the exporter).  NULL
+ * with MV_EVALUE once released.  buf->format is never NULL here. */
+MV_API const mv_buffer *mv_view_buffer(const mv_view *view, mv_error *err);
+
+/* The exporter (borrowed; NULL for mv_view_from_memory views or after
+ * release). */
+MV_API mv_object *mv_view_exporter(const mv_view *view);
+
+/* The view's parsed format (borrowed, lives as long as the view).  NULL
+ * with MV_EVALUE when released or when the format does not parse. */
+MV_API const mv_format *mv_view_format(const mv_view *view, mv_error *err);
+
+/* Contiguity flags computed at creation: 1 / 0, or a negative code when
+ * released.  order: 'C', 'F', or 'A' (either). */
+MV_API int mv_view_is_contiguous(const mv_view *view, char order, mv_error *err);
+
+/* 1 once released, else 0. */
+MV_API int mv_view_is_released(const mv_view *view);
+
+/* Release the view: it drops its hold on the managed buffer; the last view
+ * of an exporter releases the exporter's buffer.  Idempotent.  Refused while
+ * buffers obtained from this view are unreleased: MV_EBUFFER "memoryview has
+ * %zd exported buffer%s".  The view object itself lives until mv_decref. */
+MV_API int mv_view_release(mv_view *view, mv_error *err);
+
+/* A new read-only view with the same layout on the same managed buffer. */
+MV_API mv_view *mv_view_toreadonly(mv_view *view, mv_error *err);
+
+/* --- items -------------------------------------------------------------- */
+
+/* Read the item at `index` (exactly ndim indices; negative ones count from
+ * the end) into values[0 .. nvalues) (room for mv_view_format()->nvalues).
+ * Any format: records unpack field by field.  Errors:
+ *   MV_EINDEX "index out of bounds on dimension %d" (1-based)
+ *   MV_ETYPE  "cannot index %zd-dimension view with %zd-element tuple"
+ *   MV_ENOTIMPL "sub-views are not implemented" when nindex < ndim (use
+ *             mv_view_subscript for sub-views)
+ *   MV_EVALUE for a format that does not parse. */
+MV_API int mv_view_get_item(const mv_view *view, const ptrdiff_t *index, int nindex,
+                            mv_value *values, ptrdiff_t nvalues, mv_error *err);
+
+/* Write one item; indices as mv_view_get_item; values as mv_format_pack.
+ * MV_ETYPE "cannot modify read-only memory" on a read-only view. */
+MV_API int mv_view_set_item(mv_view *view, const ptrdiff_t *index, int nindex,
+                            const mv_value *values, ptrdiff_t nvalues, mv_error *err);
+
+/* --- keys, sub-views, slice assignment ----------------------------------- */
+
+typedef enum mv_key_kind {
+    MV_KEY_INDEX = 0, /* an integer: removes the dimension */
+    MV_KEY_SLICE,     /* start:stop:step, each optional */
+    MV_KEY_ELLIPSIS,  /* ... : as many full slices as needed */
+    MV_KEY_NEWAXIS    /* None / np.newaxis: a new dimension of extent 1 */
+} mv_key_kind;
+
+typedef struct mv_key {
+    mv_key_kind kind;
+    ptrdiff_t index;             /* MV_KEY_INDEX */
+    ptrdiff_t start, stop, step; /* MV_KEY_SLICE, used when has_* is set */
+    bool has_start, has_stop, has_step;
+} mv_key;
+
+/* Apply NumPy basic indexing: keys select a sub-view sharing memory (all
+ * integer keys give a 0-dim view of one item).  Slices clip as Python's do;
+ * negative steps allowed.  At most one ellipsis; missing trailing keys mean
+ * full slices.  Errors: MV_EVALUE "slice step cannot be zero";
+ * MV_EINDEX "index out of bounds on dimension %d";
+ * MV_EINDEX "too many indices for memoryview: ..." when keys exceed ndim;
+ * MV_EINDEX "an index can only have a single ellipsis ('...')";
+ * MV_EVALUE "memoryview: number of dimensions must not exceed 64". */
+MV_API mv_view *mv_view_subscript(mv_view *view, const mv_key *keys, int nkeys, mv_error *err);
+
+/* Assign src's items to the sub-view that keys select (slice assignment,
+ * any ndim, overlap-safe, src may be this very view's memory).  src must
+ * have the same shape (after the selection) and the same format (a leading
+ * '@' ignored) and itemsize: else MV_EVALUE "memoryview assignment: lvalue
+ * and rvalue have different structures".  MV_ETYPE "cannot modify read-only
+ * memory" on a read-only view.  nkeys 0 assigns the whole view. */
+MV_API int mv_view_assign(mv_view *view, const mv_key *keys, int nkeys, const mv_buffer *src,
+                          mv_error *err);
+
+/* Parse text such as "[1:3, ::-1, ..., 0, None]" (brackets optional,
+ * whitespace anywhere, "newaxis" also accepted) into keys[0 .. *nkeys).
+ * maxkeys is the room in keys.  Errors: MV_EVALUE "invalid subscript
+ * '%s': <why> at column %d"; MV_EOVERFLOW for an integer outside
+ * ptrdiff_t; MV_EINDEX when more than maxkeys keys are given. */
+MV_API int mv_subscript_parse(const char *text, mv_key *keys, int maxkeys, int *nkeys,
+                              mv_error *err);
+
+/* --- cast --------------------------------------------------------------- */
+
+enum {
+    MV_CAST_STRICT = 1, /* exactly CPython's rules and messages */
+    MV_CAST_FORTRAN = 2 /* lay the new shape out in Fortran order */
+};
+
+/* Reinterpret the view's memory as `format` with `shape` (ndim entries;
+ * ndim < 0 means 1-D, as many items as fit).  The source must be C- or (for
+ * non-strict casts) F-contiguous.  Without MV_CAST_STRICT any two formats
+ * whose sizes divide the buffer are allowed, non-native byte orders and
+ * N-D -> N-D included.  Errors (CPython's texts), e.g. MV_ETYPE
+ * "memoryview: casts are restricted to C-contiguous views", MV_ETYPE
+ * "memoryview: length is not a multiple of itemsize", MV_ETYPE
+ * "memoryview: product(shape) * itemsize != buffer size", MV_EVALUE
+ * "memoryview.cast(): elements of shape must be integers > 0", MV_EVALUE
+ * "memoryview: number of dimensions must not exceed 64", and with
+ * MV_CAST_STRICT MV_EVALUE "memoryview: destination format must be a native
+ * single character format prefixed with an optional '@'" and MV_ETYPE
+ * "memoryview: cannot cast between two non-byte formats". */
+MV_API mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t *shape, int ndim,
+                             int flags, mv_error *err);
+
+/* ======================================================================== *
+ * Data out (src/copy.c, src/text.c)
+ * ======================================================================== */
+
+/* The view's bytes in `order` ('C', 'F', 'A') into dst (dstlen >= nbytes;
+ * else MV_EVALUE).  MV_EVALUE "order must be 'C', 'F' or 'A'". */
+MV_API int mv_view_tobytes_into(const mv_view *view, void *dst, ptrdiff_t dstlen, char order,
+                                mv_error *err);
+
+/* The same into a new malloc'd block (free() it); *len gets nbytes.  Never
+ * returns NULL on success (a 1-byte block for an empty view). */
+MV_API void *mv_view_tobytes(const mv_view *view, char order, size_t *len, mv_error *err);
+
+/* Lower-case hex of the view's bytes in C order, with an optional one-byte
+ * separator (sep 0 = none) every |bytes_per_sep| bytes, counted from the
+ * right when positive and from the left when negative (CPython's hex()).
+ * sep must be printable ASCII: MV_EVALUE "sep must be ASCII.".
+ * The _into form writes exactly mv_view_hex_length() bytes, no NUL. */
+MV_API ptrdiff_t mv_view_hex_length(const mv_view *view, char sep, int bytes_per_sep,
+                                    mv_error *err);
+MV_API int mv_view_hex_into(const mv_view *view, char *dst, ptrdiff_t dstlen, char sep,
+                            int bytes_per_sep, mv_error *err);
+/* NUL-terminated, malloc'd (free() it); *len (may be NULL) gets strlen. */
+MV_API char *mv_view_hex(const mv_view *view, char sep, int bytes_per_sep, size_t *len,
+                         mv_error *err);
+
+/* Traversal in C order (tolist's skeleton): for a view of ndim n, calls
+ * begin(ctx, depth) before each list, item(ctx, values, nvalues) for each
+ * item, end(ctx, depth) after each list; a 0-dim view is one item with no
+ * list.  A callback returning non-zero stops the walk and that value is
+ * returned.  Any callback may be NULL. */
+typedef struct mv_visitor {
+    int (*begin)(void *ctx, int depth);
+    int (*item)(void *ctx, const mv_value *values, ptrdiff_t nvalues);
+    int (*end)(void *ctx, int depth);
+    void *ctx;
+} mv_visitor;
+MV_API int mv_view_traverse(const mv_view *view, const mv_visitor *visitor, mv_error *err);
+
+/* tolist as Python-literal text: "[[1, 2], [3, 4]]"; floats as Python's
+ * repr ("0.1", "1e+16", "inf", "nan"), bools True/False, bytes b'..',
+ * complex "(1+2j)", records "(1, 2.5)".  malloc'd, NUL-terminated. */
+MV_API char *mv_view_tolist_text(const mv_view *view, size_t *len, mv_error *err);
+
+/* Python's repr of a double ("0.1", "1e+16", "-0.0", "inf", "nan") into
+ * dst (at least 32 bytes); returns the length. */
+MV_API int mv_double_repr(double x, char *dst, size_t dstlen);
+
+/* ======================================================================== *
+ * Comparison, hashing, search (src/compare.c, src/search.c)
+ * ======================================================================== */
+
+/* CPython's memoryview ==: 1 if equal, 0 if not, negative on error.  Shapes
+ * must be equivalent (same ndim, equal extents; views with a zero extent
+ * compare equal when ndim and extents before the zero match); items compare
+ * by value across formats (1 == 1.0 == True, b'a' != 97, NaN != NaN,
+ * records field by field).  Formats that do not parse make the views
+ * unequal (as CPython).  A released view equals only itself. */
+MV_API int mv_view_equal(const mv_view *a, const mv_view *b, mv_error *err);
+/* The same for any two buffers. */
+MV_API int mv_buffer_equal(const mv_buffer *a, const mv_buffer *b, mv_error *err);
+
+/* 1 if two values are equal as Python compares them (int/float/bool across
+ * kinds, bytes by content, NaN unequal), else 0. */
+MV_API int mv_value_equal(const mv_value *a, const mv_value *b);
+
+/* Hash of a read-only view: for byte formats ('B', 'b', 'c') it equals
+ * mv_hash_bytes of the view's bytes in C order; for other formats a hash
+ * of the values, equal for views that compare equal within one format.
+ * MV_EVALUE "cannot hash writable memoryview object". */
+MV_API int mv_view_hash(const mv_view *view, uint64_t *hash, mv_error *err);
+MV_API uint64_t mv_hash_bytes(const void *data, size_t len);
+
+/* Number of items equal to `value` (mv_value_equal) in a 1-D view; index
+ * of the first such item in [start, stop) (negative bounds count from the
+ * end, clipped) into *pos.  Errors: MV_ETYPE "invalid lookup on 0-dim
+ * memory"; MV_ENOTIMPL "multi-dimensional lookup is not implemented";
+ * MV_EVALUE "memoryview.index(x): x not found". */
+MV_API int mv_view_count(const mv_view *view, const mv_value *value, ptrdiff_t *count,
+                         mv_error *err);
+MV_API int mv_view_index(const mv_view *view, const mv_value *value, ptrdiff_t start,
+                         ptrdiff_t stop, ptrdiff_t *pos, mv_error *err);
+
+/* Byte-string search on 1-D views of a byte format ('B', 'b', 'c'), as
+ * bytes.find / count / startswith / endswith within [start, end) (negative
+ * bounds count from the end, clipped).  find sets *pos to -1 when absent.
+ * Errors: MV_ETYPE "memoryview: byte search needs a 1-D view of format
+ * 'B', 'b' or 'c'" otherwise. */
+MV_API int mv_view_find(const mv_view *view, const void *needle, size_t n, ptrdiff_t start,
+                        ptrdiff_t end, ptrdiff_t *pos, mv_error *err);
+MV_API int mv_view_count_bytes(const mv_view *view, const void *needle, size_t n,
+                               ptrdiff_t start, ptrdiff_t end, ptrdiff_t *count, mv_error *err);
+MV_API int mv_view_startswith(const mv_view *view, const void *prefix, size_t n, mv_error *err);
+MV_API int mv_view_endswith(const mv_view *view, const void *suffix, size_t n, mv_error *err);
+/* The first match in [start, end) as a 1-D sub-view of length n (a new
+ * reference) in *match, or *match = NULL when there is none. */
+MV_API int mv_view_find_view(mv_view *view, const void *needle, size_t n, ptrdiff_t start,
+                             ptrdiff_t end, mv_view **match, mv_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMVIEW_H */

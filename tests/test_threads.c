@@ -1,0 +1,97 @@
+/* Concurrent readers: many threads derive, read and drop views of one
+ * exporter and one shared view.  Run under ThreadSanitizer by `make test`;
+ * the counts at the end must come back to exactly what they were. */
+#include <memview.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <string.h>
+
+enum { NTHREADS = 4, ROUNDS = 300, N = 64 };
+
+static atomic_int released;
+
+static void on_release(void *ctx, void *mem)
+{
+    (void)ctx;
+    (void)mem;
+    atomic_fetch_add(&released, 1);
+}
+
+struct shared {
+    mv_object *exporter;
+    mv_view *view;
+    atomic_int errors;
+};
+
+static void *reader(void *arg)
+{
+    struct shared *s = arg;
+    for (int r = 0; r < ROUNDS; r++) {
+        mv_error err;
+        mv_view *own = mv_view_new(s->exporter, &err);
+        mv_view *chained = mv_view_new(mv_view_object(s->view), &err);
+        mv_key k = {.kind = MV_KEY_SLICE, .step = -3, .has_step = true};
+        mv_view *sliced = chained ? mv_view_subscript(chained, &k, 1, &err) : NULL;
+        if (!own || !chained || !sliced) {
+            atomic_fetch_add(&s->errors, 1);
+        } else {
+            /* sliced[i] is item N - 1 - 3i, which holds N - 1 - 3i. */
+            ptrdiff_t i = r % 21;
+            mv_value v;
+            if (mv_view_get_item(sliced, &i, 1, &v, 1, &err) < 0 ||
+                v.v.u != (uint64_t)(N - 1 - 3 * i))
+                atomic_fetch_add(&s->errors, 1);
+            mv_buffer b;
+            if (mv_object_getbuffer(mv_view_object(own), &b, MV_BUF_FULL_RO, &err) < 0)
+                atomic_fetch_add(&s->errors, 1);
+            else
+                mv_buffer_release(&b);
+        }
+        mv_decref(mv_view_object(sliced));
+        mv_decref(mv_view_object(chained));
+        mv_decref(mv_view_object(own));
+    }
+    return NULL;
+}
+
+static void concurrent_views(void **state)
+{
+    (void)state;
+    static unsigned char mem[N];
+    for (int i = 0; i < N; i++)
+        mem[i] = (unsigned char)i;
+    mv_error err;
+    struct shared s = {.exporter = mv_external_new(mem, N, 1, on_release, NULL, &err)};
+    assert_non_null(s.exporter);
+    s.view = mv_view_new(s.exporter, &err);
+    assert_non_null(s.view);
+
+    pthread_t t[NTHREADS];
+    for (int i = 0; i < NTHREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, reader, &s), 0);
+    for (int i = 0; i < NTHREADS; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+
+    assert_int_equal(atomic_load(&s.errors), 0);
+    /* One buffer held by the shared view's managed buffer, nothing else. */
+    assert_int_equal(mv_object_exports(s.exporter), 1);
+    assert_int_equal(mv_object_exports(mv_view_object(s.view)), 0);
+    assert_int_equal(mv_object_refcount(s.exporter), 2);
+
+    mv_decref(s.exporter);
+    assert_int_equal(atomic_load(&released), 0);
+    mv_decref(mv_view_object(s.view));
+    assert_int_equal(atomic_load(&released), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(concurrent_views)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
