@@ -10,7 +10,7 @@ if [ -n "$bad" ]; then
     echo "static library exports symbols without the mv_ prefix:"; echo "$bad"; fail=1
 fi
 exported=$(nm -D --defined-only "$shared" | awk 'NF == 3 && $2 ~ /[TDBR]/ {print $3}' | sort)
-declared=$(grep -Eo 'MV_API [^(]*\(' "$header" | sed -E 's/.*[ *]([a-z_0-9]+)\($/\1/' | sort)
+declared=$(grep -v '^#' "$header" | grep -Eo 'MV_API [^(]*\(' | sed -E 's/.*[ *]([a-z_0-9]+)\($/\1/' | sort)
 if [ "$exported" != "$declared" ]; then
     echo "shared library exports differ from the header (< exported, > declared):"
     tmp=$(mktemp -d)
