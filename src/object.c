@@ -1,0 +1,61 @@
+/* mv_object: the header every exporter and view starts with.  Reference
+ * and export counts are atomic so objects may be shared between threads;
+ * everything else about an object is its type's business. */
+#include "memview.h"
+
+#include <stddef.h>
+
+void mv_object_init(mv_object *obj, const mv_type *type)
+{
+    if (!obj)
+        return;
+    atomic_init(&obj->refcount, 1);
+    atomic_init(&obj->exports, 0);
+    obj->type = type;
+}
+
+void mv_incref(void *obj)
+{
+    if (!obj)
+        return;
+    mv_object *o = obj;
+    atomic_fetch_add_explicit(&o->refcount, 1, memory_order_relaxed);
+}
+
+void mv_decref(void *obj)
+{
+    if (!obj)
+        return;
+    mv_object *o = obj;
+    /* acq_rel: the thread that frees must see every write made by the
+     * threads that dropped their references before it. */
+    size_t old = atomic_fetch_sub_explicit(&o->refcount, 1, memory_order_acq_rel);
+    if (old == 1 && o->type && o->type->destroy)
+        o->type->destroy(o);
+}
+
+size_t mv_object_refcount(const void *obj)
+{
+    if (!obj)
+        return 0;
+    const mv_object *o = obj;
+    return atomic_load_explicit(&((mv_object *)o)->refcount, memory_order_relaxed);
+}
+
+size_t mv_object_exports(const void *obj)
+{
+    if (!obj)
+        return 0;
+    const mv_object *o = obj;
+    return atomic_load_explicit(&((mv_object *)o)->exports, memory_order_acquire);
+}
+
+const char *mv_object_type_name(const void *obj)
+{
+    if (!obj)
+        return "NULL";
+    const mv_object *o = obj;
+    if (!o->type || !o->type->name)
+        return "object";
+    return o->type->name;
+}

@@ -1,0 +1,342 @@
+/* mv_object: reference counts, export counts, destroy, type names, and the
+ * object side of getbuffer / release. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+
+#include <cmocka.h>
+
+#include "memview.h"
+
+typedef struct probe {
+    mv_object ob;
+    int *destroyed;     /* incremented by destroy */
+    int releases;       /* releasebuffer calls */
+    int getbufs;        /* getbuffer calls */
+    int mode;           /* see probe_getbuffer */
+    mv_object *redirect;
+    unsigned char mem[16];
+} probe;
+
+enum { MODE_FILL = 0, MODE_FAIL, MODE_NO_OBJ, MODE_REDIRECT };
+
+static int probe_getbuffer(mv_object *self, mv_buffer *view, int flags, mv_error *err)
+{
+    probe *p = (probe *)self;
+    p->getbufs++;
+    switch (p->mode) {
+    case MODE_FAIL:
+        return mv_error_set(err, MV_EBUFFER, "probe refuses");
+    case MODE_NO_OBJ:
+        /* Fill the descriptor but leave obj NULL: getbuffer must add it. */
+        return mv_buffer_fill_info(view, NULL, p->mem, sizeof p->mem, 0, flags, err);
+    case MODE_REDIRECT:
+        return mv_buffer_fill_info(view, p->redirect, p->mem, sizeof p->mem, 0, flags, err);
+    default:
+        return mv_buffer_fill_info(view, self, p->mem, sizeof p->mem, 0, flags, err);
+    }
+}
+
+static void probe_releasebuffer(mv_object *self, mv_buffer *view)
+{
+    (void)view;
+    ((probe *)self)->releases++;
+}
+
+static void probe_destroy(mv_object *self)
+{
+    probe *p = (probe *)self;
+    if (p->destroyed)
+        (*p->destroyed)++;
+    free(p);
+}
+
+static const mv_type probe_type = {
+    .name = "probe",
+    .getbuffer = probe_getbuffer,
+    .releasebuffer = probe_releasebuffer,
+    .destroy = probe_destroy,
+};
+
+static const mv_type opaque_type = {.name = "opaque", .destroy = probe_destroy};
+static const mv_type nameless_type = {.destroy = probe_destroy};
+
+static probe *probe_new(const mv_type *type, int *destroyed)
+{
+    probe *p = calloc(1, sizeof *p);
+    assert_non_null(p);
+    mv_object_init(&p->ob, type);
+    p->destroyed = destroyed;
+    return p;
+}
+
+static void test_init_counts(void **state)
+{
+    (void)state;
+    int destroyed = 0;
+    probe *p = probe_new(&probe_type, &destroyed);
+    assert_int_equal(mv_object_refcount(p), 1);
+    assert_int_equal(mv_object_exports(p), 0);
+    assert_ptr_equal(p->ob.type, &probe_type);
+    mv_decref(p);
+    assert_int_equal(destroyed, 1);
+}
+
+static void test_incref_decref_destroy_once(void **state)
+{
+    (void)state;
+    int destroyed = 0;
+    probe *p = probe_new(&probe_type, &destroyed);
+    for (int i = 0; i < 10; i++)
+        mv_incref(p);
+    assert_int_equal(mv_object_refcount(p), 11);
+    for (int i = 0; i < 10; i++) {
+        mv_decref(p);
+        assert_int_equal(destroyed, 0);
+        assert_int_equal(mv_object_refcount(p), (size_t)(10 - i));
+    }
+    mv_decref(p);
+    assert_int_equal(destroyed, 1);
+}
+
+static void test_null_is_ignored(void **state)
+{
+    (void)state;
+    mv_incref(NULL);
+    mv_decref(NULL);
+    mv_object_init(NULL, &probe_type);
+    assert_int_equal(mv_object_refcount(NULL), 0);
+    assert_int_equal(mv_object_exports(NULL), 0);
+    assert_string_equal(mv_object_type_name(NULL), "NULL");
+}
+
+static void test_type_names(void **state)
+{
+    (void)state;
+    probe *a = probe_new(&probe_type, NULL);
+    probe *b = probe_new(&nameless_type, NULL);
+    assert_string_equal(mv_object_type_name(a), "probe");
+    assert_string_equal(mv_object_type_name(b), "object");
+    mv_decref(a);
+    mv_decref(b);
+}
+
+static void test_no_destroy_is_fine(void **state)
+{
+    (void)state;
+    static const mv_type immortal = {.name = "immortal"};
+    mv_object o;
+    mv_object_init(&o, &immortal);
+    mv_incref(&o);
+    mv_decref(&o);
+    mv_decref(&o); /* reaches zero: no destroy to call */
+    assert_int_equal(mv_object_refcount(&o), 0);
+}
+
+static void test_getbuffer_counts_exports(void **state)
+{
+    (void)state;
+    int destroyed = 0;
+    probe *p = probe_new(&probe_type, &destroyed);
+    mv_buffer b1, b2;
+    mv_error err;
+    assert_int_equal(mv_object_getbuffer(&p->ob, &b1, MV_BUF_SIMPLE, &err), 0);
+    assert_int_equal(mv_object_exports(p), 1);
+    assert_int_equal(mv_object_refcount(p), 2);
+    assert_ptr_equal(b1.obj, &p->ob);
+    assert_int_equal(mv_object_getbuffer(&p->ob, &b2, MV_BUF_FULL, &err), 0);
+    assert_int_equal(mv_object_exports(p), 2);
+    assert_int_equal(mv_object_refcount(p), 3);
+
+    mv_buffer_release(&b1);
+    assert_null(b1.obj);
+    assert_int_equal(p->releases, 1);
+    assert_int_equal(mv_object_exports(p), 1);
+    assert_int_equal(mv_object_refcount(p), 2);
+    /* Idempotent: a second release does nothing. */
+    mv_buffer_release(&b1);
+    assert_int_equal(p->releases, 1);
+    assert_int_equal(mv_object_exports(p), 1);
+    assert_int_equal(mv_object_refcount(p), 2);
+
+    /* The buffer keeps the object alive after the caller's reference. */
+    mv_decref(p);
+    assert_int_equal(destroyed, 0);
+    mv_buffer_release(&b2);
+    assert_int_equal(destroyed, 1);
+}
+
+static void test_release_zeroed_and_null(void **state)
+{
+    (void)state;
+    mv_buffer b;
+    memset(&b, 0, sizeof b);
+    mv_buffer_release(&b);
+    mv_buffer_release(NULL);
+    assert_null(b.obj);
+}
+
+static void test_getbuffer_failure_counts_nothing(void **state)
+{
+    (void)state;
+    probe *p = probe_new(&probe_type, NULL);
+    p->mode = MODE_FAIL;
+    mv_buffer b;
+    memset(&b, 0x77, sizeof b);
+    mv_error err;
+    assert_int_equal(mv_object_getbuffer(&p->ob, &b, MV_BUF_SIMPLE, &err), MV_EBUFFER);
+    assert_string_equal(err.message, "probe refuses");
+    assert_null(b.obj);
+    assert_int_equal(mv_object_exports(p), 0);
+    assert_int_equal(mv_object_refcount(p), 1);
+    mv_buffer_release(&b); /* safe after a failed getbuffer */
+    assert_int_equal(p->releases, 0);
+    mv_decref(p);
+}
+
+static void test_getbuffer_sets_missing_obj(void **state)
+{
+    (void)state;
+    probe *p = probe_new(&probe_type, NULL);
+    p->mode = MODE_NO_OBJ;
+    mv_buffer b;
+    assert_int_equal(mv_object_getbuffer(&p->ob, &b, MV_BUF_SIMPLE, NULL), 0);
+    assert_ptr_equal(b.obj, &p->ob);
+    assert_int_equal(mv_object_refcount(p), 2);
+    assert_int_equal(mv_object_exports(p), 1);
+    mv_buffer_release(&b);
+    assert_int_equal(mv_object_refcount(p), 1);
+    assert_int_equal(mv_object_exports(p), 0);
+    mv_decref(p);
+}
+
+static void test_getbuffer_redirect(void **state)
+{
+    (void)state;
+    int destroyed = 0;
+    probe *target = probe_new(&probe_type, &destroyed);
+    probe *p = probe_new(&probe_type, NULL);
+    p->mode = MODE_REDIRECT;
+    p->redirect = &target->ob;
+    mv_buffer b;
+    assert_int_equal(mv_object_getbuffer(&p->ob, &b, MV_BUF_SIMPLE, NULL), 0);
+    /* The export is counted on the object the buffer names, which is the
+     * one release will see. */
+    assert_ptr_equal(b.obj, &target->ob);
+    assert_int_equal(mv_object_exports(target), 1);
+    assert_int_equal(mv_object_exports(p), 0);
+    assert_int_equal(mv_object_refcount(target), 2);
+    mv_buffer_release(&b);
+    assert_int_equal(target->releases, 1);
+    assert_int_equal(mv_object_exports(target), 0);
+    mv_decref(p);
+    mv_decref(target);
+    assert_int_equal(destroyed, 1);
+}
+
+static void test_getbuffer_not_an_exporter(void **state)
+{
+    (void)state;
+    probe *p = probe_new(&opaque_type, NULL);
+    mv_buffer b;
+    mv_error err;
+    assert_int_equal(mv_object_getbuffer(&p->ob, &b, MV_BUF_SIMPLE, &err), MV_ETYPE);
+    assert_string_equal(err.message, "a bytes-like object is required, not 'opaque'");
+    assert_null(b.obj);
+    assert_int_equal(mv_object_refcount(p), 1);
+    mv_decref(p);
+}
+
+static void test_getbuffer_bad_arguments(void **state)
+{
+    (void)state;
+    probe *p = probe_new(&probe_type, NULL);
+    mv_buffer b;
+    mv_error err;
+    assert_int_equal(mv_object_getbuffer(NULL, &b, MV_BUF_SIMPLE, &err), MV_EVALUE);
+    assert_int_equal(mv_object_getbuffer(&p->ob, NULL, MV_BUF_SIMPLE, &err), MV_EVALUE);
+    /* PyBUF_WRITE, the unused 0x2 bit, high bits and negative flags. */
+    int bad[] = {MV_BUF_WRITE, 0x2, 0x400, 0x1000, MV_BUF_FULL | 0x200, -1, INT32_MIN};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mv_error_clear(&err);
+        assert_int_equal(mv_object_getbuffer(&p->ob, &b, bad[i], &err), MV_EVALUE);
+        assert_non_null(strstr(err.message, "flags"));
+        assert_null(b.obj);
+    }
+    assert_int_equal(p->getbufs, 0);
+    assert_int_equal(mv_object_exports(p), 0);
+    assert_int_equal(mv_object_refcount(p), 1);
+    mv_decref(p);
+}
+
+/* Concurrent references and exports: the counts must come out exact. */
+enum { THREADS = 4, ROUNDS = 20000 };
+
+/* pthreads rather than C11 threads: glibc's thrd_create bypasses the
+ * ThreadSanitizer interceptors. */
+static void *hammer(void *arg)
+{
+    mv_object *o = arg;
+    for (int i = 0; i < ROUNDS; i++) {
+        mv_incref(o);
+        mv_buffer b;
+        if (mv_object_getbuffer(o, &b, MV_BUF_SIMPLE, NULL) != 0)
+            return arg;
+        mv_buffer_release(&b);
+        mv_decref(o);
+    }
+    return NULL;
+}
+
+/* No counters: the probe's are not atomic. */
+static int plain_getbuffer(mv_object *self, mv_buffer *view, int flags, mv_error *err)
+{
+    probe *p = (probe *)self;
+    return mv_buffer_fill_info(view, self, p->mem, sizeof p->mem, 0, flags, err);
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    int destroyed = 0;
+    static const mv_type plain = {.name = "plain", .getbuffer = plain_getbuffer,
+                                  .destroy = probe_destroy};
+    probe *p = probe_new(&plain, &destroyed);
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, hammer, &p->ob), 0);
+    for (int i = 0; i < THREADS; i++) {
+        void *rc = &rc;
+        assert_int_equal(pthread_join(t[i], &rc), 0);
+        assert_null(rc);
+    }
+    assert_int_equal(mv_object_refcount(p), 1);
+    assert_int_equal(mv_object_exports(p), 0);
+    assert_int_equal(destroyed, 0);
+    mv_decref(p);
+    assert_int_equal(destroyed, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init_counts),
+        cmocka_unit_test(test_incref_decref_destroy_once),
+        cmocka_unit_test(test_null_is_ignored),
+        cmocka_unit_test(test_type_names),
+        cmocka_unit_test(test_no_destroy_is_fine),
+        cmocka_unit_test(test_getbuffer_counts_exports),
+        cmocka_unit_test(test_release_zeroed_and_null),
+        cmocka_unit_test(test_getbuffer_failure_counts_nothing),
+        cmocka_unit_test(test_getbuffer_sets_missing_obj),
+        cmocka_unit_test(test_getbuffer_redirect),
+        cmocka_unit_test(test_getbuffer_not_an_exporter),
+        cmocka_unit_test(test_getbuffer_bad_arguments),
+        cmocka_unit_test(test_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
