@@ -1,0 +1,500 @@
+/* Layout-changing copies: the kernel behind tobytes, to/from contiguous,
+ * buffer-to-buffer copies and slice assignment.
+ *
+ * A copy is planned once: both sides are normalised (implied shapes and C
+ * strides filled in), dimensions of extent 1 are dropped and dimensions
+ * that are contiguous with their inner neighbour on both sides are merged.
+ * What is left is walked in C order with an index vector; the innermost
+ * dimension is one memcpy when it is contiguous on both sides, else a
+ * per-item loop specialised by itemsize.  Overlap is resolved up front: a
+ * translation of a dense block is one memmove; anything else that may
+ * overlap goes through a temporary contiguous copy of the source. */
+#include "internal.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct copy_side {
+    char *buf;
+    bool has_sub; /* some suboffset is >= 0 */
+    ptrdiff_t strides[MV_MAX_NDIM];
+    ptrdiff_t sub[MV_MAX_NDIM]; /* -1 where there is no indirection */
+} copy_side;
+
+typedef struct copy_plan {
+    int ndim;
+    ptrdiff_t itemsize;
+    ptrdiff_t nbytes; /* product(shape) * itemsize */
+    ptrdiff_t shape[MV_MAX_NDIM];
+    copy_side d, s;
+} copy_plan;
+
+enum { PLAN_EMPTY = 1 };
+
+/* The shape a descriptor implies: its own, or len/itemsize items when a
+ * 1-D buffer came without one. */
+static int implied_shape(const mv_buffer *b, ptrdiff_t *shape, mv_error *err)
+{
+    if (b->ndim < 0 || b->ndim > MV_MAX_NDIM)
+        return mv_error_set(err, MV_EVALUE, "memoryview: number of dimensions must not exceed 64");
+    if (b->shape) {
+        for (int i = 0; i < b->ndim; i++) {
+            if (b->shape[i] < 0)
+                return mv_error_set(err, MV_EVALUE, "shape[%d] = %td is negative", i,
+                                    b->shape[i]);
+            shape[i] = b->shape[i];
+        }
+        return 0;
+    }
+    if (b->ndim > 1)
+        return mv_error_set(err, MV_EVALUE, "%d-dimensional buffer without shape", b->ndim);
+    if (b->ndim == 1) {
+        if (b->itemsize <= 0 || b->len < 0)
+            return mv_error_set(err, MV_EVALUE, "invalid buffer: itemsize %td, len %td",
+                                b->itemsize, b->len);
+        shape[0] = b->len / b->itemsize;
+    }
+    return 0;
+}
+
+/* CPython's equiv_shape: equal extents up to and including the first 0. */
+static bool same_shape(int ndim, const ptrdiff_t *a, const ptrdiff_t *b)
+{
+    for (int i = 0; i < ndim; i++) {
+        if (a[i] != b[i])
+            return false;
+        if (a[i] == 0)
+            break;
+    }
+    return true;
+}
+
+static void side_init(copy_side *side, const mv_buffer *b, const copy_plan *p)
+{
+    side->buf = b->buf;
+    side->has_sub = false;
+    if (b->strides) {
+        memcpy(side->strides, b->strides, (size_t)p->ndim * sizeof(ptrdiff_t));
+    } else {
+        /* The caller checked product(shape) * itemsize fits. */
+        ptrdiff_t sd = p->itemsize;
+        for (int i = p->ndim - 1; i >= 0; i--) {
+            side->strides[i] = sd;
+            sd *= p->shape[i];
+        }
+    }
+    for (int i = 0; i < p->ndim; i++) {
+        side->sub[i] = (b->suboffsets && b->suboffsets[i] >= 0) ? b->suboffsets[i] : -1;
+        if (side->sub[i] >= 0)
+            side->has_sub = true;
+    }
+}
+
+/* Fill *p from two descriptors.  Returns 0, PLAN_EMPTY when there is
+ * nothing to copy, or an error. */
+static int plan_init(copy_plan *p, const mv_buffer *dst, const mv_buffer *src, mv_error *err)
+{
+    if (!dst || !src)
+        return mv_error_set(err, MV_EVALUE, "copy: buffer must not be NULL");
+    if (dst->ndim != src->ndim || dst->itemsize != src->itemsize)
+        return mv_error_set(err, MV_EVALUE, MV_MSG_STRUCTURE);
+    ptrdiff_t sshape[MV_MAX_NDIM];
+    int rc = implied_shape(dst, p->shape, err);
+    if (rc == 0)
+        rc = implied_shape(src, sshape, err);
+    if (rc < 0)
+        return rc;
+    p->ndim = dst->ndim;
+    if (!same_shape(p->ndim, p->shape, sshape))
+        return mv_error_set(err, MV_EVALUE, MV_MSG_STRUCTURE);
+    for (int i = 0; i < p->ndim; i++)
+        if (p->shape[i] == 0)
+            return PLAN_EMPTY;
+    if (dst->itemsize <= 0)
+        return mv_error_set(err, MV_EVALUE, "copy: itemsize must be > 0, not %td", dst->itemsize);
+    p->itemsize = dst->itemsize;
+    ptrdiff_t n = p->itemsize;
+    for (int i = 0; i < p->ndim; i++)
+        if (mv_mul_overflow(n, p->shape[i], &n))
+            return mv_error_set(err, MV_EOVERFLOW, "copy: product(shape) * itemsize overflows");
+    p->nbytes = n;
+    if (!dst->buf || !src->buf)
+        return mv_error_set(err, MV_EVALUE, "copy: buffer memory must not be NULL");
+    side_init(&p->d, dst, p);
+    side_init(&p->s, src, p);
+    return 0;
+}
+
+/* Drop extent-1 dimensions and merge each dimension into its inner
+ * neighbour where both sides allow it; C order of the items is kept. */
+static void plan_coalesce(copy_plan *p)
+{
+    int nd = 0;
+    for (int i = 0; i < p->ndim; i++) {
+        ptrdiff_t n = p->shape[i];
+        if (n == 1 && p->d.sub[i] < 0 && p->s.sub[i] < 0)
+            continue;
+        if (nd > 0) {
+            int o = nd - 1;
+            ptrdiff_t dspan, sspan;
+            if (p->d.sub[o] < 0 && p->s.sub[o] < 0 &&
+                !mv_mul_overflow(p->d.strides[i], n, &dspan) && dspan == p->d.strides[o] &&
+                !mv_mul_overflow(p->s.strides[i], n, &sspan) && sspan == p->s.strides[o]) {
+                p->shape[o] *= n;
+                p->d.strides[o] = p->d.strides[i];
+                p->s.strides[o] = p->s.strides[i];
+                p->d.sub[o] = p->d.sub[i];
+                p->s.sub[o] = p->s.sub[i];
+                continue;
+            }
+        }
+        p->shape[nd] = n;
+        p->d.strides[nd] = p->d.strides[i];
+        p->s.strides[nd] = p->s.strides[i];
+        p->d.sub[nd] = p->d.sub[i];
+        p->s.sub[nd] = p->s.sub[i];
+        nd++;
+    }
+    p->ndim = nd;
+}
+
+static inline char *follow(char *ptr, ptrdiff_t sub)
+{
+    if (sub >= 0) {
+        char *q;
+        memcpy(&q, ptr, sizeof q);
+        ptr = q + sub;
+    }
+    return ptr;
+}
+
+/* One innermost run of n items; the sides do not overlap. */
+static void copy_run(char *d, const char *s, ptrdiff_t n, ptrdiff_t ds, ptrdiff_t ss, ptrdiff_t dsub,
+                     ptrdiff_t ssub, ptrdiff_t size)
+{
+    if (dsub >= 0 || ssub >= 0) {
+        for (ptrdiff_t j = 0; j < n; j++, d += ds, s += ss)
+            memcpy(follow(d, dsub), follow((char *)s, ssub), (size_t)size);
+        return;
+    }
+    if (ds == size && ss == size) {
+        memcpy(d, s, (size_t)(n * size));
+        return;
+    }
+    switch (size) {
+    case 1:
+        for (ptrdiff_t j = 0; j < n; j++, d += ds, s += ss)
+            *d = *s;
+        break;
+    case 2:
+        for (ptrdiff_t j = 0; j < n; j++, d += ds, s += ss)
+            memcpy(d, s, 2);
+        break;
+    case 4:
+        for (ptrdiff_t j = 0; j < n; j++, d += ds, s += ss)
+            memcpy(d, s, 4);
+        break;
+    case 8:
+        for (ptrdiff_t j = 0; j < n; j++, d += ds, s += ss)
+            memcpy(d, s, 8);
+        break;
+    default:
+        for (ptrdiff_t j = 0; j < n; j++, d += ds, s += ss)
+            memcpy(d, s, (size_t)size);
+        break;
+    }
+}
+
+/* Walk a coalesced plan in C order; the sides do not overlap. */
+static void plan_run(const copy_plan *p)
+{
+    if (p->ndim == 0) {
+        memcpy(p->d.buf, p->s.buf, (size_t)p->itemsize);
+        return;
+    }
+    int inner = p->ndim - 1;
+    ptrdiff_t idx[MV_MAX_NDIM];
+    /* dbase[k] / sbase[k]: the address dimension k indexes from, i.e. after
+     * the indices (and indirections) of dimensions 0 .. k-1. */
+    char *dbase[MV_MAX_NDIM], *sbase[MV_MAX_NDIM];
+    dbase[0] = p->d.buf;
+    sbase[0] = p->s.buf;
+    for (int k = 0; k < inner; k++) {
+        idx[k] = 0;
+        dbase[k + 1] = follow(dbase[k], p->d.sub[k]);
+        sbase[k + 1] = follow(sbase[k], p->s.sub[k]);
+    }
+    for (;;) {
+        copy_run(dbase[inner], sbase[inner], p->shape[inner], p->d.strides[inner],
+                 p->s.strides[inner], p->d.sub[inner], p->s.sub[inner], p->itemsize);
+        int k = inner - 1;
+        while (k >= 0 && ++idx[k] == p->shape[k]) {
+            idx[k] = 0;
+            k--;
+        }
+        if (k < 0)
+            return;
+        for (int j = k; j < inner; j++) {
+            dbase[j + 1] = follow(dbase[j] + idx[j] * p->d.strides[j], p->d.sub[j]);
+            sbase[j + 1] = follow(sbase[j] + idx[j] * p->s.strides[j], p->s.sub[j]);
+        }
+    }
+}
+
+/* [lo, hi) of the bytes a side without suboffsets touches. */
+static int side_span(const copy_plan *p, const copy_side *side, uintptr_t *lo, uintptr_t *hi,
+                     mv_error *err)
+{
+    ptrdiff_t neg = 0, pos = p->itemsize;
+    for (int i = 0; i < p->ndim; i++) {
+        ptrdiff_t span;
+        bool o = mv_mul_overflow(side->strides[i], p->shape[i] - 1, &span);
+        if (!o)
+            o = span < 0 ? mv_add_overflow(neg, span, &neg) : mv_add_overflow(pos, span, &pos);
+        if (o)
+            return mv_error_set(err, MV_EOVERFLOW, "copy: strides overflow on dimension %d",
+                                i + 1);
+    }
+    *lo = (uintptr_t)side->buf - (uintptr_t)(-(neg + 1)) - 1;
+    *hi = (uintptr_t)side->buf + (uintptr_t)pos;
+    return 0;
+}
+
+/* True when dimension order `f` (Fortran) or C order packs the side densely
+ * with positive steps.  Called on a coalesced plan: C-dense is ndim <= 1. */
+static bool side_dense(const copy_plan *p, const copy_side *side, bool fortran)
+{
+    ptrdiff_t sd = p->itemsize;
+    for (int k = 0; k < p->ndim; k++) {
+        int i = fortran ? k : p->ndim - 1 - k;
+        if (side->sub[i] >= 0 || side->strides[i] != sd)
+            return false;
+        sd *= p->shape[i];
+    }
+    return true;
+}
+
+int mv_copy_items(const mv_buffer *dst, const mv_buffer *src, mv_error *err)
+{
+    copy_plan p;
+    int rc = plan_init(&p, dst, src, err);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    plan_coalesce(&p);
+
+    if (!p.d.has_sub && !p.s.has_sub) {
+        /* The same items in the same order at both places: a memmove of
+         * the block, overlapping or not. */
+        bool samestrides = memcmp(p.d.strides, p.s.strides,
+                                  (size_t)p.ndim * sizeof(ptrdiff_t)) == 0;
+        if (samestrides && (side_dense(&p, &p.d, false) || side_dense(&p, &p.d, true))) {
+            if (p.d.buf != p.s.buf)
+                memmove(p.d.buf, p.s.buf, (size_t)p.nbytes);
+            return 0;
+        }
+        if (samestrides && p.d.buf == p.s.buf)
+            return 0;
+        uintptr_t dlo = 0, dhi = 0, slo = 0, shi = 0;
+        rc = side_span(&p, &p.d, &dlo, &dhi, err);
+        if (rc == 0)
+            rc = side_span(&p, &p.s, &slo, &shi, err);
+        if (rc < 0)
+            return rc;
+        if (dhi <= slo || shi <= dlo) {
+            plan_run(&p);
+            return 0;
+        }
+    }
+
+    /* May overlap: take the source out of the way first. */
+    char *tmp = malloc((size_t)p.nbytes);
+    if (!tmp)
+        return mv_error_set(err, MV_ENOMEM, "copy: cannot allocate %td bytes", p.nbytes);
+    copy_side contiguous;
+    contiguous.buf = tmp;
+    contiguous.has_sub = false;
+    ptrdiff_t sd = p.itemsize;
+    for (int i = p.ndim - 1; i >= 0; i--) {
+        contiguous.strides[i] = sd;
+        contiguous.sub[i] = -1;
+        sd *= p.shape[i];
+    }
+    copy_plan in = p;
+    in.d = contiguous;
+    plan_run(&in);
+    copy_plan out = p;
+    out.s = contiguous;
+    plan_run(&out);
+    free(tmp);
+    return 0;
+}
+
+/* Shape (implied when absent) of a descriptor whose len must be
+ * product(shape) * itemsize; PLAN_EMPTY when there are no bytes. */
+static int checked_shape(const mv_buffer *b, ptrdiff_t *shape, mv_error *err)
+{
+    int rc = implied_shape(b, shape, err);
+    if (rc < 0)
+        return rc;
+    if (b->itemsize <= 0)
+        return mv_error_set(err, MV_EVALUE, "buffer itemsize must be > 0, not %td", b->itemsize);
+    ptrdiff_t n = b->itemsize;
+    for (int i = 0; i < b->ndim; i++)
+        if (mv_mul_overflow(n, shape[i], &n))
+            return mv_error_set(err, MV_EOVERFLOW, "buffer product(shape) * itemsize overflows");
+    if (n != b->len)
+        return mv_error_set(err, MV_EVALUE, "buffer len %td != product(shape) * itemsize = %td",
+                            b->len, n);
+    return n == 0 ? PLAN_EMPTY : 0;
+}
+
+static bool valid_order(char order)
+{
+    return order == 'C' || order == 'F' || order == 'A';
+}
+
+int mv_buffer_to_contiguous(void *dst, const mv_buffer *src, ptrdiff_t len, char order,
+                            mv_error *err)
+{
+    if (!src)
+        return mv_error_set(err, MV_EVALUE, "PyBuffer_ToContiguous: view must not be NULL");
+    if (!valid_order(order))
+        return mv_error_set(err, MV_EVALUE, "order must be 'C', 'F' or 'A'");
+    if (len != src->len)
+        return mv_error_set(err, MV_EVALUE, "PyBuffer_ToContiguous: len != view->len");
+    ptrdiff_t shape[MV_MAX_NDIM];
+    int rc = checked_shape(src, shape, err);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    if (!dst)
+        return mv_error_set(err, MV_EVALUE, "PyBuffer_ToContiguous: buf must not be NULL");
+    if (!src->buf)
+        return mv_error_set(err, MV_EVALUE, "PyBuffer_ToContiguous: view->buf is NULL");
+    if (mv_buffer_is_contiguous(src, order)) {
+        memmove(dst, src->buf, (size_t)len);
+        return 0;
+    }
+    ptrdiff_t strides[MV_MAX_NDIM];
+    mv_fill_contiguous_strides(src->ndim, shape, strides, src->itemsize, order == 'F' ? 'F' : 'C');
+    mv_buffer d = {.buf = dst,
+                   .len = len,
+                   .itemsize = src->itemsize,
+                   .ndim = src->ndim,
+                   .shape = shape,
+                   .strides = strides};
+    return mv_copy_items(&d, src, err);
+}
+
+int mv_buffer_from_contiguous(const mv_buffer *view, const void *src, ptrdiff_t len, char order,
+                              mv_error *err)
+{
+    if (!view)
+        return mv_error_set(err, MV_EVALUE, "PyBuffer_FromContiguous: view must not be NULL");
+    if (view->readonly)
+        return mv_error_set(err, MV_ETYPE, MV_MSG_READONLY);
+    if (!valid_order(order))
+        return mv_error_set(err, MV_EVALUE, "order must be 'C', 'F' or 'A'");
+    if (len != view->len)
+        return mv_error_set(err, MV_EVALUE, "PyBuffer_FromContiguous: len != view->len");
+    ptrdiff_t shape[MV_MAX_NDIM];
+    int rc = checked_shape(view, shape, err);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    if (!src)
+        return mv_error_set(err, MV_EVALUE, "PyBuffer_FromContiguous: buf must not be NULL");
+    /* 'A' undoes mv_buffer_to_contiguous: memory order when the buffer is
+     * contiguous, which is Fortran order only for a buffer that is
+     * F- but not C-contiguous. */
+    char layout = 'C';
+    if (order == 'F' || (order == 'A' && !mv_buffer_is_contiguous(view, 'C') &&
+                         mv_buffer_is_contiguous(view, 'F')))
+        layout = 'F';
+    ptrdiff_t strides[MV_MAX_NDIM];
+    mv_fill_contiguous_strides(view->ndim, shape, strides, view->itemsize, layout);
+    mv_buffer s = {.buf = (void *)src,
+                   .len = len,
+                   .itemsize = view->itemsize,
+                   .readonly = 1,
+                   .ndim = view->ndim,
+                   .shape = shape,
+                   .strides = strides};
+    return mv_copy_items(view, &s, err);
+}
+
+static const char *plain_format(const char *f)
+{
+    if (!f)
+        return "B";
+    return f[0] == '@' ? f + 1 : f;
+}
+
+int mv_buffer_copy(const mv_buffer *dst, const mv_buffer *src, mv_error *err)
+{
+    if (!dst || !src)
+        return mv_error_set(err, MV_EVALUE, "copy: buffer must not be NULL");
+    if (dst->readonly)
+        return mv_error_set(err, MV_ETYPE, MV_MSG_READONLY);
+    if (dst->ndim != src->ndim || dst->itemsize != src->itemsize ||
+        strcmp(plain_format(dst->format), plain_format(src->format)) != 0)
+        return mv_error_set(err, MV_EVALUE, MV_MSG_STRUCTURE);
+    return mv_copy_items(dst, src, err);
+}
+
+int mv_view_tobytes_into(const mv_view *view, void *dst, ptrdiff_t dstlen, char order,
+                         mv_error *err)
+{
+    if (!view)
+        return mv_error_set(err, MV_EVALUE, "tobytes: view must not be NULL");
+    mv_error local;
+    mv_error *e = err ? err : &local;
+    mv_error_clear(e);
+    const mv_buffer *b = mv_view_buffer(view, e);
+    if (!b)
+        return e->code < 0 ? e->code : mv_error_set(err, MV_EVALUE, MV_MSG_RELEASED);
+    if (!valid_order(order))
+        return mv_error_set(err, MV_EVALUE, "order must be 'C', 'F' or 'A'");
+    if (dstlen < b->len)
+        return mv_error_set(err, MV_EVALUE, "tobytes: destination holds %td bytes, need %td",
+                            dstlen, b->len);
+    return mv_buffer_to_contiguous(dst, b, b->len, order, err);
+}
+
+void *mv_view_tobytes(const mv_view *view, char order, size_t *len, mv_error *err)
+{
+    if (len)
+        *len = 0;
+    if (!view) {
+        mv_error_set(err, MV_EVALUE, "tobytes: view must not be NULL");
+        return NULL;
+    }
+    mv_error local;
+    mv_error *e = err ? err : &local;
+    mv_error_clear(e);
+    const mv_buffer *b = mv_view_buffer(view, e);
+    if (!b) {
+        if (e->code == MV_OK)
+            mv_error_set(err, MV_EVALUE, MV_MSG_RELEASED);
+        return NULL;
+    }
+    if (!valid_order(order)) {
+        mv_error_set(err, MV_EVALUE, "order must be 'C', 'F' or 'A'");
+        return NULL;
+    }
+    if (b->len < 0) {
+        mv_error_set(err, MV_EVALUE, "tobytes: negative len %td", b->len);
+        return NULL;
+    }
+    void *out = malloc(b->len > 0 ? (size_t)b->len : 1);
+    if (!out) {
+        mv_error_set(err, MV_ENOMEM, "tobytes: cannot allocate %td bytes", b->len);
+        return NULL;
+    }
+    if (mv_buffer_to_contiguous(out, b, b->len, order, err) < 0) {
+        free(out);
+        return NULL;
+    }
+    if (len)
+        *len = (size_t)b->len;
+    return out;
+}
