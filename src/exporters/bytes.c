@@ -1,0 +1,80 @@
+/* bytes: an immutable private copy, stored inline after the header (one
+ * allocation).  Also home of mv_object_data, which knows the three
+ * memory-owning exporters. */
+#include "../internal.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Defined in bytearray.c and array.c: the data of an object of their type,
+ * or NULL when obj is of another type. */
+void *mv_bytearray_data(mv_object *obj, size_t *len);
+void *mv_array_data(mv_object *obj, size_t *len);
+
+typedef struct mv_bytes {
+    mv_object ob;
+    size_t len;
+    unsigned char data[];
+} mv_bytes;
+
+static int bytes_getbuffer(mv_object *self, mv_buffer *view, int flags, mv_error *err)
+{
+    mv_bytes *b = (mv_bytes *)self;
+    return mv_buffer_fill_info(view, self, b->data, (ptrdiff_t)b->len, 1, flags, err);
+}
+
+static void bytes_destroy(mv_object *self)
+{
+    free(self);
+}
+
+static const mv_type bytes_type = {
+    .name = "bytes",
+    .getbuffer = bytes_getbuffer,
+    .releasebuffer = NULL,
+    .destroy = bytes_destroy,
+};
+
+mv_object *mv_bytes_new(const void *data, size_t len, mv_error *err)
+{
+    if (!data && len > 0) {
+        mv_error_set(err, MV_EVALUE, "bytes: data is NULL but len is %zu", len);
+        return NULL;
+    }
+    /* Buffer lengths are ptrdiff_t; the header must fit on top. */
+    if (len > (size_t)PTRDIFF_MAX - sizeof(mv_bytes) - 1) {
+        mv_error_set(err, MV_EOVERFLOW, "bytes: length %zu is too large", len);
+        return NULL;
+    }
+    mv_bytes *b = malloc(sizeof(mv_bytes) + len + 1);
+    if (!b) {
+        mv_error_set(err, MV_ENOMEM, "bytes: cannot allocate %zu bytes", len);
+        return NULL;
+    }
+    mv_object_init(&b->ob, &bytes_type);
+    b->len = len;
+    if (len > 0)
+        memcpy(b->data, data, len);
+    b->data[len] = 0;
+    return &b->ob;
+}
+
+void *mv_object_data(mv_object *obj, size_t *len)
+{
+    size_t dummy;
+    if (!len)
+        len = &dummy;
+    *len = 0;
+    if (!obj)
+        return NULL;
+    if (obj->type == &bytes_type) {
+        mv_bytes *b = (mv_bytes *)obj;
+        *len = b->len;
+        return b->data;
+    }
+    void *p = mv_bytearray_data(obj, len);
+    if (p)
+        return p;
+    return mv_array_data(obj, len);
+}
