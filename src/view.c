@@ -1,0 +1,996 @@
+/* mv_view: memory views over an exporter's buffer.
+ *
+ * Design (CPython's managed buffer, Objects/memoryobject.c): an exporter is
+ * asked for its buffer exactly once, with MV_BUF_FULL_RO, and that snapshot
+ * (the "master" mv_buffer) lives in a managed buffer that every view derived
+ * from it shares -- views of views, slices, casts, toreadonly.  PEP 3118
+ * lets an exporter hand out a different layout on each request, so going
+ * back to it for every derived view could yield inconsistent layouts and
+ * would need one release per request; the snapshot keeps all views
+ * consistent and the exporter's releasebuffer runs once, when the managed
+ * buffer's count of registered views drops to zero.  The master's arrays
+ * are never written; each view owns its own shape/strides/suboffsets (one
+ * block after the struct), its contiguity flags (computed at creation) and
+ * its own export count (buffers consumers obtained from the view, which
+ * block mv_view_release).  Because views are read concurrently without
+ * locks, nothing is computed lazily: the item format is parsed when a
+ * managed buffer or a cast is created and kept in a small refcounted holder
+ * shared by every view with that format string.  A format that does not
+ * parse is recorded as such (views still work as bytes); operations that
+ * need values parse it again to report the error.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MSG_NDIM "memoryview: number of dimensions must not exceed 64"
+
+enum { VIEW_C = 0x1, VIEW_F = 0x2 };
+
+/* A parsed format shared by the views that use it; text is its own copy. */
+typedef struct format_holder {
+    atomic_size_t refcount;
+    int status; /* 0 = fmt is parsed; else the parse error code */
+    mv_format fmt;
+    char text[];
+} format_holder;
+
+typedef struct managed_buffer {
+    atomic_size_t views; /* registered (unreleased) views */
+    mv_buffer master;
+    format_holder *format; /* the master format, parsed */
+} managed_buffer;
+
+struct mv_view {
+    mv_object base;
+    managed_buffer *mbuf;  /* NULL once released */
+    format_holder *format; /* kept until destroy: mv_view_format lends it */
+    int flags;             /* VIEW_C | VIEW_F */
+    mv_buffer view;        /* obj borrowed (the exporter); arrays below */
+    ptrdiff_t arrays[];    /* shape, strides, suboffsets: ndim each */
+};
+
+/* A layout under construction (subscript, cast) before a view owns it. */
+typedef struct layout {
+    char *buf;
+    int ndim;
+    bool has_suboffsets;
+    ptrdiff_t shape[MV_MAX_NDIM];
+    ptrdiff_t strides[MV_MAX_NDIM];
+    ptrdiff_t suboffsets[MV_MAX_NDIM];
+} layout;
+
+static int view_getbuffer(mv_object *self, mv_buffer *out, int flags, mv_error *err);
+static void view_destroy(mv_object *self);
+
+static const mv_type view_type = {
+    .name = "memoryview",
+    .getbuffer = view_getbuffer,
+    .releasebuffer = NULL,
+    .destroy = view_destroy,
+};
+
+/* ---- format holders ---------------------------------------------------- */
+
+static format_holder *holder_new(const char *text, mv_error *err)
+{
+    size_t n = strlen(text);
+    format_holder *h = malloc(sizeof *h + n + 1);
+    if (!h) {
+        mv_error_set(err, MV_ENOMEM, "out of memory");
+        return NULL;
+    }
+    memcpy(h->text, text, n + 1);
+    atomic_init(&h->refcount, 1);
+    int rc = mv_format_parse(&h->fmt, h->text, NULL);
+    if (rc == MV_ENOMEM) {
+        free(h);
+        mv_error_set(err, MV_ENOMEM, "out of memory");
+        return NULL;
+    }
+    h->status = rc;
+    return h;
+}
+
+static void holder_incref(format_holder *h)
+{
+    atomic_fetch_add_explicit(&h->refcount, 1, memory_order_relaxed);
+}
+
+static void holder_decref(format_holder *h)
+{
+    if (h && atomic_fetch_sub_explicit(&h->refcount, 1, memory_order_acq_rel) == 1) {
+        mv_format_clear(&h->fmt);
+        free(h);
+    }
+}
+
+/* The parsed format in *out, or the parser's own error. */
+static int holder_format(const format_holder *h, const mv_format **out, mv_error *err)
+{
+    *out = NULL;
+    if (h->status == 0) {
+        *out = &h->fmt;
+        return 0;
+    }
+    mv_format tmp;
+    int rc = mv_format_parse(&tmp, h->text, err);
+    if (rc == 0) {
+        /* Parsing is deterministic; this only guards a broken parser. */
+        mv_format_clear(&tmp);
+        rc = mv_error_set(err, MV_EVALUE, "invalid format string '%s'", h->text);
+    }
+    return rc;
+}
+
+/* ---- managed buffers --------------------------------------------------- */
+
+static void managed_release(managed_buffer *mbuf)
+{
+    if (atomic_fetch_sub_explicit(&mbuf->views, 1, memory_order_acq_rel) == 1) {
+        mv_buffer_release(&mbuf->master);
+        holder_decref(mbuf->format);
+        free(mbuf);
+    }
+}
+
+/* ---- views ------------------------------------------------------------- */
+
+static int released_error(mv_error *err)
+{
+    return mv_error_set(err, MV_EVALUE, MV_MSG_RELEASED);
+}
+
+static bool is_released(const mv_view *v)
+{
+    return v->mbuf == NULL;
+}
+
+/* Check view for NULL / released; 0 or the error code. */
+static int check_view(const mv_view *v, mv_error *err)
+{
+    if (!v)
+        return mv_error_set(err, MV_EVALUE, "memoryview: view must not be NULL");
+    if (is_released(v))
+        return released_error(err);
+    return 0;
+}
+
+/* A view with room for ndim dimensions, not yet registered. */
+static mv_view *view_alloc(int ndim, bool suboffsets, mv_error *err)
+{
+    size_t narrays = (size_t)ndim * 3;
+    mv_view *v = malloc(sizeof *v + narrays * sizeof(ptrdiff_t));
+    if (!v) {
+        mv_error_set(err, MV_ENOMEM, "out of memory");
+        return NULL;
+    }
+    mv_object_init(&v->base, &view_type);
+    v->mbuf = NULL;
+    v->format = NULL;
+    v->flags = 0;
+    memset(&v->view, 0, sizeof v->view);
+    v->view.ndim = ndim;
+    if (ndim > 0) {
+        v->view.shape = v->arrays;
+        v->view.strides = v->arrays + ndim;
+        v->view.suboffsets = suboffsets ? v->arrays + 2 * ndim : NULL;
+    }
+    return v;
+}
+
+/* Register v with mbuf and format (takes new references to both). */
+static void view_attach(mv_view *v, managed_buffer *mbuf, format_holder *format)
+{
+    atomic_fetch_add_explicit(&mbuf->views, 1, memory_order_relaxed);
+    holder_incref(format);
+    v->mbuf = mbuf;
+    v->format = format;
+    v->view.obj = mbuf->master.obj;
+    v->view.format = format->text;
+    v->view.internal = NULL;
+}
+
+/* CPython's init_flags. */
+static void view_init_flags(mv_view *v)
+{
+    const mv_buffer *b = &v->view;
+    int flags = 0;
+    if (b->ndim == 0) {
+        flags = VIEW_C | VIEW_F;
+    } else if (b->ndim == 1) {
+        if (b->shape[0] == 1 || b->strides[0] == b->itemsize)
+            flags = VIEW_C | VIEW_F;
+    } else {
+        if (mv_buffer_is_contiguous(b, 'C'))
+            flags |= VIEW_C;
+        if (mv_buffer_is_contiguous(b, 'F'))
+            flags |= VIEW_F;
+    }
+    if (b->suboffsets)
+        flags = 0;
+    v->flags = flags;
+}
+
+/* A new registered view of src's managed buffer with src's layout. */
+static mv_view *view_copy(const mv_view *src, int readonly, mv_error *err)
+{
+    int ndim = src->view.ndim;
+    mv_view *v = view_alloc(ndim, src->view.suboffsets != NULL, err);
+    if (!v)
+        return NULL;
+    v->view.buf = src->view.buf;
+    v->view.len = src->view.len;
+    v->view.itemsize = src->view.itemsize;
+    v->view.readonly = readonly;
+    if (ndim > 0) {
+        memcpy(v->view.shape, src->view.shape, (size_t)ndim * sizeof(ptrdiff_t));
+        memcpy(v->view.strides, src->view.strides, (size_t)ndim * sizeof(ptrdiff_t));
+        if (src->view.suboffsets)
+            memcpy(v->view.suboffsets, src->view.suboffsets, (size_t)ndim * sizeof(ptrdiff_t));
+    }
+    v->flags = src->flags;
+    view_attach(v, src->mbuf, src->format);
+    return v;
+}
+
+/* A new view of mbuf's master (init_shape_strides / init_suboffsets). */
+static mv_view *view_from_master(managed_buffer *mbuf, mv_error *err)
+{
+    const mv_buffer *m = &mbuf->master;
+    int ndim = m->ndim;
+    if (ndim > 1 && !m->shape) {
+        mv_error_set(err, MV_EVALUE,
+                     "memoryview: exporter gave no shape for a %d-dimensional buffer", ndim);
+        return NULL;
+    }
+    mv_view *v = view_alloc(ndim, m->suboffsets != NULL, err);
+    if (!v)
+        return NULL;
+    v->view.buf = m->buf;
+    v->view.len = m->len;
+    v->view.itemsize = m->itemsize;
+    v->view.readonly = m->readonly ? 1 : 0;
+    if (ndim == 1) {
+        if (m->shape)
+            v->view.shape[0] = m->shape[0];
+        else
+            v->view.shape[0] = m->itemsize > 0 ? m->len / m->itemsize : 0;
+        v->view.strides[0] = m->strides ? m->strides[0] : m->itemsize;
+    } else if (ndim > 1) {
+        memcpy(v->view.shape, m->shape, (size_t)ndim * sizeof(ptrdiff_t));
+        if (m->strides)
+            memcpy(v->view.strides, m->strides, (size_t)ndim * sizeof(ptrdiff_t));
+        else
+            mv_fill_contiguous_strides(ndim, v->view.shape, v->view.strides, m->itemsize, 'C');
+    }
+    if (m->suboffsets && ndim > 0)
+        memcpy(v->view.suboffsets, m->suboffsets, (size_t)ndim * sizeof(ptrdiff_t));
+    view_attach(v, mbuf, mbuf->format);
+    view_init_flags(v);
+    return v;
+}
+
+/* An empty managed buffer: no views, a zeroed master to fill. */
+static managed_buffer *managed_new(mv_error *err)
+{
+    managed_buffer *mbuf = malloc(sizeof *mbuf);
+    if (!mbuf) {
+        mv_error_set(err, MV_ENOMEM, "out of memory");
+        return NULL;
+    }
+    atomic_init(&mbuf->views, 0);
+    memset(&mbuf->master, 0, sizeof mbuf->master);
+    mbuf->format = NULL;
+    return mbuf;
+}
+
+/* The first view of a fresh managed buffer whose master is filled; on
+ * failure the master is released and everything freed. */
+static mv_view *managed_first_view(managed_buffer *mbuf, mv_error *err)
+{
+    mv_view *v = NULL;
+    const char *text = mbuf->master.format ? mbuf->master.format : "B";
+    mbuf->format = holder_new(text, err);
+    if (mbuf->format && mbuf->format->status == 0 &&
+        mbuf->format->fmt.itemsize != mbuf->master.itemsize)
+        mv_error_set(err, MV_EVALUE, "buffer itemsize %td does not match format '%s' (size %td)",
+                     mbuf->master.itemsize, text, mbuf->format->fmt.itemsize);
+    else if (mbuf->format)
+        v = view_from_master(mbuf, err);
+    if (!v) {
+        mv_buffer_release(&mbuf->master);
+        holder_decref(mbuf->format);
+        free(mbuf);
+    }
+    return v;
+}
+
+mv_view *mv_view_new(mv_object *exporter, mv_error *err)
+{
+    if (!exporter) {
+        mv_error_set(err, MV_ETYPE, "memoryview: a bytes-like object is required, not 'NULL'");
+        return NULL;
+    }
+    mv_view *src = mv_view_from_object(exporter);
+    if (src) {
+        if (check_view(src, err) < 0)
+            return NULL;
+        return view_copy(src, src->view.readonly, err);
+    }
+    managed_buffer *mbuf = managed_new(err);
+    if (!mbuf)
+        return NULL;
+    if (mv_object_getbuffer(exporter, &mbuf->master, MV_BUF_FULL_RO, err) < 0) {
+        free(mbuf);
+        return NULL;
+    }
+    int bad = 0;
+    if (mbuf->master.ndim > MV_MAX_NDIM) {
+        bad = mv_error_set(err, MV_EVALUE, MSG_NDIM);
+    } else {
+        /* The format is checked against itemsize only when it parses: a
+         * view of an unparseable format still works as bytes. */
+        mv_buffer layout = mbuf->master;
+        layout.format = NULL;
+        bad = mv_buffer_validate(&layout, err);
+    }
+    if (bad < 0) {
+        mv_buffer_release(&mbuf->master);
+        free(mbuf);
+        return NULL;
+    }
+    return managed_first_view(mbuf, err);
+}
+
+mv_view *mv_view_from_memory(void *mem, ptrdiff_t size, int flags, mv_error *err)
+{
+    if (flags != MV_BUF_READ && flags != MV_BUF_WRITE) {
+        mv_error_set(err, MV_EVALUE, "memoryview: flags must be MV_BUF_READ or MV_BUF_WRITE");
+        return NULL;
+    }
+    if (size < 0) {
+        mv_error_set(err, MV_EVALUE, "memoryview: size must not be negative");
+        return NULL;
+    }
+    if (!mem && size > 0) {
+        mv_error_set(err, MV_EVALUE, "memoryview: mem must not be NULL when size > 0");
+        return NULL;
+    }
+    managed_buffer *mbuf = managed_new(err);
+    if (!mbuf)
+        return NULL;
+    /* PyBuffer_FillInfo(MV_BUF_FULL_RO) with no exporter; the arrays point
+     * into the master itself, which never moves. */
+    mv_buffer *m = &mbuf->master;
+    m->buf = mem;
+    m->obj = NULL;
+    m->len = size;
+    m->itemsize = 1;
+    m->readonly = flags == MV_BUF_READ;
+    m->ndim = 1;
+    m->format = "B";
+    m->shape = &m->len;
+    m->strides = &m->itemsize;
+    return managed_first_view(mbuf, err);
+}
+
+mv_object *mv_view_object(mv_view *view)
+{
+    return view ? &view->base : NULL;
+}
+
+mv_view *mv_view_from_object(mv_object *obj)
+{
+    return obj && obj->type == &view_type ? (mv_view *)obj : NULL;
+}
+
+const mv_buffer *mv_view_buffer(const mv_view *view, mv_error *err)
+{
+    if (check_view(view, err) < 0)
+        return NULL;
+    return &view->view;
+}
+
+mv_object *mv_view_exporter(const mv_view *view)
+{
+    if (!view || is_released(view))
+        return NULL;
+    return view->view.obj;
+}
+
+const mv_format *mv_view_format(const mv_view *view, mv_error *err)
+{
+    const mv_format *fmt;
+    if (check_view(view, err) < 0 || holder_format(view->format, &fmt, err) < 0)
+        return NULL;
+    return fmt;
+}
+
+int mv_view_is_contiguous(const mv_view *view, char order, mv_error *err)
+{
+    int rc = check_view(view, err);
+    if (rc < 0)
+        return rc;
+    switch (order) {
+    case 'C':
+        return (view->flags & VIEW_C) != 0;
+    case 'F':
+        return (view->flags & VIEW_F) != 0;
+    case 'A':
+        return view->flags != 0;
+    default:
+        return mv_error_set(err, MV_EVALUE, "order must be 'C', 'F' or 'A'");
+    }
+}
+
+int mv_view_is_released(const mv_view *view)
+{
+    return !view || is_released(view);
+}
+
+int mv_view_release(mv_view *view, mv_error *err)
+{
+    if (!view)
+        return mv_error_set(err, MV_EVALUE, "memoryview: view must not be NULL");
+    if (is_released(view))
+        return 0;
+    size_t exports = mv_object_exports(&view->base);
+    if (exports > 0)
+        return mv_error_set(err, MV_EBUFFER, "memoryview has %zd exported buffer%s",
+                            (ptrdiff_t)exports, exports == 1 ? "" : "s");
+    managed_buffer *mbuf = view->mbuf;
+    view->mbuf = NULL;
+    view->view.obj = NULL;
+    view->view.format = NULL;
+    managed_release(mbuf);
+    return 0;
+}
+
+mv_view *mv_view_toreadonly(mv_view *view, mv_error *err)
+{
+    if (check_view(view, err) < 0)
+        return NULL;
+    return view_copy(view, 1, err);
+}
+
+static int view_getbuffer(mv_object *self, mv_buffer *out, int flags, mv_error *err)
+{
+    mv_view *v = (mv_view *)self;
+    if (is_released(v))
+        return released_error(err);
+    return mv_buffer_answer(out, &v->view, self, flags, err);
+}
+
+static void view_destroy(mv_object *self)
+{
+    mv_view *v = (mv_view *)self;
+    /* Every exported buffer holds a reference, so none is left here. */
+    if (!is_released(v))
+        managed_release(v->mbuf);
+    holder_decref(v->format);
+    free(v);
+}
+
+/* ---- items ------------------------------------------------------------- */
+
+/* p + n in address arithmetic: the exporter vouches for the addresses it
+ * describes, which need not lie inside one C object (suboffsets). */
+static char *advance(const char *p, ptrdiff_t n)
+{
+    return (char *)((uintptr_t)p + (uintptr_t)n);
+}
+
+/* Follow a suboffset: the pointer stored at p, plus suboffset. */
+static char *follow(const char *p, ptrdiff_t suboffset)
+{
+    char *q;
+    memcpy(&q, p, sizeof q);
+    return advance(q, suboffset);
+}
+
+/* ptr_from_tuple, with CPython's checks in its order. */
+static int item_pointer(const mv_view *v, const ptrdiff_t *index, int nindex, char **out,
+                        mv_error *err)
+{
+    const mv_buffer *b = &v->view;
+    if (nindex < 0 || (nindex > 0 && !index))
+        return mv_error_set(err, MV_EVALUE, "memoryview: invalid index array");
+    if (nindex < b->ndim)
+        return mv_error_set(err, MV_ENOTIMPL, "sub-views are not implemented");
+    if (nindex > b->ndim)
+        return mv_error_set(err, MV_ETYPE, "cannot index %zd-dimension view with %zd-element tuple",
+                            (ptrdiff_t)b->ndim, (ptrdiff_t)nindex);
+    char *p = b->buf;
+    for (int d = 0; d < b->ndim; d++) {
+        ptrdiff_t i = index[d];
+        if (i < 0)
+            i += b->shape[d];
+        if (i < 0 || i >= b->shape[d])
+            return mv_error_set(err, MV_EINDEX, "index out of bounds on dimension %d", d + 1);
+        /* In range of a validated layout, so i * stride fits. */
+        p = advance(p, i * b->strides[d]);
+        if (b->suboffsets && b->suboffsets[d] >= 0)
+            p = follow(p, b->suboffsets[d]);
+    }
+    *out = p;
+    return 0;
+}
+
+int mv_view_get_item(const mv_view *view, const ptrdiff_t *index, int nindex, mv_value *values,
+                     ptrdiff_t nvalues, mv_error *err)
+{
+    int rc = check_view(view, err);
+    if (rc < 0)
+        return rc;
+    const mv_format *fmt;
+    char *p;
+    if ((rc = holder_format(view->format, &fmt, err)) < 0 ||
+        (rc = item_pointer(view, index, nindex, &p, err)) < 0)
+        return rc;
+    if (!values && nvalues > 0)
+        return mv_error_set(err, MV_EVALUE, "memoryview: values must not be NULL");
+    return mv_format_unpack(fmt, p, values, nvalues, err);
+}
+
+int mv_view_set_item(mv_view *view, const ptrdiff_t *index, int nindex, const mv_value *values,
+                     ptrdiff_t nvalues, mv_error *err)
+{
+    int rc = check_view(view, err);
+    if (rc < 0)
+        return rc;
+    if (view->view.readonly)
+        return mv_error_set(err, MV_ETYPE, MV_MSG_READONLY);
+    const mv_format *fmt;
+    char *p;
+    if ((rc = holder_format(view->format, &fmt, err)) < 0 ||
+        (rc = item_pointer(view, index, nindex, &p, err)) < 0)
+        return rc;
+    if (!values && nvalues > 0)
+        return mv_error_set(err, MV_EVALUE, "memoryview: values must not be NULL");
+    return mv_format_pack(fmt, view->format->text, p, values, nvalues, err);
+}
+
+/* ---- keys -------------------------------------------------------------- */
+
+/* Add the constant offset c of one source dimension at the point of the
+ * address computation where it belongs: after the last dereference before
+ * it (into that dimension's suboffset, as CPython's init_slice; collected
+ * in addend until the end), else into buf. */
+static int add_offset(layout *out, ptrdiff_t *addend, int last_indirect, ptrdiff_t c, mv_error *err)
+{
+    if (last_indirect >= 0) {
+        if (mv_add_overflow(addend[last_indirect], c, &addend[last_indirect]))
+            return mv_error_set(err, MV_EOVERFLOW, "memoryview: suboffset overflows ptrdiff_t");
+    } else {
+        out->buf = advance(out->buf, c);
+    }
+    return 0;
+}
+
+/* True when every output dimension so far adds nothing to the address
+ * (extent 1 or stride 0, no dereference), so the pointer reaching the next
+ * dimension is one fixed address. */
+static bool layout_fixed(const layout *out)
+{
+    for (int o = 0; o < out->ndim; o++)
+        if (out->suboffsets[o] >= 0 || (out->shape[o] > 1 && out->strides[o] != 0))
+            return false;
+    return true;
+}
+
+/* Python's slice defaults (PySlice_Unpack), clipped to extent; returns the
+ * length or MV_EVALUE. */
+static ptrdiff_t slice_indices(const mv_key *k, ptrdiff_t extent, ptrdiff_t *start, ptrdiff_t *step,
+                               mv_error *err)
+{
+    ptrdiff_t st = k->has_step ? k->step : 1;
+    if (st == 0)
+        return mv_error_set(err, MV_EVALUE, "slice step cannot be zero");
+    /* -step must stay representable. */
+    if (st < -PTRDIFF_MAX)
+        st = -PTRDIFF_MAX;
+    ptrdiff_t b = k->has_start ? k->start : (st < 0 ? PTRDIFF_MAX : 0);
+    ptrdiff_t e = k->has_stop ? k->stop : (st < 0 ? PTRDIFF_MIN : PTRDIFF_MAX);
+    ptrdiff_t n = mv_slice_adjust(extent, &b, &e, st);
+    *start = b;
+    *step = st;
+    return n;
+}
+
+/* NumPy basic indexing of v by keys into *out (no allocation). */
+static int select_keys(const mv_view *v, const mv_key *keys, int nkeys, layout *out, mv_error *err)
+{
+    const mv_buffer *b = &v->view;
+    if (nkeys < 0 || (nkeys > 0 && !keys))
+        return mv_error_set(err, MV_EVALUE, "memoryview: invalid key array");
+    int nidx = 0, nint = 0, nnew = 0, ellipsis = 0;
+    for (int k = 0; k < nkeys; k++) {
+        switch (keys[k].kind) {
+        case MV_KEY_INDEX:
+            nint++;
+            nidx++;
+            break;
+        case MV_KEY_SLICE:
+            nidx++;
+            break;
+        case MV_KEY_NEWAXIS:
+            nnew++;
+            break;
+        case MV_KEY_ELLIPSIS:
+            if (ellipsis++)
+                return mv_error_set(err, MV_EINDEX,
+                                    "an index can only have a single ellipsis ('...')");
+            break;
+        default:
+            return mv_error_set(err, MV_EVALUE, "memoryview: invalid key kind %d",
+                                (int)keys[k].kind);
+        }
+    }
+    if (nidx > b->ndim)
+        return mv_error_set(err, MV_EINDEX,
+                            "too many indices for memoryview: memoryview is %d-dimensional, "
+                            "but %d were indexed",
+                            b->ndim, nidx);
+    if (b->ndim - nint + nnew > MV_MAX_NDIM)
+        return mv_error_set(err, MV_EVALUE, MSG_NDIM);
+
+    /* Without items no address is ever used (and buf may be NULL): offsets
+     * and dereferences stop once the result is known to be empty. */
+    bool empty = b->len == 0;
+    const ptrdiff_t *subs = b->suboffsets;
+    out->buf = b->buf;
+    out->ndim = 0;
+    ptrdiff_t addend[MV_MAX_NDIM];
+    int last_indirect = -1; /* output dimension of the last dereference */
+    int d = 0;              /* next source dimension */
+    int nfull = b->ndim - nidx;
+    for (int k = 0; k <= nkeys; k++) {
+        /* The ellipsis, or the end of the keys, stands for full slices. */
+        if (k == nkeys || keys[k].kind == MV_KEY_ELLIPSIS) {
+            for (; nfull > 0; nfull--, d++) {
+                int o = out->ndim++;
+                addend[o] = 0;
+                out->shape[o] = b->shape[d];
+                out->strides[o] = b->strides[d];
+                out->suboffsets[o] = subs ? subs[d] : -1;
+                if (out->suboffsets[o] >= 0)
+                    last_indirect = o;
+            }
+            continue;
+        }
+        const mv_key *key = &keys[k];
+        if (key->kind == MV_KEY_NEWAXIS) {
+            int o = out->ndim++;
+            addend[o] = 0;
+            out->shape[o] = 1;
+            out->strides[o] = 0;
+            out->suboffsets[o] = -1;
+            continue;
+        }
+        if (key->kind == MV_KEY_INDEX) {
+            ptrdiff_t i = key->index;
+            if (i < 0)
+                i += b->shape[d];
+            if (i < 0 || i >= b->shape[d])
+                return mv_error_set(err, MV_EINDEX, "index out of bounds on dimension %d", d + 1);
+            bool indirect = subs && subs[d] >= 0;
+            if (indirect && !empty && !layout_fixed(out))
+                return mv_error_set(err, MV_ENOTIMPL,
+                                    "memoryview: an integer index on an indirect dimension "
+                                    "(suboffsets) after a sliced dimension is not implemented");
+            if (!empty) {
+                ptrdiff_t c;
+                if (mv_mul_overflow(i, b->strides[d], &c))
+                    return mv_error_set(err, MV_EOVERFLOW,
+                                        "memoryview: offset overflows ptrdiff_t");
+                int rc = add_offset(out, addend, last_indirect, c, err);
+                if (rc < 0)
+                    return rc;
+                /* The pointer before this dimension's dereference is one
+                 * fixed address, so the dereference can happen now. */
+                if (indirect)
+                    out->buf = follow(out->buf, subs[d]);
+            }
+            d++;
+            continue;
+        }
+        ptrdiff_t start = 0, step = 1;
+        ptrdiff_t n = slice_indices(key, b->shape[d], &start, &step, err);
+        if (n < 0)
+            return (int)n;
+        ptrdiff_t stride = b->strides[d];
+        if (n == 0)
+            empty = true;
+        if (!empty) {
+            ptrdiff_t c;
+            if (mv_mul_overflow(start, stride, &c))
+                return mv_error_set(err, MV_EOVERFLOW, "memoryview: offset overflows ptrdiff_t");
+            int rc = add_offset(out, addend, last_indirect, c, err);
+            if (rc < 0)
+                return rc;
+        }
+        /* With at most one item the stride is never used; keep the old one
+         * rather than an overflowing product. */
+        ptrdiff_t s;
+        if (!mv_mul_overflow(stride, step, &s))
+            stride = s;
+        else if (n > 1)
+            return mv_error_set(err, MV_EOVERFLOW, "memoryview: stride overflows ptrdiff_t");
+        int o = out->ndim++;
+        addend[o] = 0;
+        out->shape[o] = n;
+        out->strides[o] = stride;
+        out->suboffsets[o] = subs ? subs[d] : -1;
+        if (out->suboffsets[o] >= 0)
+            last_indirect = o;
+        d++;
+    }
+
+    for (int o = 0; !empty && o < out->ndim; o++) {
+        ptrdiff_t *so = &out->suboffsets[o];
+        if (*so < 0)
+            continue;
+        if (mv_add_overflow(*so, addend[o], so))
+            return mv_error_set(err, MV_EOVERFLOW, "memoryview: suboffset overflows ptrdiff_t");
+        /* A negative suboffset would mean "no dereference". */
+        if (*so < 0)
+            return mv_error_set(err, MV_ENOTIMPL,
+                                "memoryview: this sub-view would need a negative suboffset "
+                                "on dimension %d, which is not representable",
+                                o + 1);
+    }
+
+    /* Keep suboffsets while a dimension still dereferences (or, as CPython,
+     * when the exporter gave only negative ones); drop them once every
+     * indirection has been followed. */
+    bool any_out = false, any_src = false;
+    for (int o = 0; o < out->ndim; o++)
+        any_out |= out->suboffsets[o] >= 0;
+    for (int i = 0; subs && i < b->ndim; i++)
+        any_src |= subs[i] >= 0;
+    out->has_suboffsets = subs && out->ndim > 0 && (any_out || !any_src);
+    return 0;
+}
+
+/* product(shape) * itemsize, or MV_EOVERFLOW. */
+static int layout_len(const layout *l, ptrdiff_t itemsize, ptrdiff_t *len, mv_error *err)
+{
+    ptrdiff_t n = itemsize;
+    for (int i = 0; i < l->ndim; i++)
+        if (mv_mul_overflow(n, l->shape[i], &n))
+            return mv_error_set(err, MV_EOVERFLOW,
+                                "memoryview: product(shape) * itemsize overflows");
+    *len = n;
+    return 0;
+}
+
+/* A new registered view of src's managed buffer with layout l. */
+static mv_view *view_from_layout(const mv_view *src, const layout *l, format_holder *format,
+                                 ptrdiff_t itemsize, mv_error *err)
+{
+    ptrdiff_t len = 0;
+    if (layout_len(l, itemsize, &len, err) < 0)
+        return NULL;
+    mv_view *v = view_alloc(l->ndim, l->has_suboffsets, err);
+    if (!v)
+        return NULL;
+    v->view.buf = l->buf;
+    v->view.len = len;
+    v->view.itemsize = itemsize;
+    v->view.readonly = src->view.readonly;
+    size_t n = (size_t)l->ndim * sizeof(ptrdiff_t);
+    if (l->ndim > 0) {
+        memcpy(v->view.shape, l->shape, n);
+        memcpy(v->view.strides, l->strides, n);
+        if (l->has_suboffsets)
+            memcpy(v->view.suboffsets, l->suboffsets, n);
+    }
+    view_attach(v, src->mbuf, format);
+    view_init_flags(v);
+    return v;
+}
+
+mv_view *mv_view_subscript(mv_view *view, const mv_key *keys, int nkeys, mv_error *err)
+{
+    if (check_view(view, err) < 0)
+        return NULL;
+    layout l;
+    if (select_keys(view, keys, nkeys, &l, err) < 0)
+        return NULL;
+    return view_from_layout(view, &l, view->format, view->view.itemsize, err);
+}
+
+/* A format for structure comparison: NULL is "B", one leading '@' dropped. */
+static const char *plain_format(const char *f)
+{
+    if (!f)
+        return "B";
+    return f[0] == '@' ? f + 1 : f;
+}
+
+int mv_view_assign(mv_view *view, const mv_key *keys, int nkeys, const mv_buffer *src,
+                   mv_error *err)
+{
+    int rc = check_view(view, err);
+    if (rc < 0)
+        return rc;
+    if (view->view.readonly)
+        return mv_error_set(err, MV_ETYPE, MV_MSG_READONLY);
+    if (!src)
+        return mv_error_set(err, MV_EVALUE, "memoryview assignment: source must not be NULL");
+    layout l;
+    if ((rc = select_keys(view, keys, nkeys, &l, err)) < 0)
+        return rc;
+    mv_buffer dst = {
+        .buf = l.buf,
+        .itemsize = view->view.itemsize,
+        .ndim = l.ndim,
+        .format = view->view.format,
+        .shape = l.ndim > 0 ? l.shape : NULL,
+        .strides = l.ndim > 0 ? l.strides : NULL,
+        .suboffsets = l.has_suboffsets ? l.suboffsets : NULL,
+    };
+    if ((rc = layout_len(&l, dst.itemsize, &dst.len, err)) < 0)
+        return rc;
+
+    /* equiv_structure: format and itemsize, then shapes up to the first 0. */
+    mv_buffer s = *src;
+    ptrdiff_t shape1;
+    if (strcmp(plain_format(dst.format), plain_format(s.format)) != 0 ||
+        dst.itemsize != s.itemsize || dst.ndim != s.ndim)
+        return mv_error_set(err, MV_EVALUE, MV_MSG_STRUCTURE);
+    if (!s.shape && s.ndim == 1) {
+        shape1 = s.itemsize > 0 ? s.len / s.itemsize : 0;
+        s.shape = &shape1;
+    }
+    if (!s.shape && s.ndim > 1)
+        return mv_error_set(err, MV_EVALUE,
+                            "memoryview assignment: source has no shape for %d dimensions", s.ndim);
+    for (int i = 0; i < dst.ndim; i++) {
+        if (dst.shape[i] != s.shape[i])
+            return mv_error_set(err, MV_EVALUE, MV_MSG_STRUCTURE);
+        if (dst.shape[i] == 0)
+            break;
+    }
+    /* Formats were compared as text; the rest of src must hold together. */
+    s.format = NULL;
+    if ((rc = mv_buffer_validate(&s, err)) < 0)
+        return rc;
+    s.format = src->format;
+    if (dst.len == 0)
+        return 0;
+    return mv_copy_items(&dst, &s, err);
+}
+
+/* ---- cast -------------------------------------------------------------- */
+
+#define MSG_CAST_C "memoryview: casts are restricted to C-contiguous views"
+
+static bool is_byte_code(char c)
+{
+    return c == 'b' || c == 'B' || c == 'c';
+}
+
+/* The checks CPython's memoryview_cast_impl makes before the format. */
+static int cast_check_source(const mv_view *view, int ndim, bool strict, mv_error *err)
+{
+    const mv_buffer *b = &view->view;
+    bool has_shape = ndim >= 0;
+    if (strict) {
+        if (!(view->flags & VIEW_C))
+            return mv_error_set(err, MV_ETYPE, MSG_CAST_C);
+        if (has_shape || b->ndim != 1) {
+            for (int i = 0; i < b->ndim; i++)
+                if (b->shape[i] == 0)
+                    return mv_error_set(err, MV_ETYPE,
+                                        "memoryview: cannot cast view with zeros "
+                                        "in shape or strides");
+        }
+    } else if (!view->flags) {
+        return mv_error_set(err, MV_ETYPE,
+                            "memoryview: casts are restricted to C-contiguous or "
+                            "Fortran-contiguous views");
+    }
+    if (has_shape && ndim > MV_MAX_NDIM)
+        return mv_error_set(err, MV_EVALUE, MSG_NDIM);
+    if (strict && has_shape && b->ndim != 1 && ndim != 1)
+        return mv_error_set(err, MV_ETYPE, "memoryview: cast must be 1D -> ND or ND -> 1D");
+    return 0;
+}
+
+/* cast_to_1D's format checks. */
+static int cast_check_format(const mv_view *view, const format_holder *h, bool strict,
+                             mv_error *err)
+{
+    if (strict) {
+        char dest = h->status == 0 ? h->fmt.native : 0;
+        if (!dest)
+            return mv_error_set(err, MV_EVALUE,
+                                "memoryview: destination format must be a native single "
+                                "character format prefixed with an optional '@'");
+        const format_holder *sh = view->format;
+        char src = sh->status == 0 ? sh->fmt.native : 0;
+        if (!is_byte_code(src) && !is_byte_code(dest))
+            return mv_error_set(err, MV_ETYPE,
+                                "memoryview: cannot cast between two non-byte formats");
+        return 0;
+    }
+    const mv_format *fmt;
+    int rc = holder_format(h, &fmt, err);
+    if (rc < 0)
+        return rc;
+    if (fmt->itemsize <= 0)
+        return mv_error_set(err, MV_EVALUE, "memoryview.cast(): format '%s' has itemsize 0",
+                            h->text);
+    return 0;
+}
+
+/* cast_to_ND's shape: copy_shape's checks, then the size check. */
+static int cast_shape(const mv_buffer *b, const ptrdiff_t *shape, int ndim, ptrdiff_t itemsize,
+                      bool fortran, layout *l, mv_error *err)
+{
+    l->buf = b->buf;
+    l->has_suboffsets = false;
+    if (ndim < 0) {
+        l->ndim = 1;
+        l->shape[0] = b->len / itemsize;
+    } else {
+        ptrdiff_t len = itemsize;
+        l->ndim = ndim;
+        for (int i = 0; i < ndim; i++) {
+            if (shape[i] <= 0)
+                return mv_error_set(err, MV_EVALUE,
+                                    "memoryview.cast(): elements of shape must be integers > 0");
+            if (shape[i] > PTRDIFF_MAX / len)
+                return mv_error_set(err, MV_EVALUE,
+                                    "memoryview.cast(): product(shape) > SSIZE_MAX");
+            len *= shape[i];
+            l->shape[i] = shape[i];
+        }
+        if (len != b->len)
+            return mv_error_set(err, MV_ETYPE,
+                                "memoryview: product(shape) * itemsize != buffer size");
+    }
+    if (l->ndim > 0)
+        mv_fill_contiguous_strides(l->ndim, l->shape, l->strides, itemsize, fortran ? 'F' : 'C');
+    return 0;
+}
+
+mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t *shape, int ndim,
+                      int flags, mv_error *err)
+{
+    if (check_view(view, err) < 0)
+        return NULL;
+    if (!format) {
+        mv_error_set(err, MV_EVALUE, "memoryview.cast(): format must not be NULL");
+        return NULL;
+    }
+    if (flags & ~(MV_CAST_STRICT | MV_CAST_FORTRAN)) {
+        mv_error_set(err, MV_EVALUE, "memoryview.cast(): invalid flags 0x%x", (unsigned)flags);
+        return NULL;
+    }
+    if (ndim > 0 && !shape) {
+        mv_error_set(err, MV_EVALUE, "memoryview.cast(): shape must not be NULL");
+        return NULL;
+    }
+    bool strict = flags & MV_CAST_STRICT;
+    if (cast_check_source(view, ndim, strict, err) < 0)
+        return NULL;
+    format_holder *h = holder_new(format, err);
+    if (!h)
+        return NULL;
+    mv_view *v = NULL;
+    layout l;
+    if (cast_check_format(view, h, strict, err) == 0) {
+        ptrdiff_t itemsize = h->fmt.itemsize;
+        if (view->view.len % itemsize)
+            mv_error_set(err, MV_ETYPE, "memoryview: length is not a multiple of itemsize");
+        else if (cast_shape(&view->view, shape, ndim, itemsize, flags & MV_CAST_FORTRAN, &l, err) ==
+                 0)
+            v = view_from_layout(view, &l, h, itemsize, err);
+    }
+    holder_decref(h);
+    return v;
+}
