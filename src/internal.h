@@ -59,6 +59,12 @@ static inline ptrdiff_t mv_slice_adjust(ptrdiff_t length, ptrdiff_t *start, ptrd
  * Returns 0 or MV_ENOMEM (err set).  Lives in copy.c. */
 int mv_copy_items(const mv_buffer *dst, const mv_buffer *src, mv_error *err);
 
+/* The data of a bytearray / typed array object, or NULL (with *len = 0)
+ * for any other object; mv_object_data dispatches to them.  In
+ * exporters/bytearray.c and exporters/array.c. */
+void *mv_bytearray_data(mv_object *obj, size_t *len);
+void *mv_array_data(mv_object *obj, size_t *len);
+
 /* Answer a consumer's request `flags` from a complete descriptor `full`
  * (buf, len, itemsize, readonly, ndim, format, shape, strides, suboffsets
  * all filled; strides may be NULL = C-contiguous), as CPython's

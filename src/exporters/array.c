@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void *mv_array_data(mv_object *obj, size_t *len);
 
 typedef struct mv_array {
     mv_object ob;

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void *mv_bytearray_data(mv_object *obj, size_t *len);
 
 typedef struct mv_bytearray {
     mv_object ob;

@@ -7,11 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Defined in bytearray.c and array.c: the data of an object of their type,
- * or NULL when obj is of another type. */
-void *mv_bytearray_data(mv_object *obj, size_t *len);
-void *mv_array_data(mv_object *obj, size_t *len);
-
 typedef struct mv_bytes {
     mv_object ob;
     size_t len;
