@@ -1,0 +1,1081 @@
+/* Format-aware equality (CPython's memory_richcompare), hashing, and the
+ * count / index lookups that are built on value equality.
+ *
+ * Equality never compares whole memory blindly: padding, '?' items and
+ * floats (NaN != NaN, -0.0 == 0.0) make equal values differ in their bytes.
+ * Items are therefore compared by value, with three shortcuts chosen once per
+ * comparison: identical integer / byte layouts compare raw bytes (one memcmp
+ * per contiguous run), same-order native 'd' / 'f' compare as C doubles, and
+ * single-value numeric formats load their value directly.  Everything else
+ * goes through mv_format_unpack, item by item. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------ *
+ * Small shared helpers
+ * ------------------------------------------------------------------------ */
+
+static int pass_error(mv_error *err, const mv_error *local)
+{
+    int code = local->code < 0 ? local->code : MV_EVALUE;
+    if (err) {
+        *err = *local;
+        err->code = code;
+    }
+    return code;
+}
+
+static bool host_is_little(void)
+{
+    const uint16_t one = 1;
+    unsigned char first;
+    memcpy(&first, &one, 1);
+    return first == 1;
+}
+
+/* The address of item i of a row whose dimension may be indirect. */
+static inline const char *item_at(const char *row, ptrdiff_t i, ptrdiff_t stride, ptrdiff_t sub)
+{
+    const char *p = row + i * stride;
+    if (sub >= 0) {
+        const char *q;
+        memcpy(&q, p, sizeof q);
+        p = q + sub;
+    }
+    return p;
+}
+
+/* A buffer's layout with shape and strides always present, so the walkers
+ * need no special cases for NULL arrays. */
+typedef struct layout {
+    const char *buf;
+    int ndim;
+    ptrdiff_t itemsize;
+    ptrdiff_t len;
+    const ptrdiff_t *shape;
+    const ptrdiff_t *strides;
+    const ptrdiff_t *suboffsets;
+    ptrdiff_t shape_store[MV_MAX_NDIM];
+    ptrdiff_t strides_store[MV_MAX_NDIM];
+} layout;
+
+static int layout_init(layout *l, const mv_buffer *b, mv_error *err)
+{
+    if (b->ndim < 0 || b->ndim > MV_MAX_NDIM)
+        return mv_error_set(err, MV_EVALUE, "buffer ndim %d out of range 0..%d", b->ndim,
+                            MV_MAX_NDIM);
+    if (b->itemsize < 0 || b->len < 0)
+        return mv_error_set(err, MV_EVALUE, "buffer has a negative itemsize or len");
+    l->buf = b->buf;
+    l->ndim = b->ndim;
+    l->itemsize = b->itemsize;
+    l->len = b->len;
+    l->suboffsets = b->suboffsets;
+    if (b->shape) {
+        l->shape = b->shape;
+    } else if (b->ndim == 1) {
+        /* A buffer obtained without MV_BUF_ND is one dimension of bytes. */
+        if (b->itemsize == 0)
+            return mv_error_set(err, MV_EVALUE, "buffer has itemsize 0");
+        l->shape_store[0] = b->len / b->itemsize;
+        l->shape = l->shape_store;
+    } else if (b->ndim == 0) {
+        l->shape = l->shape_store;
+    } else {
+        return mv_error_set(err, MV_EVALUE, "buffer of %d dimensions has no shape", b->ndim);
+    }
+    if (b->strides) {
+        l->strides = b->strides;
+    } else {
+        ptrdiff_t s = b->itemsize;
+        for (int i = b->ndim - 1; i >= 0; i--) {
+            if (l->shape[i] < 0)
+                return mv_error_set(err, MV_EVALUE, "buffer shape[%d] is negative", i);
+            l->strides_store[i] = s;
+            if (l->shape[i] > 0 && mv_mul_overflow(s, l->shape[i], &s))
+                return mv_error_set(err, MV_EOVERFLOW, "buffer shape overflows");
+        }
+        l->strides = l->strides_store;
+    }
+    for (int i = 0; i < b->ndim; i++)
+        if (l->shape[i] < 0)
+            return mv_error_set(err, MV_EVALUE, "buffer shape[%d] is negative", i);
+    return 0;
+}
+
+static bool layout_has_zero(const layout *l)
+{
+    for (int i = 0; i < l->ndim; i++)
+        if (l->shape[i] == 0)
+            return true;
+    return false;
+}
+
+static bool layout_is_c_contiguous(const layout *l)
+{
+    if (l->suboffsets) {
+        for (int i = 0; i < l->ndim; i++)
+            if (l->suboffsets[i] >= 0)
+                return false;
+    }
+    ptrdiff_t expect = l->itemsize;
+    for (int i = l->ndim - 1; i >= 0; i--) {
+        if (l->shape[i] == 0)
+            return true;
+        if (l->shape[i] > 1 && l->strides[i] != expect)
+            return false;
+        expect *= l->shape[i];
+    }
+    return true;
+}
+
+static ptrdiff_t layout_sub(const layout *l, int dim)
+{
+    return l->suboffsets ? l->suboffsets[dim] : -1;
+}
+
+/* ------------------------------------------------------------------------ *
+ * Value equality
+ * ------------------------------------------------------------------------ */
+
+typedef struct wide_int {
+    bool neg;
+    uint64_t mag;
+} wide_int;
+
+static bool value_as_int(const mv_value *v, wide_int *w)
+{
+    switch (v->kind) {
+    case MV_VALUE_BOOL:
+        w->neg = false;
+        w->mag = v->v.b ? 1 : 0;
+        return true;
+    case MV_VALUE_SIGNED:
+        w->neg = v->v.i < 0;
+        w->mag = w->neg ? (uint64_t)0 - (uint64_t)v->v.i : (uint64_t)v->v.i;
+        return true;
+    case MV_VALUE_UNSIGNED:
+        w->neg = false;
+        w->mag = v->v.u;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Exact comparison of an integer with a double: no rounding of the integer
+ * (2**63 + 1 != 2.0**63 although (double)(2**63 + 1) == 2.0**63). */
+static int int_equals_double(wide_int w, double d)
+{
+    if (!isfinite(d) || d != floor(d))
+        return 0;
+    if (d == 0)
+        return w.mag == 0;
+    if ((d < 0) != w.neg)
+        return 0;
+    double a = fabs(d);
+    if (a >= 18446744073709551616.0)
+        return 0;
+    return (uint64_t)a == w.mag;
+}
+
+/* A real number compared with `re` (the real part of something else). */
+static int real_equals_double(const mv_value *v, double re)
+{
+    wide_int w;
+    if (v->kind == MV_VALUE_DOUBLE)
+        return v->v.d == re;
+    if (value_as_int(v, &w))
+        return int_equals_double(w, re);
+    return 0;
+}
+
+static bool is_number(mv_value_kind k)
+{
+    return k == MV_VALUE_BOOL || k == MV_VALUE_SIGNED || k == MV_VALUE_UNSIGNED ||
+           k == MV_VALUE_DOUBLE || k == MV_VALUE_COMPLEX;
+}
+
+int mv_value_equal(const mv_value *a, const mv_value *b)
+{
+    if (!a || !b)
+        return 0;
+    if (a->kind == MV_VALUE_NONE || b->kind == MV_VALUE_NONE)
+        return a->kind == b->kind;
+    if (a->kind == MV_VALUE_BYTES || b->kind == MV_VALUE_BYTES) {
+        if (a->kind != b->kind || a->v.bytes.len != b->v.bytes.len)
+            return 0;
+        return a->v.bytes.len == 0 || memcmp(a->v.bytes.ptr, b->v.bytes.ptr, a->v.bytes.len) == 0;
+    }
+    if (!is_number(a->kind) || !is_number(b->kind))
+        return 0;
+    if (a->kind == MV_VALUE_COMPLEX && b->kind == MV_VALUE_COMPLEX)
+        return a->v.c.re == b->v.c.re && a->v.c.im == b->v.c.im;
+    if (a->kind == MV_VALUE_COMPLEX)
+        return a->v.c.im == 0 && real_equals_double(b, a->v.c.re);
+    if (b->kind == MV_VALUE_COMPLEX)
+        return b->v.c.im == 0 && real_equals_double(a, b->v.c.re);
+    if (a->kind == MV_VALUE_DOUBLE && b->kind == MV_VALUE_DOUBLE)
+        return a->v.d == b->v.d;
+    if (a->kind == MV_VALUE_DOUBLE)
+        return real_equals_double(b, a->v.d);
+    if (b->kind == MV_VALUE_DOUBLE)
+        return real_equals_double(a, b->v.d);
+    wide_int wa, wb;
+    value_as_int(a, &wa);
+    value_as_int(b, &wb);
+    if (wa.mag == 0 && wb.mag == 0)
+        return 1;
+    return wa.neg == wb.neg && wa.mag == wb.mag;
+}
+
+/* ------------------------------------------------------------------------ *
+ * Item readers: the values of one item, loaded directly for single numeric
+ * fields and through mv_format_unpack for everything else.
+ * ------------------------------------------------------------------------ */
+
+enum { SMALL_VALUES = 8 };
+
+typedef struct item_reader {
+    const mv_format *fmt;
+    bool direct; /* one numeric field with count 1: load_scalar */
+    char code;
+    bool little; /* byte order of the direct field */
+    ptrdiff_t size;
+    ptrdiff_t offset;
+    ptrdiff_t nvalues;
+    mv_value *values;
+    mv_value small[SMALL_VALUES];
+} item_reader;
+
+static bool is_signed_code(char c)
+{
+    return c == 'b' || c == 'h' || c == 'i' || c == 'l' || c == 'q' || c == 'n';
+}
+
+static bool is_unsigned_code(char c)
+{
+    return c == 'B' || c == 'H' || c == 'I' || c == 'L' || c == 'Q' || c == 'N' || c == 'P';
+}
+
+static bool field_is_little(const mv_field *f)
+{
+    if (f->byteorder == '<')
+        return true;
+    if (f->byteorder == '>' || f->byteorder == '!')
+        return false;
+    return host_is_little();
+}
+
+static bool size_ok(ptrdiff_t s)
+{
+    return s == 1 || s == 2 || s == 4 || s == 8;
+}
+
+/* Whether load_scalar understands the field. */
+static bool field_is_direct(const mv_field *f)
+{
+    if (f->count != 1)
+        return false;
+    if (is_signed_code(f->code) || is_unsigned_code(f->code))
+        return size_ok(f->size);
+    switch (f->code) {
+    case '?':
+        return f->size >= 1 && f->size <= 8;
+    case 'e':
+        return f->size == 2;
+    case 'f':
+        return f->size == 4;
+    case 'd':
+        return f->size == 8;
+    case 'F':
+        return f->size == 8;
+    case 'D':
+        return f->size == 16;
+    default:
+        return false;
+    }
+}
+
+static uint64_t load_uint(const unsigned char *p, ptrdiff_t size, bool little)
+{
+    uint64_t v = 0;
+    if (little) {
+        for (ptrdiff_t i = size - 1; i >= 0; i--)
+            v = (v << 8) | p[i];
+    } else {
+        for (ptrdiff_t i = 0; i < size; i++)
+            v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+static double half_to_double(uint16_t h)
+{
+    int sign = h >> 15;
+    int exp = (h >> 10) & 0x1f;
+    int frac = h & 0x3ff;
+    double v;
+    if (exp == 0)
+        v = ldexp((double)frac, -24);
+    else if (exp == 31)
+        v = frac ? NAN : INFINITY;
+    else
+        v = ldexp((double)(frac | 0x400), exp - 25);
+    return sign ? -v : v;
+}
+
+static double load_real(const unsigned char *p, ptrdiff_t size, bool little)
+{
+    uint64_t bits = load_uint(p, size, little);
+    if (size == 2)
+        return half_to_double((uint16_t)bits);
+    if (size == 4) {
+        uint32_t b32 = (uint32_t)bits;
+        float f;
+        memcpy(&f, &b32, sizeof f);
+        return f;
+    }
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+static void load_scalar(const item_reader *r, const char *item, mv_value *out)
+{
+    const unsigned char *p = (const unsigned char *)item + r->offset;
+    char c = r->code;
+    if (is_signed_code(c)) {
+        uint64_t u = load_uint(p, r->size, r->little);
+        unsigned bits = (unsigned)r->size * 8;
+        if (bits < 64 && (u >> (bits - 1)) & 1)
+            u |= ~(uint64_t)0 << bits;
+        out->kind = MV_VALUE_SIGNED;
+        memcpy(&out->v.i, &u, sizeof u);
+    } else if (is_unsigned_code(c)) {
+        out->kind = MV_VALUE_UNSIGNED;
+        out->v.u = load_uint(p, r->size, r->little);
+    } else if (c == '?') {
+        bool any = false;
+        for (ptrdiff_t i = 0; i < r->size; i++)
+            any |= p[i] != 0;
+        out->kind = MV_VALUE_BOOL;
+        out->v.b = any;
+    } else if (c == 'F' || c == 'D') {
+        ptrdiff_t half = r->size / 2;
+        out->kind = MV_VALUE_COMPLEX;
+        out->v.c.re = load_real(p, half, r->little);
+        out->v.c.im = load_real(p + half, half, r->little);
+    } else {
+        out->kind = MV_VALUE_DOUBLE;
+        out->v.d = load_real(p, r->size, r->little);
+    }
+}
+
+static int reader_init(item_reader *r, const mv_format *fmt, mv_error *err)
+{
+    memset(r, 0, sizeof *r);
+    r->fmt = fmt;
+    r->nvalues = fmt->nvalues;
+    if (fmt->nfields == 1 && fmt->nvalues == 1 && field_is_direct(&fmt->fields[0])) {
+        const mv_field *f = &fmt->fields[0];
+        r->direct = true;
+        r->code = f->code;
+        r->size = f->size;
+        r->offset = f->offset;
+        r->little = field_is_little(f);
+    }
+    if (r->nvalues <= SMALL_VALUES) {
+        r->values = r->small;
+        return 0;
+    }
+    if ((size_t)r->nvalues > SIZE_MAX / sizeof(mv_value))
+        return mv_error_set(err, MV_ENOMEM, "out of memory");
+    r->values = malloc((size_t)r->nvalues * sizeof(mv_value));
+    if (!r->values)
+        return mv_error_set(err, MV_ENOMEM, "out of memory");
+    return 0;
+}
+
+static void reader_clear(item_reader *r)
+{
+    if (r->values && r->values != r->small)
+        free(r->values);
+    r->values = NULL;
+}
+
+static int reader_read(item_reader *r, const char *item, mv_error *err)
+{
+    if (r->direct) {
+        load_scalar(r, item, &r->values[0]);
+        return 0;
+    }
+    return mv_format_unpack(r->fmt, item, r->values, r->nvalues, err);
+}
+
+/* ------------------------------------------------------------------------ *
+ * Buffer equality
+ * ------------------------------------------------------------------------ */
+
+enum cmp_mode { CMP_RAW, CMP_DOUBLE, CMP_FLOAT, CMP_VALUES };
+
+typedef struct cmp_ctx {
+    enum cmp_mode mode;
+    ptrdiff_t itemsize; /* CMP_RAW */
+    item_reader ra, rb;
+    mv_error *err;
+} cmp_ctx;
+
+/* Integer and byte fields whose bytes determine their value one to one. */
+static bool field_is_raw(const mv_field *f)
+{
+    return is_signed_code(f->code) || is_unsigned_code(f->code) || f->code == 'c' || f->code == 's';
+}
+
+static ptrdiff_t field_span(const mv_field *f)
+{
+    if (f->code == 's' || f->code == 'p')
+        return f->size;
+    return f->count * f->size;
+}
+
+static bool fields_same_raw(const mv_field *a, const mv_field *b)
+{
+    if (!field_is_raw(a) || !field_is_raw(b))
+        return false;
+    if (a->offset != b->offset || a->count != b->count || a->size != b->size)
+        return false;
+    if (a->code == 'c' || a->code == 's' || b->code == 'c' || b->code == 's')
+        return a->code == b->code;
+    if (is_signed_code(a->code) != is_signed_code(b->code))
+        return false;
+    return a->size == 1 || field_is_little(a) == field_is_little(b);
+}
+
+/* Two formats whose items are equal exactly when their bytes are. */
+static bool formats_raw_equal(const mv_format *a, const mv_format *b)
+{
+    if (a->itemsize != b->itemsize || a->nfields != b->nfields || a->nvalues != b->nvalues)
+        return false;
+    ptrdiff_t covered = 0;
+    for (int i = 0; i < a->nfields; i++) {
+        if (!fields_same_raw(&a->fields[i], &b->fields[i]))
+            return false;
+        covered += field_span(&a->fields[i]);
+    }
+    /* Padding bytes carry no value, so any gap rules the shortcut out. */
+    return covered == a->itemsize;
+}
+
+static bool format_is_native_real(const mv_format *f, char code, ptrdiff_t size)
+{
+    return f->nfields == 1 && f->fields[0].code == code && f->fields[0].count == 1 &&
+           f->fields[0].size == size && f->fields[0].offset == 0 &&
+           field_is_little(&f->fields[0]) == host_is_little();
+}
+
+static int cmp_row(cmp_ctx *c, const char *pa, ptrdiff_t sa, ptrdiff_t suba, const char *pb,
+                   ptrdiff_t sb, ptrdiff_t subb, ptrdiff_t n)
+{
+    switch (c->mode) {
+    case CMP_RAW:
+        if (sa == c->itemsize && sb == c->itemsize && suba < 0 && subb < 0)
+            return memcmp(pa, pb, (size_t)(n * c->itemsize)) == 0;
+        for (ptrdiff_t i = 0; i < n; i++)
+            if (memcmp(item_at(pa, i, sa, suba), item_at(pb, i, sb, subb), (size_t)c->itemsize))
+                return 0;
+        return 1;
+    case CMP_DOUBLE:
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double x, y;
+            memcpy(&x, item_at(pa, i, sa, suba), sizeof x);
+            memcpy(&y, item_at(pb, i, sb, subb), sizeof y);
+            if (!(x == y))
+                return 0;
+        }
+        return 1;
+    case CMP_FLOAT:
+        for (ptrdiff_t i = 0; i < n; i++) {
+            float x, y;
+            memcpy(&x, item_at(pa, i, sa, suba), sizeof x);
+            memcpy(&y, item_at(pb, i, sb, subb), sizeof y);
+            if (!(x == y))
+                return 0;
+        }
+        return 1;
+    case CMP_VALUES:
+        for (ptrdiff_t i = 0; i < n; i++) {
+            int rc = reader_read(&c->ra, item_at(pa, i, sa, suba), c->err);
+            if (rc < 0)
+                return rc;
+            rc = reader_read(&c->rb, item_at(pb, i, sb, subb), c->err);
+            if (rc < 0)
+                return rc;
+            for (ptrdiff_t k = 0; k < c->ra.nvalues; k++)
+                if (!mv_value_equal(&c->ra.values[k], &c->rb.values[k]))
+                    return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static int cmp_rec(cmp_ctx *c, const layout *a, const layout *b, int dim, const char *pa,
+                   const char *pb)
+{
+    ptrdiff_t n = a->shape[dim];
+    if (dim == a->ndim - 1)
+        return cmp_row(c, pa, a->strides[dim], layout_sub(a, dim), pb, b->strides[dim],
+                       layout_sub(b, dim), n);
+    for (ptrdiff_t i = 0; i < n; i++) {
+        int rc = cmp_rec(c, a, b, dim + 1, item_at(pa, i, a->strides[dim], layout_sub(a, dim)),
+                         item_at(pb, i, b->strides[dim], layout_sub(b, dim)));
+        if (rc != 1)
+            return rc;
+    }
+    return 1;
+}
+
+/* CPython's equiv_shape: extents equal up to and including the first 0. */
+static bool shapes_equivalent(const layout *a, const layout *b)
+{
+    if (a->ndim != b->ndim)
+        return false;
+    for (int i = 0; i < a->ndim; i++) {
+        if (a->shape[i] != b->shape[i])
+            return false;
+        if (a->shape[i] == 0)
+            break;
+    }
+    return true;
+}
+
+/* The comparison proper, on parsed formats (both non-NULL). */
+static int layouts_equal(const layout *a, const mv_format *fa, const layout *b, const mv_format *fb,
+                         mv_error *err)
+{
+    if (!shapes_equivalent(a, b))
+        return 0;
+    if (layout_has_zero(a))
+        return 1;
+    /* The walkers read fmt->itemsize bytes per item; a descriptor claiming
+     * smaller items would make them read past the memory. */
+    if (a->itemsize != fa->itemsize || b->itemsize != fb->itemsize)
+        return mv_error_set(err, MV_EVALUE, "buffer itemsize does not match its format");
+    if (fa->nvalues != fb->nvalues)
+        return 0; /* tuples of different lengths never compare equal */
+
+    cmp_ctx c;
+    memset(&c, 0, sizeof c);
+    c.err = err;
+    if (formats_raw_equal(fa, fb)) {
+        c.mode = CMP_RAW;
+        c.itemsize = fa->itemsize;
+        if (layout_is_c_contiguous(a) && layout_is_c_contiguous(b)) {
+            ptrdiff_t total = c.itemsize;
+            for (int i = 0; i < a->ndim; i++)
+                total *= a->shape[i];
+            return memcmp(a->buf, b->buf, (size_t)total) == 0;
+        }
+    } else if (format_is_native_real(fa, 'd', 8) && format_is_native_real(fb, 'd', 8)) {
+        c.mode = CMP_DOUBLE;
+    } else if (format_is_native_real(fa, 'f', 4) && format_is_native_real(fb, 'f', 4)) {
+        c.mode = CMP_FLOAT;
+    } else {
+        c.mode = CMP_VALUES;
+        int rc = reader_init(&c.ra, fa, err);
+        if (rc < 0)
+            return rc;
+        rc = reader_init(&c.rb, fb, err);
+        if (rc < 0) {
+            reader_clear(&c.ra);
+            return rc;
+        }
+    }
+
+    int rc;
+    if (a->ndim == 0)
+        rc = cmp_row(&c, a->buf, 0, -1, b->buf, 0, -1, 1);
+    else
+        rc = cmp_rec(&c, a, b, 0, a->buf, b->buf);
+    reader_clear(&c.ra);
+    reader_clear(&c.rb);
+    return rc;
+}
+
+/* Parse a format for comparison: 1 parsed, 0 does not parse (the views are
+ * then unequal, as in CPython), negative on allocation failure. */
+static int parse_for_compare(mv_format *fmt, const char *text, mv_error *err)
+{
+    mv_error local;
+    mv_error_clear(&local);
+    int rc = mv_format_parse(fmt, text ? text : "B", &local);
+    if (rc == 0)
+        return 1;
+    if (rc == MV_ENOMEM)
+        return pass_error(err, &local);
+    return 0;
+}
+
+int mv_buffer_equal(const mv_buffer *a, const mv_buffer *b, mv_error *err)
+{
+    if (!a || !b)
+        return mv_error_set(err, MV_EVALUE, "mv_buffer_equal: NULL buffer");
+    /* The format is left out of validation: one that does not parse makes
+     * the buffers unequal rather than failing the comparison. */
+    mv_buffer shape_a = *a, shape_b = *b;
+    shape_a.format = NULL;
+    shape_b.format = NULL;
+    int rc = mv_buffer_validate(&shape_a, err);
+    if (rc < 0)
+        return rc;
+    rc = mv_buffer_validate(&shape_b, err);
+    if (rc < 0)
+        return rc;
+    layout la, lb;
+    rc = layout_init(&la, a, err);
+    if (rc < 0)
+        return rc;
+    rc = layout_init(&lb, b, err);
+    if (rc < 0)
+        return rc;
+    if (!shapes_equivalent(&la, &lb))
+        return 0;
+
+    mv_format fa, fb;
+    rc = parse_for_compare(&fa, a->format, err);
+    if (rc <= 0)
+        return rc;
+    rc = parse_for_compare(&fb, b->format, err);
+    if (rc <= 0) {
+        mv_format_clear(&fa);
+        return rc;
+    }
+    rc = layouts_equal(&la, &fa, &lb, &fb, err);
+    mv_format_clear(&fa);
+    mv_format_clear(&fb);
+    return rc;
+}
+
+int mv_view_equal(const mv_view *a, const mv_view *b, mv_error *err)
+{
+    if (!a || !b)
+        return mv_error_set(err, MV_EVALUE, "mv_view_equal: NULL view");
+    if (mv_view_is_released(a) || mv_view_is_released(b))
+        return a == b;
+
+    mv_error local;
+    mv_error_clear(&local);
+    const mv_buffer *ba = mv_view_buffer(a, &local);
+    if (!ba)
+        return pass_error(err, &local);
+    const mv_buffer *bb = mv_view_buffer(b, &local);
+    if (!bb)
+        return pass_error(err, &local);
+    layout la, lb;
+    int rc = layout_init(&la, ba, err);
+    if (rc < 0)
+        return rc;
+    rc = layout_init(&lb, bb, err);
+    if (rc < 0)
+        return rc;
+    if (!shapes_equivalent(&la, &lb))
+        return 0;
+
+    /* A view keeps its parsed format; NULL means it does not parse (unequal)
+     * unless the failure was memory. */
+    const mv_format *fa = mv_view_format(a, &local);
+    if (!fa)
+        return local.code == MV_ENOMEM ? pass_error(err, &local) : 0;
+    const mv_format *fb = mv_view_format(b, &local);
+    if (!fb)
+        return local.code == MV_ENOMEM ? pass_error(err, &local) : 0;
+    return layouts_equal(&la, fa, &lb, fb, err);
+}
+
+/* ------------------------------------------------------------------------ *
+ * Hashing: SipHash-1-3 with a fixed key, usable incrementally so strided
+ * views hash without a copy.
+ * ------------------------------------------------------------------------ */
+
+typedef struct sip_state {
+    uint64_t v0, v1, v2, v3;
+    uint64_t tail;
+    unsigned ntail;
+    uint64_t total;
+} sip_state;
+
+#define SIP_K0 UINT64_C(0x6d656d766965772d) /* "memview-" */
+#define SIP_K1 UINT64_C(0x686173682d6b6579) /* "hash-key" */
+
+static inline uint64_t rotl64(uint64_t x, int b)
+{
+    return (x << b) | (x >> (64 - b));
+}
+
+static inline void sip_round(sip_state *s)
+{
+    s->v0 += s->v1;
+    s->v1 = rotl64(s->v1, 13);
+    s->v1 ^= s->v0;
+    s->v0 = rotl64(s->v0, 32);
+    s->v2 += s->v3;
+    s->v3 = rotl64(s->v3, 16);
+    s->v3 ^= s->v2;
+    s->v0 += s->v3;
+    s->v3 = rotl64(s->v3, 21);
+    s->v3 ^= s->v0;
+    s->v2 += s->v1;
+    s->v1 = rotl64(s->v1, 17);
+    s->v1 ^= s->v2;
+    s->v2 = rotl64(s->v2, 32);
+}
+
+static void sip_init(sip_state *s)
+{
+    s->v0 = SIP_K0 ^ UINT64_C(0x736f6d6570736575);
+    s->v1 = SIP_K1 ^ UINT64_C(0x646f72616e646f6d);
+    s->v2 = SIP_K0 ^ UINT64_C(0x6c7967656e657261);
+    s->v3 = SIP_K1 ^ UINT64_C(0x7465646279746573);
+    s->tail = 0;
+    s->ntail = 0;
+    s->total = 0;
+}
+
+static inline void sip_word(sip_state *s, uint64_t m)
+{
+    s->v3 ^= m;
+    sip_round(s);
+    s->v0 ^= m;
+}
+
+static void sip_update(sip_state *s, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    s->total += len;
+    while (len > 0 && s->ntail > 0) {
+        s->tail |= (uint64_t)*p++ << (8 * s->ntail);
+        len--;
+        if (++s->ntail == 8) {
+            sip_word(s, s->tail);
+            s->tail = 0;
+            s->ntail = 0;
+        }
+    }
+    while (len >= 8) {
+        sip_word(s, load_uint(p, 8, true));
+        p += 8;
+        len -= 8;
+    }
+    while (len > 0) {
+        s->tail |= (uint64_t)*p++ << (8 * s->ntail);
+        s->ntail++;
+        len--;
+    }
+}
+
+static uint64_t sip_final(sip_state *s)
+{
+    uint64_t b = (s->total << 56) | s->tail;
+    sip_word(s, b);
+    s->v2 ^= 0xff;
+    sip_round(s);
+    sip_round(s);
+    sip_round(s);
+    return s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
+}
+
+uint64_t mv_hash_bytes(const void *data, size_t len)
+{
+    sip_state s;
+    sip_init(&s);
+    if (data)
+        sip_update(&s, data, len);
+    return sip_final(&s);
+}
+
+static void hash_u64(sip_state *s, unsigned char tag, uint64_t x)
+{
+    unsigned char rec[9];
+    rec[0] = tag;
+    for (int i = 0; i < 8; i++)
+        rec[1 + i] = (unsigned char)(x >> (8 * i));
+    sip_update(s, rec, sizeof rec);
+}
+
+static uint64_t double_bits(double d)
+{
+    uint64_t u;
+    if (isnan(d))
+        d = NAN;
+    if (d == 0)
+        d = 0.0; /* -0.0 == 0.0 */
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+enum { TAG_NONE = 0, TAG_INT = 1, TAG_BIG = 2, TAG_REAL = 3, TAG_COMPLEX = 4, TAG_BYTES = 5 };
+
+/* Numbers that compare equal hash alike: an integral double hashes as the
+ * integer it equals, a complex with zero imaginary part as its real part. */
+static void hash_real(sip_state *s, double d)
+{
+    if (isfinite(d) && d == floor(d)) {
+        if (d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+            int64_t i = (int64_t)d;
+            hash_u64(s, TAG_INT, (uint64_t)i);
+            return;
+        }
+        if (d > 0 && d < 18446744073709551616.0) {
+            hash_u64(s, TAG_BIG, (uint64_t)d);
+            return;
+        }
+    }
+    hash_u64(s, TAG_REAL, double_bits(d));
+}
+
+static void hash_value(sip_state *s, const mv_value *v)
+{
+    switch (v->kind) {
+    case MV_VALUE_BOOL:
+        hash_u64(s, TAG_INT, v->v.b ? 1 : 0);
+        break;
+    case MV_VALUE_SIGNED:
+        hash_u64(s, TAG_INT, (uint64_t)v->v.i);
+        break;
+    case MV_VALUE_UNSIGNED:
+        hash_u64(s, v->v.u > (uint64_t)INT64_MAX ? TAG_BIG : TAG_INT, v->v.u);
+        break;
+    case MV_VALUE_DOUBLE:
+        hash_real(s, v->v.d);
+        break;
+    case MV_VALUE_COMPLEX:
+        if (v->v.c.im == 0) {
+            hash_real(s, v->v.c.re);
+        } else {
+            hash_u64(s, TAG_COMPLEX, double_bits(v->v.c.re));
+            hash_u64(s, TAG_COMPLEX, double_bits(v->v.c.im));
+        }
+        break;
+    case MV_VALUE_BYTES:
+        hash_u64(s, TAG_BYTES, (uint64_t)v->v.bytes.len);
+        if (v->v.bytes.len)
+            sip_update(s, v->v.bytes.ptr, v->v.bytes.len);
+        break;
+    default:
+        hash_u64(s, TAG_NONE, 0);
+        break;
+    }
+}
+
+static bool is_byte_format(const char *f)
+{
+    if (!f)
+        return true;
+    if (f[0] == '@')
+        f++;
+    return (f[0] == 'B' || f[0] == 'b' || f[0] == 'c') && f[1] == '\0';
+}
+
+typedef struct hash_ctx {
+    sip_state s;
+    bool bytes;
+    ptrdiff_t itemsize;
+    item_reader r;
+    mv_error *err;
+} hash_ctx;
+
+static int hash_row(hash_ctx *h, const char *p, ptrdiff_t stride, ptrdiff_t sub, ptrdiff_t n)
+{
+    if (h->bytes) {
+        if (stride == h->itemsize && sub < 0) {
+            sip_update(&h->s, p, (size_t)(n * h->itemsize));
+            return 0;
+        }
+        for (ptrdiff_t i = 0; i < n; i++)
+            sip_update(&h->s, item_at(p, i, stride, sub), (size_t)h->itemsize);
+        return 0;
+    }
+    for (ptrdiff_t i = 0; i < n; i++) {
+        int rc = reader_read(&h->r, item_at(p, i, stride, sub), h->err);
+        if (rc < 0)
+            return rc;
+        for (ptrdiff_t k = 0; k < h->r.nvalues; k++)
+            hash_value(&h->s, &h->r.values[k]);
+    }
+    return 0;
+}
+
+static int hash_rec(hash_ctx *h, const layout *l, int dim, const char *p)
+{
+    if (dim == l->ndim - 1)
+        return hash_row(h, p, l->strides[dim], layout_sub(l, dim), l->shape[dim]);
+    for (ptrdiff_t i = 0; i < l->shape[dim]; i++) {
+        int rc = hash_rec(h, l, dim + 1, item_at(p, i, l->strides[dim], layout_sub(l, dim)));
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int mv_view_hash(const mv_view *view, uint64_t *hash, mv_error *err)
+{
+    if (!view || !hash)
+        return mv_error_set(err, MV_EVALUE, "mv_view_hash: NULL argument");
+    mv_error local;
+    mv_error_clear(&local);
+    const mv_buffer *b = mv_view_buffer(view, &local);
+    if (!b)
+        return pass_error(err, &local);
+    if (!b->readonly)
+        return mv_error_set(err, MV_EVALUE, "cannot hash writable memoryview object");
+    layout l;
+    int rc = layout_init(&l, b, err);
+    if (rc < 0)
+        return rc;
+
+    hash_ctx h;
+    memset(&h, 0, sizeof h);
+    sip_init(&h.s);
+    h.err = err;
+    h.itemsize = l.itemsize;
+    h.bytes = is_byte_format(b->format);
+    if (!h.bytes) {
+        const mv_format *f = mv_view_format(view, &local);
+        if (!f)
+            return pass_error(err, &local);
+        rc = reader_init(&h.r, f, err);
+        if (rc < 0)
+            return rc;
+    }
+    if (!h.bytes && l.itemsize != h.r.fmt->itemsize)
+        rc = mv_error_set(err, MV_EVALUE, "buffer itemsize does not match its format");
+    else if (l.ndim == 0)
+        rc = hash_row(&h, l.buf, 0, -1, 1);
+    else if (!layout_has_zero(&l))
+        rc = hash_rec(&h, &l, 0, l.buf);
+    else
+        rc = 0;
+    reader_clear(&h.r);
+    if (rc < 0)
+        return rc;
+    *hash = sip_final(&h.s);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ *
+ * count / index
+ * ------------------------------------------------------------------------ */
+
+typedef struct lookup {
+    const mv_buffer *buf;
+    item_reader r;
+} lookup;
+
+static int lookup_begin(lookup *lk, const mv_view *view, const mv_value *value, mv_error *err)
+{
+    if (!view || !value)
+        return mv_error_set(err, MV_EVALUE, "memoryview lookup: NULL argument");
+    mv_error local;
+    mv_error_clear(&local);
+    lk->buf = mv_view_buffer(view, &local);
+    if (!lk->buf)
+        return pass_error(err, &local);
+    if (lk->buf->ndim == 0)
+        return mv_error_set(err, MV_ETYPE, "invalid lookup on 0-dim memory");
+    if (lk->buf->ndim > 1)
+        return mv_error_set(err, MV_ENOTIMPL, "multi-dimensional lookup is not implemented");
+    const mv_format *f = mv_view_format(view, &local);
+    if (!f)
+        return pass_error(err, &local);
+    if (f->itemsize != lk->buf->itemsize)
+        return mv_error_set(err, MV_EVALUE, "buffer itemsize does not match its format");
+    return reader_init(&lk->r, f, err);
+}
+
+/* 1 when the item at p equals value, 0 when not, negative on error.  An item
+ * of several values is a tuple, which never equals a single value. */
+static int lookup_match(lookup *lk, const char *p, const mv_value *value, mv_error *err)
+{
+    if (lk->r.nvalues != 1)
+        return 0;
+    int rc = reader_read(&lk->r, p, err);
+    if (rc < 0)
+        return rc;
+    return mv_value_equal(&lk->r.values[0], value);
+}
+
+static ptrdiff_t lookup_stride(const lookup *lk)
+{
+    return lk->buf->strides ? lk->buf->strides[0] : lk->buf->itemsize;
+}
+
+static ptrdiff_t lookup_sub(const lookup *lk)
+{
+    return lk->buf->suboffsets ? lk->buf->suboffsets[0] : -1;
+}
+
+static ptrdiff_t lookup_len(const lookup *lk)
+{
+    if (lk->buf->shape)
+        return lk->buf->shape[0];
+    return lk->buf->itemsize ? lk->buf->len / lk->buf->itemsize : 0;
+}
+
+int mv_view_count(const mv_view *view, const mv_value *value, ptrdiff_t *count, mv_error *err)
+{
+    if (!count)
+        return mv_error_set(err, MV_EVALUE, "memoryview.count: NULL argument");
+    lookup lk;
+    memset(&lk, 0, sizeof lk);
+    int rc = lookup_begin(&lk, view, value, err);
+    if (rc < 0)
+        return rc;
+    ptrdiff_t n = lookup_len(&lk), found = 0;
+    ptrdiff_t stride = lookup_stride(&lk), sub = lookup_sub(&lk);
+    const char *base = lk.buf->buf;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        rc = lookup_match(&lk, item_at(base, i, stride, sub), value, err);
+        if (rc < 0)
+            break;
+        found += rc;
+    }
+    reader_clear(&lk.r);
+    if (rc < 0)
+        return rc;
+    *count = found;
+    return 0;
+}
+
+int mv_view_index(const mv_view *view, const mv_value *value, ptrdiff_t start, ptrdiff_t stop,
+                  ptrdiff_t *pos, mv_error *err)
+{
+    if (!pos)
+        return mv_error_set(err, MV_EVALUE, "memoryview.index: NULL argument");
+    lookup lk;
+    memset(&lk, 0, sizeof lk);
+    int rc = lookup_begin(&lk, view, value, err);
+    if (rc < 0)
+        return rc;
+    ptrdiff_t n = lookup_len(&lk);
+    ptrdiff_t stride = lookup_stride(&lk), sub = lookup_sub(&lk);
+    const char *base = lk.buf->buf;
+    mv_slice_adjust(n, &start, &stop, 1);
+    rc = 0;
+    ptrdiff_t i;
+    for (i = start; i < stop; i++) {
+        rc = lookup_match(&lk, item_at(base, i, stride, sub), value, err);
+        if (rc != 0)
+            break;
+    }
+    reader_clear(&lk.r);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return mv_error_set(err, MV_EVALUE, "memoryview.index(x): x not found");
+    *pos = i;
+    return 0;
+}

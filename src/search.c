@@ -1,0 +1,262 @@
+/* bytes-like search on 1-D byte views: find / count / startswith / endswith
+ * with the semantics of bytes (stringlib), including the empty needle.
+ * Contiguous views are searched in place with memmem; strided and indirect
+ * views search their logical byte sequence through a gathered copy of the
+ * searched range. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MSG_BYTE_VIEW "memoryview: byte search needs a 1-D view of format 'B', 'b' or 'c'"
+
+static int pass_error(mv_error *err, const mv_error *local)
+{
+    int code = local->code < 0 ? local->code : MV_EVALUE;
+    if (err) {
+        *err = *local;
+        err->code = code;
+    }
+    return code;
+}
+
+/* The logical byte sequence of a 1-D byte view. */
+typedef struct bytes_seq {
+    const unsigned char *buf;
+    ptrdiff_t len;
+    ptrdiff_t stride;
+    ptrdiff_t sub; /* < 0: no indirection */
+} bytes_seq;
+
+static bool is_byte_format(const char *f)
+{
+    if (!f)
+        return true;
+    if (f[0] == '@')
+        f++;
+    return (f[0] == 'B' || f[0] == 'b' || f[0] == 'c') && f[1] == '\0';
+}
+
+static int seq_init(bytes_seq *s, const mv_view *view, const void *needle, size_t n, mv_error *err)
+{
+    if (!view)
+        return mv_error_set(err, MV_EVALUE, "memoryview search: NULL view");
+    mv_error local;
+    mv_error_clear(&local);
+    const mv_buffer *b = mv_view_buffer(view, &local);
+    if (!b)
+        return pass_error(err, &local);
+    if (b->ndim != 1 || !is_byte_format(b->format) || b->itemsize != 1)
+        return mv_error_set(err, MV_ETYPE, MSG_BYTE_VIEW);
+    if (!needle && n > 0)
+        return mv_error_set(err, MV_EVALUE, "memoryview search: NULL needle of length %zu", n);
+    if (n > (size_t)PTRDIFF_MAX)
+        return mv_error_set(err, MV_EOVERFLOW, "memoryview search: needle too long");
+    s->buf = b->buf;
+    s->len = b->shape ? b->shape[0] : b->len;
+    s->stride = b->strides ? b->strides[0] : 1;
+    s->sub = b->suboffsets ? b->suboffsets[0] : -1;
+    return 0;
+}
+
+static bool seq_contiguous(const bytes_seq *s)
+{
+    return s->sub < 0 && (s->stride == 1 || s->len <= 1);
+}
+
+static inline unsigned char seq_at(const bytes_seq *s, ptrdiff_t i)
+{
+    const unsigned char *p = s->buf + i * s->stride;
+    if (s->sub >= 0) {
+        const unsigned char *q;
+        memcpy(&q, p, sizeof q);
+        p = q + s->sub;
+    }
+    return *p;
+}
+
+/* stringlib's ADJUST_INDICES: end clipped to len, negative bounds count
+ * from the end; start may stay beyond len (an empty result). */
+static void adjust_indices(ptrdiff_t len, ptrdiff_t *start, ptrdiff_t *end)
+{
+    if (*end > len) {
+        *end = len;
+    } else if (*end < 0) {
+        *end += len;
+        if (*end < 0)
+            *end = 0;
+    }
+    if (*start < 0) {
+        *start += len;
+        if (*start < 0)
+            *start = 0;
+    }
+}
+
+/* The bytes [start, end) of the sequence as one contiguous block: in place
+ * when the view is contiguous, else a malloc'd copy in *owned. */
+static int seq_range(const bytes_seq *s, ptrdiff_t start, ptrdiff_t end, const unsigned char **out,
+                     unsigned char **owned, mv_error *err)
+{
+    *owned = NULL;
+    if (seq_contiguous(s)) {
+        *out = s->buf + start;
+        return 0;
+    }
+    size_t n = (size_t)(end - start);
+    unsigned char *copy = malloc(n ? n : 1);
+    if (!copy)
+        return mv_error_set(err, MV_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        copy[i] = seq_at(s, start + (ptrdiff_t)i);
+    *owned = copy;
+    *out = copy;
+    return 0;
+}
+
+/* First occurrence of needle in hay[0 .. hlen), or -1. */
+static ptrdiff_t block_find(const unsigned char *hay, ptrdiff_t hlen, const void *needle, size_t n)
+{
+    const unsigned char *p;
+    if (n == 1)
+        p = memchr(hay, *(const unsigned char *)needle, (size_t)hlen);
+    else
+        p = memmem(hay, (size_t)hlen, needle, n);
+    return p ? p - hay : -1;
+}
+
+/* Find within [start, end) after adjust_indices; the empty needle is found
+ * at start whenever start <= end. */
+static int find_adjusted(const bytes_seq *s, const void *needle, size_t n, ptrdiff_t start,
+                         ptrdiff_t end, ptrdiff_t *pos, mv_error *err)
+{
+    *pos = -1;
+    if (end - start < (ptrdiff_t)n)
+        return 0;
+    if (n == 0) {
+        *pos = start;
+        return 0;
+    }
+    const unsigned char *block;
+    unsigned char *owned;
+    int rc = seq_range(s, start, end, &block, &owned, err);
+    if (rc < 0)
+        return rc;
+    ptrdiff_t at = block_find(block, end - start, needle, n);
+    free(owned);
+    if (at >= 0)
+        *pos = start + at;
+    return 0;
+}
+
+int mv_view_find(const mv_view *view, const void *needle, size_t n, ptrdiff_t start, ptrdiff_t end,
+                 ptrdiff_t *pos, mv_error *err)
+{
+    if (!pos)
+        return mv_error_set(err, MV_EVALUE, "memoryview.find: NULL pos");
+    bytes_seq s;
+    int rc = seq_init(&s, view, needle, n, err);
+    if (rc < 0)
+        return rc;
+    adjust_indices(s.len, &start, &end);
+    return find_adjusted(&s, needle, n, start, end, pos, err);
+}
+
+int mv_view_count_bytes(const mv_view *view, const void *needle, size_t n, ptrdiff_t start,
+                        ptrdiff_t end, ptrdiff_t *count, mv_error *err)
+{
+    if (!count)
+        return mv_error_set(err, MV_EVALUE, "memoryview.count: NULL count");
+    bytes_seq s;
+    int rc = seq_init(&s, view, needle, n, err);
+    if (rc < 0)
+        return rc;
+    adjust_indices(s.len, &start, &end);
+    if (end - start < (ptrdiff_t)n) {
+        *count = 0;
+        return 0;
+    }
+    if (n == 0) {
+        *count = end - start + 1;
+        return 0;
+    }
+    const unsigned char *block;
+    unsigned char *owned;
+    rc = seq_range(&s, start, end, &block, &owned, err);
+    if (rc < 0)
+        return rc;
+    /* Non-overlapping, left to right, as bytes.count. */
+    ptrdiff_t found = 0, at = 0, hlen = end - start;
+    while (hlen - at >= (ptrdiff_t)n) {
+        ptrdiff_t k = block_find(block + at, hlen - at, needle, n);
+        if (k < 0)
+            break;
+        found++;
+        at += k + (ptrdiff_t)n;
+    }
+    free(owned);
+    *count = found;
+    return 0;
+}
+
+static int seq_matches(const bytes_seq *s, ptrdiff_t at, const unsigned char *needle, size_t n)
+{
+    if (seq_contiguous(s))
+        return memcmp(s->buf + at, needle, n) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (seq_at(s, at + (ptrdiff_t)i) != needle[i])
+            return 0;
+    return 1;
+}
+
+int mv_view_startswith(const mv_view *view, const void *prefix, size_t n, mv_error *err)
+{
+    bytes_seq s;
+    int rc = seq_init(&s, view, prefix, n, err);
+    if (rc < 0)
+        return rc;
+    if ((ptrdiff_t)n > s.len)
+        return 0;
+    return n == 0 ? 1 : seq_matches(&s, 0, prefix, n);
+}
+
+int mv_view_endswith(const mv_view *view, const void *suffix, size_t n, mv_error *err)
+{
+    bytes_seq s;
+    int rc = seq_init(&s, view, suffix, n, err);
+    if (rc < 0)
+        return rc;
+    if ((ptrdiff_t)n > s.len)
+        return 0;
+    return n == 0 ? 1 : seq_matches(&s, s.len - (ptrdiff_t)n, suffix, n);
+}
+
+int mv_view_find_view(mv_view *view, const void *needle, size_t n, ptrdiff_t start, ptrdiff_t end,
+                      mv_view **match, mv_error *err)
+{
+    if (!match)
+        return mv_error_set(err, MV_EVALUE, "memoryview.find: NULL match");
+    *match = NULL;
+    ptrdiff_t pos;
+    int rc = mv_view_find(view, needle, n, start, end, &pos, err);
+    if (rc < 0)
+        return rc;
+    if (pos < 0)
+        return 0;
+    /* Slicing the view by logical index keeps its stride, so the sub-view
+     * covers exactly the matched bytes however the view is laid out. */
+    mv_key key;
+    memset(&key, 0, sizeof key);
+    key.kind = MV_KEY_SLICE;
+    key.start = pos;
+    key.stop = pos + (ptrdiff_t)n;
+    key.step = 1;
+    key.has_start = key.has_stop = key.has_step = true;
+    mv_error local;
+    mv_error_clear(&local);
+    mv_view *sub = mv_view_subscript(view, &key, 1, &local);
+    if (!sub)
+        return pass_error(err, &local);
+    *match = sub;
+    return 0;
+}

@@ -1,0 +1,734 @@
+/* Text out of views: hex() as CPython's Python/pystrhex.c writes it, the
+ * C-order traversal behind tolist(), tolist as Python-literal text, and
+ * Python's repr of floats (the shortest digits that read back exactly). */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int pass_error(mv_error *err, const mv_error *local)
+{
+    int code = local->code < 0 ? local->code : MV_EVALUE;
+    if (err) {
+        *err = *local;
+        err->code = code;
+    }
+    return code;
+}
+
+static inline const char *item_at(const char *row, ptrdiff_t i, ptrdiff_t stride, ptrdiff_t sub)
+{
+    const char *p = row + i * stride;
+    if (sub >= 0) {
+        const char *q;
+        memcpy(&q, p, sizeof q);
+        p = q + sub;
+    }
+    return p;
+}
+
+/* A view's layout with strides always present (views may leave them NULL
+ * when C-contiguous). */
+typedef struct layout {
+    const char *buf;
+    int ndim;
+    ptrdiff_t itemsize;
+    ptrdiff_t len;
+    const ptrdiff_t *shape;
+    const ptrdiff_t *strides;
+    const ptrdiff_t *suboffsets;
+    ptrdiff_t strides_store[MV_MAX_NDIM];
+} layout;
+
+static int layout_from_view(layout *l, const mv_view *view, const mv_buffer **bufp, mv_error *err)
+{
+    if (!view)
+        return mv_error_set(err, MV_EVALUE, "NULL view");
+    mv_error local;
+    mv_error_clear(&local);
+    const mv_buffer *b = mv_view_buffer(view, &local);
+    if (!b)
+        return pass_error(err, &local);
+    if (b->ndim < 0 || b->ndim > MV_MAX_NDIM || (b->ndim > 0 && !b->shape))
+        return mv_error_set(err, MV_EVALUE, "view has an invalid layout");
+    l->buf = b->buf;
+    l->ndim = b->ndim;
+    l->itemsize = b->itemsize;
+    l->len = b->len;
+    l->shape = b->shape;
+    l->suboffsets = b->suboffsets;
+    if (b->strides) {
+        l->strides = b->strides;
+    } else {
+        ptrdiff_t s = b->itemsize;
+        for (int i = b->ndim - 1; i >= 0; i--) {
+            l->strides_store[i] = s;
+            s *= b->shape[i];
+        }
+        l->strides = l->strides_store;
+    }
+    if (bufp)
+        *bufp = b;
+    return 0;
+}
+
+static ptrdiff_t layout_sub(const layout *l, int dim)
+{
+    return l->suboffsets ? l->suboffsets[dim] : -1;
+}
+
+static bool layout_has_zero(const layout *l)
+{
+    for (int i = 0; i < l->ndim; i++)
+        if (l->shape[i] == 0)
+            return true;
+    return false;
+}
+
+static bool layout_is_c_contiguous(const layout *l)
+{
+    if (l->suboffsets) {
+        for (int i = 0; i < l->ndim; i++)
+            if (l->suboffsets[i] >= 0)
+                return false;
+    }
+    ptrdiff_t expect = l->itemsize;
+    for (int i = l->ndim - 1; i >= 0; i--) {
+        if (l->shape[i] == 0)
+            return true;
+        if (l->shape[i] > 1 && l->strides[i] != expect)
+            return false;
+        expect *= l->shape[i];
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------------ *
+ * hex
+ * ------------------------------------------------------------------------ */
+
+/* The separator spacing pystrhex uses: 0 when no separator is written. */
+static ptrdiff_t hex_group(ptrdiff_t nbytes, char sep, int bytes_per_sep)
+{
+    if (sep == 0 || bytes_per_sep == 0 || nbytes == 0)
+        return 0;
+    long long g = bytes_per_sep < 0 ? -(long long)bytes_per_sep : (long long)bytes_per_sep;
+    if (g >= nbytes)
+        return 0;
+    return (ptrdiff_t)g;
+}
+
+static int hex_check_sep(char sep, mv_error *err)
+{
+    if ((unsigned char)sep > 0x7f)
+        return mv_error_set(err, MV_EVALUE, "sep must be ASCII.");
+    return 0;
+}
+
+static int hex_length(ptrdiff_t nbytes, char sep, int bytes_per_sep, ptrdiff_t *out, mv_error *err)
+{
+    ptrdiff_t g = hex_group(nbytes, sep, bytes_per_sep);
+    ptrdiff_t nsep = g ? (nbytes - 1) / g : 0;
+    ptrdiff_t twice;
+    if (mv_mul_overflow(nbytes, 2, &twice) || mv_add_overflow(twice, nsep, out))
+        return mv_error_set(err, MV_ENOMEM, "memoryview.hex(): result too large");
+    return 0;
+}
+
+typedef struct hex_writer {
+    char *out;
+    ptrdiff_t total;     /* bytes of input in all */
+    ptrdiff_t done;      /* bytes of input written so far */
+    ptrdiff_t until_sep; /* input bytes left before the next separator */
+    ptrdiff_t group;     /* 0: no separators */
+    char sep;
+} hex_writer;
+
+static const char hex_digits[] = "0123456789abcdef";
+
+static void hex_writer_init(hex_writer *w, char *out, ptrdiff_t total, char sep, int bps)
+{
+    w->out = out;
+    w->total = total;
+    w->done = 0;
+    w->sep = sep;
+    w->group = hex_group(total, sep, bps);
+    if (w->group == 0)
+        w->until_sep = PTRDIFF_MAX;
+    else if (bps > 0)
+        /* Groups count from the right: the first one takes the remainder. */
+        w->until_sep = (total - 1) % w->group + 1;
+    else
+        w->until_sep = w->group;
+}
+
+static void hex_write(hex_writer *w, const unsigned char *p, ptrdiff_t n)
+{
+    char *o = w->out;
+    while (n > 0) {
+        ptrdiff_t take = n < w->until_sep ? n : w->until_sep;
+        for (ptrdiff_t i = 0; i < take; i++) {
+            *o++ = hex_digits[p[i] >> 4];
+            *o++ = hex_digits[p[i] & 15];
+        }
+        p += take;
+        n -= take;
+        w->done += take;
+        w->until_sep -= take;
+        if (w->until_sep == 0) {
+            if (w->done < w->total)
+                *o++ = w->sep;
+            w->until_sep = w->group;
+        }
+    }
+    w->out = o;
+}
+
+static void hex_rec(hex_writer *w, const layout *l, int dim, const char *p)
+{
+    ptrdiff_t n = l->shape[dim], stride = l->strides[dim], sub = layout_sub(l, dim);
+    if (dim < l->ndim - 1) {
+        for (ptrdiff_t i = 0; i < n; i++)
+            hex_rec(w, l, dim + 1, item_at(p, i, stride, sub));
+        return;
+    }
+    if (stride == l->itemsize && sub < 0) {
+        hex_write(w, (const unsigned char *)p, n * l->itemsize);
+        return;
+    }
+    for (ptrdiff_t i = 0; i < n; i++)
+        hex_write(w, (const unsigned char *)item_at(p, i, stride, sub), l->itemsize);
+}
+
+ptrdiff_t mv_view_hex_length(const mv_view *view, char sep, int bytes_per_sep, mv_error *err)
+{
+    layout l;
+    if (layout_from_view(&l, view, NULL, err) < 0)
+        return -1;
+    if (hex_check_sep(sep, err) < 0)
+        return -1;
+    ptrdiff_t n;
+    if (hex_length(l.len, sep, bytes_per_sep, &n, err) < 0)
+        return -1;
+    return n;
+}
+
+int mv_view_hex_into(const mv_view *view, char *dst, ptrdiff_t dstlen, char sep, int bytes_per_sep,
+                     mv_error *err)
+{
+    layout l;
+    int rc = layout_from_view(&l, view, NULL, err);
+    if (rc < 0)
+        return rc;
+    rc = hex_check_sep(sep, err);
+    if (rc < 0)
+        return rc;
+    ptrdiff_t need;
+    rc = hex_length(l.len, sep, bytes_per_sep, &need, err);
+    if (rc < 0)
+        return rc;
+    if (dstlen < need)
+        return mv_error_set(err, MV_EVALUE, "memoryview.hex: destination too small (%td < %td)",
+                            dstlen, need);
+    if (need == 0)
+        return 0;
+    if (!dst)
+        return mv_error_set(err, MV_EVALUE, "memoryview.hex: NULL destination");
+    hex_writer w;
+    hex_writer_init(&w, dst, l.len, sep, bytes_per_sep);
+    if (l.ndim == 0 || layout_is_c_contiguous(&l))
+        hex_write(&w, (const unsigned char *)l.buf, l.len);
+    else if (!layout_has_zero(&l))
+        hex_rec(&w, &l, 0, l.buf);
+    return 0;
+}
+
+char *mv_view_hex(const mv_view *view, char sep, int bytes_per_sep, size_t *len, mv_error *err)
+{
+    ptrdiff_t n = mv_view_hex_length(view, sep, bytes_per_sep, err);
+    if (n < 0)
+        return NULL;
+    if (n == PTRDIFF_MAX) {
+        mv_error_set(err, MV_ENOMEM, "memoryview.hex(): result too large");
+        return NULL;
+    }
+    char *out = malloc((size_t)n + 1);
+    if (!out) {
+        mv_error_set(err, MV_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (mv_view_hex_into(view, out, n, sep, bytes_per_sep, err) < 0) {
+        free(out);
+        return NULL;
+    }
+    out[n] = '\0';
+    if (len)
+        *len = (size_t)n;
+    return out;
+}
+
+/* ------------------------------------------------------------------------ *
+ * Python's float repr
+ * ------------------------------------------------------------------------ */
+
+/* A positive finite double as 0.d1d2...dn * 10**decpt, n minimal. */
+typedef struct decimal {
+    char digits[24];
+    int ndigits;
+    int decpt;
+} decimal;
+
+/* strtod of digits * 10**(decpt - ndigits).  Written without a decimal
+ * point so the locale's LC_NUMERIC cannot change how it reads. */
+static double decimal_value(const decimal *d)
+{
+    char text[48];
+    int n = d->ndigits;
+    memcpy(text, d->digits, (size_t)n);
+    snprintf(text + n, sizeof text - (size_t)n, "e%d", d->decpt - n);
+    return strtod(text, NULL);
+}
+
+/* The p-digit decimal nearest to x, from printf (exact in glibc). */
+static void decimal_nearest(double x, int p, decimal *d)
+{
+    char text[64];
+    snprintf(text, sizeof text, "%.*e", p - 1, x);
+    int n = 0;
+    const char *s = text;
+    for (; *s && *s != 'e' && *s != 'E'; s++)
+        if (*s >= '0' && *s <= '9' && n < (int)sizeof d->digits)
+            d->digits[n++] = *s;
+    d->ndigits = n;
+    d->decpt = (*s ? atoi(s + 1) : 0) + 1;
+}
+
+/* The neighbouring p-digit decimal one unit in the last place up or down. */
+static void decimal_step(decimal *d, bool up)
+{
+    int n = d->ndigits;
+    if (up) {
+        int i = n - 1;
+        while (i >= 0 && d->digits[i] == '9')
+            d->digits[i--] = '0';
+        if (i >= 0) {
+            d->digits[i]++;
+        } else {
+            d->digits[0] = '1';
+            d->decpt++;
+        }
+        return;
+    }
+    int i = n - 1;
+    while (i >= 0 && d->digits[i] == '0')
+        d->digits[i--] = '9';
+    if (i < 0)
+        return; /* all zeros: x == 0 never gets here */
+    d->digits[i]--;
+    if (d->digits[0] == '0') {
+        /* 1000 - 1 in the last place is 9999 one decade lower. */
+        for (int k = 0; k < n; k++)
+            d->digits[k] = '9';
+        d->decpt--;
+    }
+}
+
+/* A p-digit decimal that reads back as x, if there is one: the nearest, or
+ * -- near a power of two, where the interval that rounds to x is lopsided
+ * -- the neighbour on x's other side. */
+static bool decimal_try(double x, int p, decimal *d)
+{
+    decimal_nearest(x, p, d);
+    double back = decimal_value(d);
+    if (back == x)
+        return true;
+    decimal alt = *d;
+    decimal_step(&alt, back < x);
+    if (decimal_value(&alt) == x) {
+        *d = alt;
+        return true;
+    }
+    return false;
+}
+
+/* The shortest digits that read back as x (x > 0, finite), the nearer
+ * candidate first, like David Gay's dtoa mode 0 that CPython uses.  If some
+ * k-digit decimal reads back as x, so does a p-digit one for every p >= k
+ * (append zeros), so the shortest length can be found by bisection; 17
+ * digits always suffice. */
+static void decimal_shortest(double x, decimal *d)
+{
+    int lo = 1, hi = 17;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (decimal_try(x, mid, d))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    if (!decimal_try(x, lo, d))
+        decimal_nearest(x, 17, d);
+    while (d->ndigits > 1 && d->digits[d->ndigits - 1] == '0')
+        d->ndigits--;
+}
+
+enum { REPR_ADD_DOT_0 = 1, REPR_SIGN = 2 };
+
+/* PyOS_double_to_string(x, 'r', 0, flags): out needs 32 bytes. */
+static int format_repr(double x, int flags, char *out)
+{
+    char *o = out;
+    if (isnan(x)) {
+        /* CPython ignores the sign of a NaN. */
+        if (flags & REPR_SIGN)
+            *o++ = '+';
+        memcpy(o, "nan", 4);
+        return (int)(o - out) + 3;
+    }
+    if (signbit(x))
+        *o++ = '-';
+    else if (flags & REPR_SIGN)
+        *o++ = '+';
+    if (isinf(x)) {
+        memcpy(o, "inf", 4);
+        return (int)(o - out) + 3;
+    }
+    decimal d;
+    if (x == 0) {
+        d.digits[0] = '0';
+        d.ndigits = 1;
+        d.decpt = 1;
+    } else {
+        decimal_shortest(fabs(x), &d);
+    }
+    if (d.decpt <= -4 || d.decpt > 16) {
+        int e = d.decpt - 1;
+        *o++ = d.digits[0];
+        if (d.ndigits > 1) {
+            *o++ = '.';
+            memcpy(o, d.digits + 1, (size_t)(d.ndigits - 1));
+            o += d.ndigits - 1;
+        }
+        o += sprintf(o, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+    } else if (d.decpt <= 0) {
+        *o++ = '0';
+        *o++ = '.';
+        for (int i = 0; i < -d.decpt; i++)
+            *o++ = '0';
+        memcpy(o, d.digits, (size_t)d.ndigits);
+        o += d.ndigits;
+    } else if (d.decpt >= d.ndigits) {
+        memcpy(o, d.digits, (size_t)d.ndigits);
+        o += d.ndigits;
+        for (int i = d.ndigits; i < d.decpt; i++)
+            *o++ = '0';
+        if (flags & REPR_ADD_DOT_0) {
+            *o++ = '.';
+            *o++ = '0';
+        }
+    } else {
+        memcpy(o, d.digits, (size_t)d.decpt);
+        o += d.decpt;
+        *o++ = '.';
+        memcpy(o, d.digits + d.decpt, (size_t)(d.ndigits - d.decpt));
+        o += d.ndigits - d.decpt;
+    }
+    *o = '\0';
+    return (int)(o - out);
+}
+
+int mv_double_repr(double x, char *dst, size_t dstlen)
+{
+    char text[40];
+    int n = format_repr(x, REPR_ADD_DOT_0, text);
+    if (dst && dstlen > 0) {
+        size_t k = (size_t)n < dstlen - 1 ? (size_t)n : dstlen - 1;
+        memcpy(dst, text, k);
+        dst[k] = '\0';
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------------ *
+ * Traversal
+ * ------------------------------------------------------------------------ */
+
+enum { SMALL_VALUES = 16 };
+
+typedef struct walk {
+    const mv_visitor *v;
+    const mv_format *fmt;
+    const layout *l;
+    mv_value *values;
+    mv_error *err;
+} walk;
+
+static int walk_item(walk *w, const char *p)
+{
+    int rc = mv_format_unpack(w->fmt, p, w->values, w->fmt->nvalues, w->err);
+    if (rc < 0)
+        return rc;
+    return w->v->item ? w->v->item(w->v->ctx, w->values, w->fmt->nvalues) : 0;
+}
+
+static int walk_rec(walk *w, int dim, const char *p)
+{
+    const layout *l = w->l;
+    int rc;
+    if (w->v->begin && (rc = w->v->begin(w->v->ctx, dim)) != 0)
+        return rc;
+    ptrdiff_t stride = l->strides[dim], sub = layout_sub(l, dim);
+    for (ptrdiff_t i = 0; i < l->shape[dim]; i++) {
+        const char *q = item_at(p, i, stride, sub);
+        rc = dim == l->ndim - 1 ? walk_item(w, q) : walk_rec(w, dim + 1, q);
+        if (rc != 0)
+            return rc;
+    }
+    return w->v->end ? w->v->end(w->v->ctx, dim) : 0;
+}
+
+int mv_view_traverse(const mv_view *view, const mv_visitor *visitor, mv_error *err)
+{
+    if (!visitor)
+        return mv_error_set(err, MV_EVALUE, "mv_view_traverse: NULL visitor");
+    layout l;
+    int rc = layout_from_view(&l, view, NULL, err);
+    if (rc < 0)
+        return rc;
+    mv_error local;
+    mv_error_clear(&local);
+    const mv_format *fmt = mv_view_format(view, &local);
+    if (!fmt)
+        return pass_error(err, &local);
+    if (fmt->itemsize != l.itemsize)
+        return mv_error_set(err, MV_EVALUE, "view itemsize does not match its format");
+
+    mv_value small[SMALL_VALUES];
+    mv_value *values = small;
+    if (fmt->nvalues > SMALL_VALUES) {
+        if ((size_t)fmt->nvalues > SIZE_MAX / sizeof(mv_value))
+            return mv_error_set(err, MV_ENOMEM, "out of memory");
+        values = malloc((size_t)fmt->nvalues * sizeof(mv_value));
+        if (!values)
+            return mv_error_set(err, MV_ENOMEM, "out of memory");
+    }
+    walk w = {visitor, fmt, &l, values, err};
+    rc = l.ndim == 0 ? walk_item(&w, l.buf) : walk_rec(&w, 0, l.buf);
+    if (values != small)
+        free(values);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ *
+ * tolist as text
+ * ------------------------------------------------------------------------ */
+
+typedef struct text_out {
+    char *p;
+    size_t len, cap;
+    bool need_comma;
+    bool tuple; /* items print as tuples (records, several values) */
+    mv_error *err;
+} text_out;
+
+static int text_reserve(text_out *t, size_t extra)
+{
+    if (t->cap - t->len > extra)
+        return 0;
+    if (extra > SIZE_MAX / 2 - t->len)
+        return mv_error_set(t->err, MV_ENOMEM, "out of memory");
+    size_t cap = t->cap ? t->cap : 64;
+    while (cap - t->len <= extra)
+        cap *= 2;
+    char *p = realloc(t->p, cap);
+    if (!p)
+        return mv_error_set(t->err, MV_ENOMEM, "out of memory");
+    t->p = p;
+    t->cap = cap;
+    return 0;
+}
+
+static int text_put(text_out *t, const char *s, size_t n)
+{
+    int rc = text_reserve(t, n);
+    if (rc < 0)
+        return rc;
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+    t->p[t->len] = '\0';
+    return 0;
+}
+
+static int text_puts(text_out *t, const char *s)
+{
+    return text_put(t, s, strlen(s));
+}
+
+/* Python's repr of bytes: single quotes unless the bytes hold a ' and no ". */
+static int text_bytes(text_out *t, const unsigned char *b, size_t n)
+{
+    bool squote = n > 0 && memchr(b, '\'', n) != NULL;
+    bool dquote = n > 0 && memchr(b, '"', n) != NULL;
+    char quote = squote && !dquote ? '"' : '\'';
+    if (n > (SIZE_MAX - 3) / 4)
+        return mv_error_set(t->err, MV_ENOMEM, "out of memory");
+    int rc = text_reserve(t, 4 * n + 3);
+    if (rc < 0)
+        return rc;
+    char *o = t->p + t->len;
+    *o++ = 'b';
+    *o++ = quote;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = b[i];
+        if (c == (unsigned char)quote || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        } else if (c == '\t') {
+            *o++ = '\\';
+            *o++ = 't';
+        } else if (c == '\n') {
+            *o++ = '\\';
+            *o++ = 'n';
+        } else if (c == '\r') {
+            *o++ = '\\';
+            *o++ = 'r';
+        } else if (c < ' ' || c >= 0x7f) {
+            *o++ = '\\';
+            *o++ = 'x';
+            *o++ = hex_digits[c >> 4];
+            *o++ = hex_digits[c & 15];
+        } else {
+            *o++ = (char)c;
+        }
+    }
+    *o++ = quote;
+    *o = '\0';
+    t->len = (size_t)(o - t->p);
+    return 0;
+}
+
+/* Python's complex repr: "2j" when the real part is +0.0, else "(re+imj)",
+ * with the parts as float repr without an added ".0". */
+static int text_complex(text_out *t, double re, double im)
+{
+    char a[40], b[40];
+    if (re == 0 && !signbit(re)) {
+        format_repr(im, 0, b);
+        int rc = text_puts(t, b);
+        return rc < 0 ? rc : text_put(t, "j", 1);
+    }
+    format_repr(re, 0, a);
+    format_repr(im, REPR_SIGN, b);
+    int rc = text_put(t, "(", 1);
+    if (rc == 0)
+        rc = text_puts(t, a);
+    if (rc == 0)
+        rc = text_puts(t, b);
+    if (rc == 0)
+        rc = text_put(t, "j)", 2);
+    return rc;
+}
+
+static int text_value(text_out *t, const mv_value *v)
+{
+    char num[48];
+    switch (v->kind) {
+    case MV_VALUE_BOOL:
+        return text_puts(t, v->v.b ? "True" : "False");
+    case MV_VALUE_SIGNED:
+        snprintf(num, sizeof num, "%lld", (long long)v->v.i);
+        return text_puts(t, num);
+    case MV_VALUE_UNSIGNED:
+        snprintf(num, sizeof num, "%llu", (unsigned long long)v->v.u);
+        return text_puts(t, num);
+    case MV_VALUE_DOUBLE:
+        format_repr(v->v.d, REPR_ADD_DOT_0, num);
+        return text_puts(t, num);
+    case MV_VALUE_COMPLEX:
+        return text_complex(t, v->v.c.re, v->v.c.im);
+    case MV_VALUE_BYTES:
+        return text_bytes(t, v->v.bytes.ptr, v->v.bytes.len);
+    default:
+        return text_puts(t, "None");
+    }
+}
+
+static int text_comma(text_out *t)
+{
+    if (!t->need_comma)
+        return 0;
+    t->need_comma = false;
+    return text_put(t, ", ", 2);
+}
+
+static int text_begin(void *ctx, int depth)
+{
+    text_out *t = ctx;
+    (void)depth;
+    int rc = text_comma(t);
+    return rc < 0 ? rc : text_put(t, "[", 1);
+}
+
+static int text_end(void *ctx, int depth)
+{
+    text_out *t = ctx;
+    (void)depth;
+    t->need_comma = true;
+    return text_put(t, "]", 1);
+}
+
+static int text_item(void *ctx, const mv_value *values, ptrdiff_t nvalues)
+{
+    text_out *t = ctx;
+    int rc = text_comma(t);
+    if (rc < 0)
+        return rc;
+    if (!t->tuple) {
+        rc = text_value(t, &values[0]);
+    } else {
+        rc = text_put(t, "(", 1);
+        for (ptrdiff_t i = 0; rc == 0 && i < nvalues; i++) {
+            if (i > 0)
+                rc = text_put(t, ", ", 2);
+            if (rc == 0)
+                rc = text_value(t, &values[i]);
+        }
+        if (rc == 0 && nvalues == 1)
+            rc = text_put(t, ",", 1);
+        if (rc == 0)
+            rc = text_put(t, ")", 1);
+    }
+    t->need_comma = true;
+    return rc;
+}
+
+char *mv_view_tolist_text(const mv_view *view, size_t *len, mv_error *err)
+{
+    layout l;
+    const mv_buffer *b;
+    if (layout_from_view(&l, view, &b, err) < 0)
+        return NULL;
+    mv_error local;
+    mv_error_clear(&local);
+    const mv_format *fmt = mv_view_format(view, &local);
+    if (!fmt) {
+        pass_error(err, &local);
+        return NULL;
+    }
+    text_out t = {NULL, 0, 0, false, false, err};
+    /* A record prints as a tuple even with one value, like struct.unpack. */
+    t.tuple = fmt->nvalues != 1 || (b->format && strchr(b->format, '{'));
+    if (text_reserve(&t, 1) < 0)
+        return NULL;
+    t.p[0] = '\0';
+    mv_visitor v = {text_begin, text_item, text_end, &t};
+    if (mv_view_traverse(view, &v, err) < 0) {
+        free(t.p);
+        return NULL;
+    }
+    if (len)
+        *len = t.len;
+    return t.p;
+}
