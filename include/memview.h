@@ -550,7 +550,8 @@ MV_API void *mv_view_tobytes(const mv_view *view, char order, size_t *len, mv_er
 /* Lower-case hex of the view's bytes in C order, with an optional one-byte
  * separator (sep 0 = none) every |bytes_per_sep| bytes, counted from the
  * right when positive and from the left when negative (CPython's hex()).
- * sep must be printable ASCII: MV_EVALUE "sep must be ASCII.".
+ * sep may be any byte 0x01..0x7f; above that MV_EVALUE "sep must be
+ * ASCII.".  A result length that overflows gives MV_ENOMEM.
  * The _into form writes exactly mv_view_hex_length() bytes, no NUL. */
 MV_API ptrdiff_t mv_view_hex_length(const mv_view *view, char sep, int bytes_per_sep,
                                     mv_error *err);
@@ -609,9 +610,12 @@ MV_API uint64_t mv_hash_bytes(const void *data, size_t len);
 
 /* Number of items equal to `value` (mv_value_equal) in a 1-D view; index
  * of the first such item in [start, stop) (negative bounds count from the
- * end, clipped) into *pos.  Errors: MV_ETYPE "invalid lookup on 0-dim
- * memory"; MV_ENOTIMPL "multi-dimensional lookup is not implemented";
- * MV_EVALUE "memoryview.index(x): x not found". */
+ * end, clipped) into *pos.  count iterates as CPython 3.14's does, so on a
+ * 0-dim view it fails with MV_ETYPE "invalid indexing of 0-dim memory" and
+ * on ndim > 1 with MV_ENOTIMPL "multi-dimensional sub-views are not
+ * implemented"; index gives MV_ETYPE "invalid lookup on 0-dim memory",
+ * MV_ENOTIMPL "multi-dimensional lookup is not implemented" and MV_EVALUE
+ * "memoryview.index(x): x not found". */
 MV_API int mv_view_count(const mv_view *view, const mv_value *value, ptrdiff_t *count,
                          mv_error *err);
 MV_API int mv_view_index(const mv_view *view, const mv_value *value, ptrdiff_t start,

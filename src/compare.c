@@ -15,18 +15,8 @@
 #include <string.h>
 
 /* ------------------------------------------------------------------------ *
- * Small shared helpers
+ * Small helpers
  * ------------------------------------------------------------------------ */
-
-static int pass_error(mv_error *err, const mv_error *local)
-{
-    int code = local->code < 0 ? local->code : MV_EVALUE;
-    if (err) {
-        *err = *local;
-        err->code = code;
-    }
-    return code;
-}
 
 static bool host_is_little(void)
 {
@@ -34,107 +24,6 @@ static bool host_is_little(void)
     unsigned char first;
     memcpy(&first, &one, 1);
     return first == 1;
-}
-
-/* The address of item i of a row whose dimension may be indirect. */
-static inline const char *item_at(const char *row, ptrdiff_t i, ptrdiff_t stride, ptrdiff_t sub)
-{
-    const char *p = row + i * stride;
-    if (sub >= 0) {
-        const char *q;
-        memcpy(&q, p, sizeof q);
-        p = q + sub;
-    }
-    return p;
-}
-
-/* A buffer's layout with shape and strides always present, so the walkers
- * need no special cases for NULL arrays. */
-typedef struct layout {
-    const char *buf;
-    int ndim;
-    ptrdiff_t itemsize;
-    ptrdiff_t len;
-    const ptrdiff_t *shape;
-    const ptrdiff_t *strides;
-    const ptrdiff_t *suboffsets;
-    ptrdiff_t shape_store[MV_MAX_NDIM];
-    ptrdiff_t strides_store[MV_MAX_NDIM];
-} layout;
-
-static int layout_init(layout *l, const mv_buffer *b, mv_error *err)
-{
-    if (b->ndim < 0 || b->ndim > MV_MAX_NDIM)
-        return mv_error_set(err, MV_EVALUE, "buffer ndim %d out of range 0..%d", b->ndim,
-                            MV_MAX_NDIM);
-    if (b->itemsize < 0 || b->len < 0)
-        return mv_error_set(err, MV_EVALUE, "buffer has a negative itemsize or len");
-    l->buf = b->buf;
-    l->ndim = b->ndim;
-    l->itemsize = b->itemsize;
-    l->len = b->len;
-    l->suboffsets = b->suboffsets;
-    if (b->shape) {
-        l->shape = b->shape;
-    } else if (b->ndim == 1) {
-        /* A buffer obtained without MV_BUF_ND is one dimension of bytes. */
-        if (b->itemsize == 0)
-            return mv_error_set(err, MV_EVALUE, "buffer has itemsize 0");
-        l->shape_store[0] = b->len / b->itemsize;
-        l->shape = l->shape_store;
-    } else if (b->ndim == 0) {
-        l->shape = l->shape_store;
-    } else {
-        return mv_error_set(err, MV_EVALUE, "buffer of %d dimensions has no shape", b->ndim);
-    }
-    if (b->strides) {
-        l->strides = b->strides;
-    } else {
-        ptrdiff_t s = b->itemsize;
-        for (int i = b->ndim - 1; i >= 0; i--) {
-            if (l->shape[i] < 0)
-                return mv_error_set(err, MV_EVALUE, "buffer shape[%d] is negative", i);
-            l->strides_store[i] = s;
-            if (l->shape[i] > 0 && mv_mul_overflow(s, l->shape[i], &s))
-                return mv_error_set(err, MV_EOVERFLOW, "buffer shape overflows");
-        }
-        l->strides = l->strides_store;
-    }
-    for (int i = 0; i < b->ndim; i++)
-        if (l->shape[i] < 0)
-            return mv_error_set(err, MV_EVALUE, "buffer shape[%d] is negative", i);
-    return 0;
-}
-
-static bool layout_has_zero(const layout *l)
-{
-    for (int i = 0; i < l->ndim; i++)
-        if (l->shape[i] == 0)
-            return true;
-    return false;
-}
-
-static bool layout_is_c_contiguous(const layout *l)
-{
-    if (l->suboffsets) {
-        for (int i = 0; i < l->ndim; i++)
-            if (l->suboffsets[i] >= 0)
-                return false;
-    }
-    ptrdiff_t expect = l->itemsize;
-    for (int i = l->ndim - 1; i >= 0; i--) {
-        if (l->shape[i] == 0)
-            return true;
-        if (l->shape[i] > 1 && l->strides[i] != expect)
-            return false;
-        expect *= l->shape[i];
-    }
-    return true;
-}
-
-static ptrdiff_t layout_sub(const layout *l, int dim)
-{
-    return l->suboffsets ? l->suboffsets[dim] : -1;
 }
 
 /* ------------------------------------------------------------------------ *
@@ -485,14 +374,15 @@ static int cmp_row(cmp_ctx *c, const char *pa, ptrdiff_t sa, ptrdiff_t suba, con
         if (sa == c->itemsize && sb == c->itemsize && suba < 0 && subb < 0)
             return memcmp(pa, pb, (size_t)(n * c->itemsize)) == 0;
         for (ptrdiff_t i = 0; i < n; i++)
-            if (memcmp(item_at(pa, i, sa, suba), item_at(pb, i, sb, subb), (size_t)c->itemsize))
+            if (memcmp(mv_layout_item(pa, i, sa, suba), mv_layout_item(pb, i, sb, subb),
+                       (size_t)c->itemsize))
                 return 0;
         return 1;
     case CMP_DOUBLE:
         for (ptrdiff_t i = 0; i < n; i++) {
             double x, y;
-            memcpy(&x, item_at(pa, i, sa, suba), sizeof x);
-            memcpy(&y, item_at(pb, i, sb, subb), sizeof y);
+            memcpy(&x, mv_layout_item(pa, i, sa, suba), sizeof x);
+            memcpy(&y, mv_layout_item(pb, i, sb, subb), sizeof y);
             if (!(x == y))
                 return 0;
         }
@@ -500,18 +390,18 @@ static int cmp_row(cmp_ctx *c, const char *pa, ptrdiff_t sa, ptrdiff_t suba, con
     case CMP_FLOAT:
         for (ptrdiff_t i = 0; i < n; i++) {
             float x, y;
-            memcpy(&x, item_at(pa, i, sa, suba), sizeof x);
-            memcpy(&y, item_at(pb, i, sb, subb), sizeof y);
+            memcpy(&x, mv_layout_item(pa, i, sa, suba), sizeof x);
+            memcpy(&y, mv_layout_item(pb, i, sb, subb), sizeof y);
             if (!(x == y))
                 return 0;
         }
         return 1;
     case CMP_VALUES:
         for (ptrdiff_t i = 0; i < n; i++) {
-            int rc = reader_read(&c->ra, item_at(pa, i, sa, suba), c->err);
+            int rc = reader_read(&c->ra, mv_layout_item(pa, i, sa, suba), c->err);
             if (rc < 0)
                 return rc;
-            rc = reader_read(&c->rb, item_at(pb, i, sb, subb), c->err);
+            rc = reader_read(&c->rb, mv_layout_item(pb, i, sb, subb), c->err);
             if (rc < 0)
                 return rc;
             for (ptrdiff_t k = 0; k < c->ra.nvalues; k++)
@@ -523,16 +413,17 @@ static int cmp_row(cmp_ctx *c, const char *pa, ptrdiff_t sa, ptrdiff_t suba, con
     return 0;
 }
 
-static int cmp_rec(cmp_ctx *c, const layout *a, const layout *b, int dim, const char *pa,
+static int cmp_rec(cmp_ctx *c, const mv_layout *a, const mv_layout *b, int dim, const char *pa,
                    const char *pb)
 {
     ptrdiff_t n = a->shape[dim];
     if (dim == a->ndim - 1)
-        return cmp_row(c, pa, a->strides[dim], layout_sub(a, dim), pb, b->strides[dim],
-                       layout_sub(b, dim), n);
+        return cmp_row(c, pa, a->strides[dim], mv_layout_sub(a, dim), pb, b->strides[dim],
+                       mv_layout_sub(b, dim), n);
     for (ptrdiff_t i = 0; i < n; i++) {
-        int rc = cmp_rec(c, a, b, dim + 1, item_at(pa, i, a->strides[dim], layout_sub(a, dim)),
-                         item_at(pb, i, b->strides[dim], layout_sub(b, dim)));
+        int rc =
+            cmp_rec(c, a, b, dim + 1, mv_layout_item(pa, i, a->strides[dim], mv_layout_sub(a, dim)),
+                    mv_layout_item(pb, i, b->strides[dim], mv_layout_sub(b, dim)));
         if (rc != 1)
             return rc;
     }
@@ -540,7 +431,7 @@ static int cmp_rec(cmp_ctx *c, const layout *a, const layout *b, int dim, const 
 }
 
 /* CPython's equiv_shape: extents equal up to and including the first 0. */
-static bool shapes_equivalent(const layout *a, const layout *b)
+static bool shapes_equivalent(const mv_layout *a, const mv_layout *b)
 {
     if (a->ndim != b->ndim)
         return false;
@@ -554,12 +445,12 @@ static bool shapes_equivalent(const layout *a, const layout *b)
 }
 
 /* The comparison proper, on parsed formats (both non-NULL). */
-static int layouts_equal(const layout *a, const mv_format *fa, const layout *b, const mv_format *fb,
-                         mv_error *err)
+static int layouts_equal(const mv_layout *a, const mv_format *fa, const mv_layout *b,
+                         const mv_format *fb, mv_error *err)
 {
     if (!shapes_equivalent(a, b))
         return 0;
-    if (layout_has_zero(a))
+    if (mv_layout_has_zero(a))
         return 1;
     /* The walkers read fmt->itemsize bytes per item; a descriptor claiming
      * smaller items would make them read past the memory. */
@@ -574,7 +465,7 @@ static int layouts_equal(const layout *a, const mv_format *fa, const layout *b, 
     if (formats_raw_equal(fa, fb)) {
         c.mode = CMP_RAW;
         c.itemsize = fa->itemsize;
-        if (layout_is_c_contiguous(a) && layout_is_c_contiguous(b)) {
+        if (mv_buffer_is_contiguous(a->buffer, 'C') && mv_buffer_is_contiguous(b->buffer, 'C')) {
             ptrdiff_t total = c.itemsize;
             for (int i = 0; i < a->ndim; i++)
                 total *= a->shape[i];
@@ -616,7 +507,7 @@ static int parse_for_compare(mv_format *fmt, const char *text, mv_error *err)
     if (rc == 0)
         return 1;
     if (rc == MV_ENOMEM)
-        return pass_error(err, &local);
+        return mv_error_pass(err, &local);
     return 0;
 }
 
@@ -635,11 +526,10 @@ int mv_buffer_equal(const mv_buffer *a, const mv_buffer *b, mv_error *err)
     rc = mv_buffer_validate(&shape_b, err);
     if (rc < 0)
         return rc;
-    layout la, lb;
-    rc = layout_init(&la, a, err);
-    if (rc < 0)
-        return rc;
-    rc = layout_init(&lb, b, err);
+    mv_layout la, lb;
+    rc = mv_layout_init(&la, a, err);
+    if (rc == 0)
+        rc = mv_layout_init(&lb, b, err);
     if (rc < 0)
         return rc;
     if (!shapes_equivalent(&la, &lb))
@@ -667,19 +557,10 @@ int mv_view_equal(const mv_view *a, const mv_view *b, mv_error *err)
     if (mv_view_is_released(a) || mv_view_is_released(b))
         return a == b;
 
-    mv_error local;
-    mv_error_clear(&local);
-    const mv_buffer *ba = mv_view_buffer(a, &local);
-    if (!ba)
-        return pass_error(err, &local);
-    const mv_buffer *bb = mv_view_buffer(b, &local);
-    if (!bb)
-        return pass_error(err, &local);
-    layout la, lb;
-    int rc = layout_init(&la, ba, err);
-    if (rc < 0)
-        return rc;
-    rc = layout_init(&lb, bb, err);
+    mv_layout la, lb;
+    int rc = mv_layout_from_view(&la, a, err);
+    if (rc == 0)
+        rc = mv_layout_from_view(&lb, b, err);
     if (rc < 0)
         return rc;
     if (!shapes_equivalent(&la, &lb))
@@ -687,12 +568,14 @@ int mv_view_equal(const mv_view *a, const mv_view *b, mv_error *err)
 
     /* A view keeps its parsed format; NULL means it does not parse (unequal)
      * unless the failure was memory. */
+    mv_error local;
+    mv_error_clear(&local);
     const mv_format *fa = mv_view_format(a, &local);
     if (!fa)
-        return local.code == MV_ENOMEM ? pass_error(err, &local) : 0;
+        return local.code == MV_ENOMEM ? mv_error_pass(err, &local) : 0;
     const mv_format *fb = mv_view_format(b, &local);
     if (!fb)
-        return local.code == MV_ENOMEM ? pass_error(err, &local) : 0;
+        return local.code == MV_ENOMEM ? mv_error_pass(err, &local) : 0;
     return layouts_equal(&la, fa, &lb, fb, err);
 }
 
@@ -871,15 +754,6 @@ static void hash_value(sip_state *s, const mv_value *v)
     }
 }
 
-static bool is_byte_format(const char *f)
-{
-    if (!f)
-        return true;
-    if (f[0] == '@')
-        f++;
-    return (f[0] == 'B' || f[0] == 'b' || f[0] == 'c') && f[1] == '\0';
-}
-
 typedef struct hash_ctx {
     sip_state s;
     bool bytes;
@@ -896,11 +770,11 @@ static int hash_row(hash_ctx *h, const char *p, ptrdiff_t stride, ptrdiff_t sub,
             return 0;
         }
         for (ptrdiff_t i = 0; i < n; i++)
-            sip_update(&h->s, item_at(p, i, stride, sub), (size_t)h->itemsize);
+            sip_update(&h->s, mv_layout_item(p, i, stride, sub), (size_t)h->itemsize);
         return 0;
     }
     for (ptrdiff_t i = 0; i < n; i++) {
-        int rc = reader_read(&h->r, item_at(p, i, stride, sub), h->err);
+        int rc = reader_read(&h->r, mv_layout_item(p, i, stride, sub), h->err);
         if (rc < 0)
             return rc;
         for (ptrdiff_t k = 0; k < h->r.nvalues; k++)
@@ -909,12 +783,13 @@ static int hash_row(hash_ctx *h, const char *p, ptrdiff_t stride, ptrdiff_t sub,
     return 0;
 }
 
-static int hash_rec(hash_ctx *h, const layout *l, int dim, const char *p)
+static int hash_rec(hash_ctx *h, const mv_layout *l, int dim, const char *p)
 {
     if (dim == l->ndim - 1)
-        return hash_row(h, p, l->strides[dim], layout_sub(l, dim), l->shape[dim]);
+        return hash_row(h, p, l->strides[dim], mv_layout_sub(l, dim), l->shape[dim]);
     for (ptrdiff_t i = 0; i < l->shape[dim]; i++) {
-        int rc = hash_rec(h, l, dim + 1, item_at(p, i, l->strides[dim], layout_sub(l, dim)));
+        int rc =
+            hash_rec(h, l, dim + 1, mv_layout_item(p, i, l->strides[dim], mv_layout_sub(l, dim)));
         if (rc < 0)
             return rc;
     }
@@ -925,28 +800,25 @@ int mv_view_hash(const mv_view *view, uint64_t *hash, mv_error *err)
 {
     if (!view || !hash)
         return mv_error_set(err, MV_EVALUE, "mv_view_hash: NULL argument");
-    mv_error local;
-    mv_error_clear(&local);
-    const mv_buffer *b = mv_view_buffer(view, &local);
-    if (!b)
-        return pass_error(err, &local);
-    if (!b->readonly)
-        return mv_error_set(err, MV_EVALUE, "cannot hash writable memoryview object");
-    layout l;
-    int rc = layout_init(&l, b, err);
+    mv_layout l;
+    int rc = mv_layout_from_view(&l, view, err);
     if (rc < 0)
         return rc;
+    if (!l.buffer->readonly)
+        return mv_error_set(err, MV_EVALUE, "cannot hash writable memoryview object");
 
     hash_ctx h;
     memset(&h, 0, sizeof h);
     sip_init(&h.s);
     h.err = err;
     h.itemsize = l.itemsize;
-    h.bytes = is_byte_format(b->format);
+    h.bytes = mv_format_is_byte(l.buffer->format);
     if (!h.bytes) {
+        mv_error local;
+        mv_error_clear(&local);
         const mv_format *f = mv_view_format(view, &local);
         if (!f)
-            return pass_error(err, &local);
+            return mv_error_pass(err, &local);
         rc = reader_init(&h.r, f, err);
         if (rc < 0)
             return rc;
@@ -955,7 +827,7 @@ int mv_view_hash(const mv_view *view, uint64_t *hash, mv_error *err)
         rc = mv_error_set(err, MV_EVALUE, "buffer itemsize does not match its format");
     else if (l.ndim == 0)
         rc = hash_row(&h, l.buf, 0, -1, 1);
-    else if (!layout_has_zero(&l))
+    else if (!mv_layout_has_zero(&l))
         rc = hash_rec(&h, &l, 0, l.buf);
     else
         rc = 0;
@@ -971,27 +843,34 @@ int mv_view_hash(const mv_view *view, uint64_t *hash, mv_error *err)
  * ------------------------------------------------------------------------ */
 
 typedef struct lookup {
-    const mv_buffer *buf;
+    mv_layout l;
     item_reader r;
 } lookup;
 
-static int lookup_begin(lookup *lk, const mv_view *view, const mv_value *value, mv_error *err)
+/* count iterates the view (CPython 3.14), so it refuses 0-dim and N-D views
+ * as iteration does; index has lookup messages of its own. */
+static int lookup_begin(lookup *lk, const mv_view *view, const mv_value *value, bool iterate,
+                        mv_error *err)
 {
     if (!view || !value)
         return mv_error_set(err, MV_EVALUE, "memoryview lookup: NULL argument");
+    int rc = mv_layout_from_view(&lk->l, view, err);
+    if (rc < 0)
+        return rc;
+    if (lk->l.ndim == 0)
+        return mv_error_set(err, MV_ETYPE,
+                            iterate ? "invalid indexing of 0-dim memory"
+                                    : "invalid lookup on 0-dim memory");
+    if (lk->l.ndim > 1)
+        return mv_error_set(err, MV_ENOTIMPL,
+                            iterate ? "multi-dimensional sub-views are not implemented"
+                                    : "multi-dimensional lookup is not implemented");
     mv_error local;
     mv_error_clear(&local);
-    lk->buf = mv_view_buffer(view, &local);
-    if (!lk->buf)
-        return pass_error(err, &local);
-    if (lk->buf->ndim == 0)
-        return mv_error_set(err, MV_ETYPE, "invalid lookup on 0-dim memory");
-    if (lk->buf->ndim > 1)
-        return mv_error_set(err, MV_ENOTIMPL, "multi-dimensional lookup is not implemented");
     const mv_format *f = mv_view_format(view, &local);
     if (!f)
-        return pass_error(err, &local);
-    if (f->itemsize != lk->buf->itemsize)
+        return mv_error_pass(err, &local);
+    if (f->itemsize != lk->l.itemsize)
         return mv_error_set(err, MV_EVALUE, "buffer itemsize does not match its format");
     return reader_init(&lk->r, f, err);
 }
@@ -1008,37 +887,19 @@ static int lookup_match(lookup *lk, const char *p, const mv_value *value, mv_err
     return mv_value_equal(&lk->r.values[0], value);
 }
 
-static ptrdiff_t lookup_stride(const lookup *lk)
-{
-    return lk->buf->strides ? lk->buf->strides[0] : lk->buf->itemsize;
-}
-
-static ptrdiff_t lookup_sub(const lookup *lk)
-{
-    return lk->buf->suboffsets ? lk->buf->suboffsets[0] : -1;
-}
-
-static ptrdiff_t lookup_len(const lookup *lk)
-{
-    if (lk->buf->shape)
-        return lk->buf->shape[0];
-    return lk->buf->itemsize ? lk->buf->len / lk->buf->itemsize : 0;
-}
-
 int mv_view_count(const mv_view *view, const mv_value *value, ptrdiff_t *count, mv_error *err)
 {
     if (!count)
         return mv_error_set(err, MV_EVALUE, "memoryview.count: NULL argument");
     lookup lk;
     memset(&lk, 0, sizeof lk);
-    int rc = lookup_begin(&lk, view, value, err);
+    int rc = lookup_begin(&lk, view, value, true, err);
     if (rc < 0)
         return rc;
-    ptrdiff_t n = lookup_len(&lk), found = 0;
-    ptrdiff_t stride = lookup_stride(&lk), sub = lookup_sub(&lk);
-    const char *base = lk.buf->buf;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        rc = lookup_match(&lk, item_at(base, i, stride, sub), value, err);
+    const mv_layout *l = &lk.l;
+    ptrdiff_t stride = l->strides[0], sub = mv_layout_sub(l, 0), found = 0;
+    for (ptrdiff_t i = 0; i < l->shape[0]; i++) {
+        rc = lookup_match(&lk, mv_layout_item(l->buf, i, stride, sub), value, err);
         if (rc < 0)
             break;
         found += rc;
@@ -1057,17 +918,16 @@ int mv_view_index(const mv_view *view, const mv_value *value, ptrdiff_t start, p
         return mv_error_set(err, MV_EVALUE, "memoryview.index: NULL argument");
     lookup lk;
     memset(&lk, 0, sizeof lk);
-    int rc = lookup_begin(&lk, view, value, err);
+    int rc = lookup_begin(&lk, view, value, false, err);
     if (rc < 0)
         return rc;
-    ptrdiff_t n = lookup_len(&lk);
-    ptrdiff_t stride = lookup_stride(&lk), sub = lookup_sub(&lk);
-    const char *base = lk.buf->buf;
-    mv_slice_adjust(n, &start, &stop, 1);
+    const mv_layout *l = &lk.l;
+    ptrdiff_t stride = l->strides[0], sub = mv_layout_sub(l, 0);
+    mv_slice_adjust(l->shape[0], &start, &stop, 1);
     rc = 0;
     ptrdiff_t i;
     for (i = start; i < stop; i++) {
-        rc = lookup_match(&lk, item_at(base, i, stride, sub), value, err);
+        rc = lookup_match(&lk, mv_layout_item(l->buf, i, stride, sub), value, err);
         if (rc != 0)
             break;
     }

@@ -1,6 +1,6 @@
 /* mv_error: an error kind that maps 1:1 to a Python exception, plus a
  * message.  Every fallible function records into an optional mv_error. */
-#include "memview.h"
+#include "internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,4 +62,14 @@ const char *mv_error_name(int code)
     default:
         return "UnknownError";
     }
+}
+
+int mv_error_pass(mv_error *err, const mv_error *local)
+{
+    int code = local->code < 0 ? local->code : MV_EVALUE;
+    if (err) {
+        *err = *local;
+        err->code = code;
+    }
+    return code;
 }

@@ -1033,3 +1033,12 @@ MV_API int mv_format_pack(const mv_format *fmt, const char *text, void *item,
     free(tmp);
     return 0;
 }
+
+bool mv_format_is_byte(const char *f)
+{
+    if (!f)
+        return true;
+    if (f[0] == '@')
+        f++;
+    return (f[0] == 'B' || f[0] == 'b' || f[0] == 'c') && f[1] == '\0';
+}

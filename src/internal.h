@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define MV_MSG_RELEASED "operation forbidden on released memoryview object"
 #define MV_MSG_READONLY "cannot modify read-only memory"
@@ -82,5 +83,63 @@ void *mv_array_data(mv_object *obj, size_t *len);
  * exporter (may be NULL); out->internal = NULL.  Lives in buffer.c. */
 int mv_buffer_answer(mv_buffer *out, const mv_buffer *full, mv_object *exporter, int flags,
                      mv_error *err);
+
+/* ---- Layouts: how compare.c, text.c and search.c read a buffer.  In layout.c. */
+
+/* A buffer's layout with shape and strides always present (filled in from
+ * len / itemsize when the descriptor leaves them NULL), so the walkers need
+ * no special cases.  `buffer` is the descriptor it was made from. */
+typedef struct mv_layout {
+    const mv_buffer *buffer;
+    const char *buf;
+    int ndim;
+    ptrdiff_t itemsize;
+    ptrdiff_t len;
+    const ptrdiff_t *shape;
+    const ptrdiff_t *strides;
+    const ptrdiff_t *suboffsets;
+    ptrdiff_t shape_store[MV_MAX_NDIM];
+    ptrdiff_t strides_store[MV_MAX_NDIM];
+} mv_layout;
+
+/* Fill l from any descriptor b (which must outlive l).  MV_EVALUE /
+ * MV_EOVERFLOW when ndim, itemsize, len or shape cannot describe memory. */
+int mv_layout_init(mv_layout *l, const mv_buffer *b, mv_error *err);
+
+/* The same from a live view: MV_EVALUE "NULL view", or the view's own error
+ * (released) forwarded. */
+int mv_layout_from_view(mv_layout *l, const mv_view *view, mv_error *err);
+
+/* 1 when some extent is 0 (nothing to walk). */
+bool mv_layout_has_zero(const mv_layout *l);
+
+/* The suboffset of dimension dim, -1 when there is none. */
+static inline ptrdiff_t mv_layout_sub(const mv_layout *l, int dim)
+{
+    return l->suboffsets ? l->suboffsets[dim] : -1;
+}
+
+/* The address of item i of a row with this stride and suboffset (sub < 0:
+ * direct).  Inline: the walkers call it once per item. */
+static inline const char *mv_layout_item(const char *row, ptrdiff_t i, ptrdiff_t stride,
+                                         ptrdiff_t sub)
+{
+    const char *p = row + i * stride;
+    if (sub >= 0) {
+        const char *q;
+        memcpy(&q, p, sizeof q);
+        p = q + sub;
+    }
+    return p;
+}
+
+/* Copy an error recorded in `local` into err (may be NULL) and return its
+ * code, MV_EVALUE if local holds none: for callees given a local mv_error
+ * because the caller needs the code even when err is NULL. */
+int mv_error_pass(mv_error *err, const mv_error *local);
+
+/* 1 for a one-byte format 'B', 'b' or 'c' (optionally '@'-prefixed; NULL
+ * means 'B'), else 0. */
+bool mv_format_is_byte(const char *format);
 
 #endif

@@ -10,16 +10,6 @@
 
 #define MSG_BYTE_VIEW "memoryview: byte search needs a 1-D view of format 'B', 'b' or 'c'"
 
-static int pass_error(mv_error *err, const mv_error *local)
-{
-    int code = local->code < 0 ? local->code : MV_EVALUE;
-    if (err) {
-        *err = *local;
-        err->code = code;
-    }
-    return code;
-}
-
 /* The logical byte sequence of a 1-D byte view. */
 typedef struct bytes_seq {
     const unsigned char *buf;
@@ -28,34 +18,24 @@ typedef struct bytes_seq {
     ptrdiff_t sub; /* < 0: no indirection */
 } bytes_seq;
 
-static bool is_byte_format(const char *f)
-{
-    if (!f)
-        return true;
-    if (f[0] == '@')
-        f++;
-    return (f[0] == 'B' || f[0] == 'b' || f[0] == 'c') && f[1] == '\0';
-}
-
 static int seq_init(bytes_seq *s, const mv_view *view, const void *needle, size_t n, mv_error *err)
 {
     if (!view)
         return mv_error_set(err, MV_EVALUE, "memoryview search: NULL view");
-    mv_error local;
-    mv_error_clear(&local);
-    const mv_buffer *b = mv_view_buffer(view, &local);
-    if (!b)
-        return pass_error(err, &local);
-    if (b->ndim != 1 || !is_byte_format(b->format) || b->itemsize != 1)
+    mv_layout l;
+    int rc = mv_layout_from_view(&l, view, err);
+    if (rc < 0)
+        return rc;
+    if (l.ndim != 1 || !mv_format_is_byte(l.buffer->format) || l.itemsize != 1)
         return mv_error_set(err, MV_ETYPE, MSG_BYTE_VIEW);
     if (!needle && n > 0)
         return mv_error_set(err, MV_EVALUE, "memoryview search: NULL needle of length %zu", n);
     if (n > (size_t)PTRDIFF_MAX)
         return mv_error_set(err, MV_EOVERFLOW, "memoryview search: needle too long");
-    s->buf = b->buf;
-    s->len = b->shape ? b->shape[0] : b->len;
-    s->stride = b->strides ? b->strides[0] : 1;
-    s->sub = b->suboffsets ? b->suboffsets[0] : -1;
+    s->buf = (const unsigned char *)l.buf;
+    s->len = l.shape[0];
+    s->stride = l.strides[0];
+    s->sub = mv_layout_sub(&l, 0);
     return 0;
 }
 
@@ -66,13 +46,7 @@ static bool seq_contiguous(const bytes_seq *s)
 
 static inline unsigned char seq_at(const bytes_seq *s, ptrdiff_t i)
 {
-    const unsigned char *p = s->buf + i * s->stride;
-    if (s->sub >= 0) {
-        const unsigned char *q;
-        memcpy(&q, p, sizeof q);
-        p = q + s->sub;
-    }
-    return *p;
+    return *(const unsigned char *)mv_layout_item((const char *)s->buf, i, s->stride, s->sub);
 }
 
 /* stringlib's ADJUST_INDICES: end clipped to len, negative bounds count
@@ -256,7 +230,7 @@ int mv_view_find_view(mv_view *view, const void *needle, size_t n, ptrdiff_t sta
     mv_error_clear(&local);
     mv_view *sub = mv_view_subscript(view, &key, 1, &local);
     if (!sub)
-        return pass_error(err, &local);
+        return mv_error_pass(err, &local);
     *match = sub;
     return 0;
 }

@@ -8,103 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int pass_error(mv_error *err, const mv_error *local)
-{
-    int code = local->code < 0 ? local->code : MV_EVALUE;
-    if (err) {
-        *err = *local;
-        err->code = code;
-    }
-    return code;
-}
-
-static inline const char *item_at(const char *row, ptrdiff_t i, ptrdiff_t stride, ptrdiff_t sub)
-{
-    const char *p = row + i * stride;
-    if (sub >= 0) {
-        const char *q;
-        memcpy(&q, p, sizeof q);
-        p = q + sub;
-    }
-    return p;
-}
-
-/* A view's layout with strides always present (views may leave them NULL
- * when C-contiguous). */
-typedef struct layout {
-    const char *buf;
-    int ndim;
-    ptrdiff_t itemsize;
-    ptrdiff_t len;
-    const ptrdiff_t *shape;
-    const ptrdiff_t *strides;
-    const ptrdiff_t *suboffsets;
-    ptrdiff_t strides_store[MV_MAX_NDIM];
-} layout;
-
-static int layout_from_view(layout *l, const mv_view *view, const mv_buffer **bufp, mv_error *err)
-{
-    if (!view)
-        return mv_error_set(err, MV_EVALUE, "NULL view");
-    mv_error local;
-    mv_error_clear(&local);
-    const mv_buffer *b = mv_view_buffer(view, &local);
-    if (!b)
-        return pass_error(err, &local);
-    if (b->ndim < 0 || b->ndim > MV_MAX_NDIM || (b->ndim > 0 && !b->shape))
-        return mv_error_set(err, MV_EVALUE, "view has an invalid layout");
-    l->buf = b->buf;
-    l->ndim = b->ndim;
-    l->itemsize = b->itemsize;
-    l->len = b->len;
-    l->shape = b->shape;
-    l->suboffsets = b->suboffsets;
-    if (b->strides) {
-        l->strides = b->strides;
-    } else {
-        ptrdiff_t s = b->itemsize;
-        for (int i = b->ndim - 1; i >= 0; i--) {
-            l->strides_store[i] = s;
-            s *= b->shape[i];
-        }
-        l->strides = l->strides_store;
-    }
-    if (bufp)
-        *bufp = b;
-    return 0;
-}
-
-static ptrdiff_t layout_sub(const layout *l, int dim)
-{
-    return l->suboffsets ? l->suboffsets[dim] : -1;
-}
-
-static bool layout_has_zero(const layout *l)
-{
-    for (int i = 0; i < l->ndim; i++)
-        if (l->shape[i] == 0)
-            return true;
-    return false;
-}
-
-static bool layout_is_c_contiguous(const layout *l)
-{
-    if (l->suboffsets) {
-        for (int i = 0; i < l->ndim; i++)
-            if (l->suboffsets[i] >= 0)
-                return false;
-    }
-    ptrdiff_t expect = l->itemsize;
-    for (int i = l->ndim - 1; i >= 0; i--) {
-        if (l->shape[i] == 0)
-            return true;
-        if (l->shape[i] > 1 && l->strides[i] != expect)
-            return false;
-        expect *= l->shape[i];
-    }
-    return true;
-}
-
 /* ------------------------------------------------------------------------ *
  * hex
  * ------------------------------------------------------------------------ */
@@ -186,12 +89,12 @@ static void hex_write(hex_writer *w, const unsigned char *p, ptrdiff_t n)
     w->out = o;
 }
 
-static void hex_rec(hex_writer *w, const layout *l, int dim, const char *p)
+static void hex_rec(hex_writer *w, const mv_layout *l, int dim, const char *p)
 {
-    ptrdiff_t n = l->shape[dim], stride = l->strides[dim], sub = layout_sub(l, dim);
+    ptrdiff_t n = l->shape[dim], stride = l->strides[dim], sub = mv_layout_sub(l, dim);
     if (dim < l->ndim - 1) {
         for (ptrdiff_t i = 0; i < n; i++)
-            hex_rec(w, l, dim + 1, item_at(p, i, stride, sub));
+            hex_rec(w, l, dim + 1, mv_layout_item(p, i, stride, sub));
         return;
     }
     if (stride == l->itemsize && sub < 0) {
@@ -199,34 +102,35 @@ static void hex_rec(hex_writer *w, const layout *l, int dim, const char *p)
         return;
     }
     for (ptrdiff_t i = 0; i < n; i++)
-        hex_write(w, (const unsigned char *)item_at(p, i, stride, sub), l->itemsize);
+        hex_write(w, (const unsigned char *)mv_layout_item(p, i, stride, sub), l->itemsize);
+}
+
+/* The view's layout and the length of its hex text, after the checks that
+ * mv_view_hex_length and mv_view_hex_into share. */
+static int hex_plan(mv_layout *l, const mv_view *view, char sep, int bytes_per_sep, ptrdiff_t *need,
+                    mv_error *err)
+{
+    int rc = mv_layout_from_view(l, view, err);
+    if (rc == 0)
+        rc = hex_check_sep(sep, err);
+    if (rc == 0)
+        rc = hex_length(l->len, sep, bytes_per_sep, need, err);
+    return rc;
 }
 
 ptrdiff_t mv_view_hex_length(const mv_view *view, char sep, int bytes_per_sep, mv_error *err)
 {
-    layout l;
-    if (layout_from_view(&l, view, NULL, err) < 0)
-        return -1;
-    if (hex_check_sep(sep, err) < 0)
-        return -1;
+    mv_layout l;
     ptrdiff_t n;
-    if (hex_length(l.len, sep, bytes_per_sep, &n, err) < 0)
-        return -1;
-    return n;
+    return hex_plan(&l, view, sep, bytes_per_sep, &n, err) < 0 ? -1 : n;
 }
 
 int mv_view_hex_into(const mv_view *view, char *dst, ptrdiff_t dstlen, char sep, int bytes_per_sep,
                      mv_error *err)
 {
-    layout l;
-    int rc = layout_from_view(&l, view, NULL, err);
-    if (rc < 0)
-        return rc;
-    rc = hex_check_sep(sep, err);
-    if (rc < 0)
-        return rc;
+    mv_layout l;
     ptrdiff_t need;
-    rc = hex_length(l.len, sep, bytes_per_sep, &need, err);
+    int rc = hex_plan(&l, view, sep, bytes_per_sep, &need, err);
     if (rc < 0)
         return rc;
     if (dstlen < need)
@@ -238,9 +142,9 @@ int mv_view_hex_into(const mv_view *view, char *dst, ptrdiff_t dstlen, char sep,
         return mv_error_set(err, MV_EVALUE, "memoryview.hex: NULL destination");
     hex_writer w;
     hex_writer_init(&w, dst, l.len, sep, bytes_per_sep);
-    if (l.ndim == 0 || layout_is_c_contiguous(&l))
+    if (l.ndim == 0 || mv_buffer_is_contiguous(l.buffer, 'C'))
         hex_write(&w, (const unsigned char *)l.buf, l.len);
-    else if (!layout_has_zero(&l))
+    else if (!mv_layout_has_zero(&l))
         hex_rec(&w, &l, 0, l.buf);
     return 0;
 }
@@ -460,7 +364,7 @@ enum { SMALL_VALUES = 16 };
 typedef struct walk {
     const mv_visitor *v;
     const mv_format *fmt;
-    const layout *l;
+    const mv_layout *l;
     mv_value *values;
     mv_error *err;
 } walk;
@@ -475,13 +379,13 @@ static int walk_item(walk *w, const char *p)
 
 static int walk_rec(walk *w, int dim, const char *p)
 {
-    const layout *l = w->l;
+    const mv_layout *l = w->l;
     int rc;
     if (w->v->begin && (rc = w->v->begin(w->v->ctx, dim)) != 0)
         return rc;
-    ptrdiff_t stride = l->strides[dim], sub = layout_sub(l, dim);
+    ptrdiff_t stride = l->strides[dim], sub = mv_layout_sub(l, dim);
     for (ptrdiff_t i = 0; i < l->shape[dim]; i++) {
-        const char *q = item_at(p, i, stride, sub);
+        const char *q = mv_layout_item(p, i, stride, sub);
         rc = dim == l->ndim - 1 ? walk_item(w, q) : walk_rec(w, dim + 1, q);
         if (rc != 0)
             return rc;
@@ -493,15 +397,15 @@ int mv_view_traverse(const mv_view *view, const mv_visitor *visitor, mv_error *e
 {
     if (!visitor)
         return mv_error_set(err, MV_EVALUE, "mv_view_traverse: NULL visitor");
-    layout l;
-    int rc = layout_from_view(&l, view, NULL, err);
+    mv_layout l;
+    int rc = mv_layout_from_view(&l, view, err);
     if (rc < 0)
         return rc;
     mv_error local;
     mv_error_clear(&local);
     const mv_format *fmt = mv_view_format(view, &local);
     if (!fmt)
-        return pass_error(err, &local);
+        return mv_error_pass(err, &local);
     if (fmt->itemsize != l.itemsize)
         return mv_error_set(err, MV_EVALUE, "view itemsize does not match its format");
 
@@ -706,20 +610,19 @@ static int text_item(void *ctx, const mv_value *values, ptrdiff_t nvalues)
 
 char *mv_view_tolist_text(const mv_view *view, size_t *len, mv_error *err)
 {
-    layout l;
-    const mv_buffer *b;
-    if (layout_from_view(&l, view, &b, err) < 0)
+    mv_layout l;
+    if (mv_layout_from_view(&l, view, err) < 0)
         return NULL;
     mv_error local;
     mv_error_clear(&local);
     const mv_format *fmt = mv_view_format(view, &local);
     if (!fmt) {
-        pass_error(err, &local);
+        mv_error_pass(err, &local);
         return NULL;
     }
     text_out t = {NULL, 0, 0, false, false, err};
     /* A record prints as a tuple even with one value, like struct.unpack. */
-    t.tuple = fmt->nvalues != 1 || (b->format && strchr(b->format, '{'));
+    t.tuple = fmt->nvalues != 1 || (l.buffer->format && strchr(l.buffer->format, '{'));
     if (text_reserve(&t, 1) < 0)
         return NULL;
     t.p[0] = '\0';

@@ -1,0 +1,171 @@
+#include "testviews.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "failalloc.h"
+
+uint64_t rng_next(rng *r)
+{
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 7;
+    r->s ^= r->s << 17;
+    return r->s;
+}
+
+ptrdiff_t rng_below(rng *r, ptrdiff_t n)
+{
+    return (ptrdiff_t)(rng_next(r) % (uint64_t)n);
+}
+
+void put_uint(void *dst, int size, bool little, uint64_t v)
+{
+    unsigned char *p = dst;
+    for (int i = 0; i < size; i++) {
+        unsigned char byte = (unsigned char)(v >> (8 * i));
+        p[little ? i : size - 1 - i] = byte;
+    }
+}
+
+void put_double(void *dst, bool little, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    put_uint(dst, 8, little, u);
+}
+
+ptrdiff_t product(int ndim, const ptrdiff_t *shape)
+{
+    ptrdiff_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= shape[i];
+    return n;
+}
+
+mv_view *view_layout(void *buf, const char *format, ptrdiff_t itemsize, int ndim,
+                     const ptrdiff_t *shape, const ptrdiff_t *strides, const ptrdiff_t *suboffsets,
+                     int readonly)
+{
+    mv_buffer lay;
+    memset(&lay, 0, sizeof lay);
+    lay.buf = buf;
+    lay.len = product(ndim, shape) * itemsize;
+    lay.itemsize = itemsize;
+    lay.readonly = readonly;
+    lay.ndim = ndim;
+    lay.format = format;
+    lay.shape = (ptrdiff_t *)shape;
+    lay.strides = (ptrdiff_t *)strides;
+    lay.suboffsets = (ptrdiff_t *)suboffsets;
+    mv_error err;
+    mv_error_clear(&err);
+    mv_object *x = mv_external_new_layout(&lay, NULL, NULL, &err);
+    if (!x)
+        fail_msg("external layout '%s': %s", format, err.message);
+    mv_view *v = mv_view_new(x, &err);
+    mv_decref(x);
+    if (!v)
+        fail_msg("view '%s': %s", format, err.message);
+    return v;
+}
+
+mv_view *view_1d(void *mem, const char *format, ptrdiff_t itemsize, ptrdiff_t n, int readonly)
+{
+    return view_layout(mem, format, itemsize, 1, &n, NULL, NULL, readonly);
+}
+
+mv_view *view_0d(void *mem, const char *format, ptrdiff_t itemsize)
+{
+    return view_layout(mem, format, itemsize, 0, NULL, NULL, NULL, 1);
+}
+
+typedef struct raw_exporter {
+    mv_object ob;
+    mv_buffer desc;
+} raw_exporter;
+
+static int raw_getbuffer(mv_object *self, mv_buffer *view, int flags, mv_error *err)
+{
+    (void)flags;
+    (void)err;
+    raw_exporter *r = (raw_exporter *)self;
+    *view = r->desc;
+    view->obj = self;
+    mv_incref(self);
+    return 0;
+}
+
+static void raw_destroy(mv_object *self)
+{
+    free(self);
+}
+
+static const mv_type raw_type = {"raw", raw_getbuffer, NULL, raw_destroy};
+
+/* One item keeps the shape and strides constant, so they can be static. */
+static ptrdiff_t raw_shape_1 = 1;
+static ptrdiff_t raw_stride_1 = 1;
+
+mv_view *view_raw_format(void *mem, const char *format)
+{
+    raw_exporter *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    mv_object_init(&r->ob, &raw_type);
+    r->desc.buf = mem;
+    r->desc.len = 1;
+    r->desc.itemsize = 1;
+    r->desc.readonly = 1;
+    r->desc.ndim = 1;
+    r->desc.format = format;
+    r->desc.shape = &raw_shape_1;
+    r->desc.strides = &raw_stride_1;
+    mv_error err;
+    mv_error_clear(&err);
+    mv_view *v = mv_view_new(&r->ob, &err);
+    mv_decref(&r->ob);
+    if (!v)
+        fail_msg("raw view: %s", err.message);
+    return v;
+}
+
+mv_view *released_view(void)
+{
+    static unsigned char mem[4] = {1, 2, 3, 4};
+    mv_view *v = view_1d(mem, "B", 1, 4, 1);
+    assert_int_equal(mv_view_release(v, NULL), 0);
+    return v;
+}
+
+void expect_error(int rc, const mv_error *err, int code, const char *msg)
+{
+    assert_int_equal(rc, code);
+    assert_int_equal(err->code, code);
+    if (msg)
+        assert_string_equal(err->message, msg);
+}
+
+void sweep_arm(long n, mv_error *err)
+{
+    mv_error_clear(err);
+    mv_test_fail_after(n);
+}
+
+bool sweep_done(int rc, const mv_error *err)
+{
+    /* Read before disarming: mv_test_fail_after resets the count. */
+    long failed = mv_test_failed_allocations();
+    mv_test_fail_after(-1);
+    if (rc >= 0)
+        return true;
+    assert_int_equal(rc, MV_ENOMEM);
+    assert_int_equal(err->code, MV_ENOMEM);
+    assert_true(failed > 0);
+    return false;
+}

@@ -1,0 +1,64 @@
+/* Views over test memory, byte writers, a small PRNG and the
+ * allocation-failure sweep step shared by test_compare.c, test_text.c and
+ * test_search.c.  Failures end the running cmocka test. */
+#ifndef MV_TEST_TESTVIEWS_H
+#define MV_TEST_TESTVIEWS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memview.h"
+
+#define RELEASED_MSG "operation forbidden on released memoryview object"
+
+/* xorshift64: reproducible pseudo-random numbers; seed s with non-zero. */
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+uint64_t rng_next(rng *r);
+/* Uniform-enough in [0, n), n > 0. */
+ptrdiff_t rng_below(rng *r, ptrdiff_t n);
+
+/* Store the low `size` bytes of v at dst in the given byte order. */
+void put_uint(void *dst, int size, bool little, uint64_t v);
+void put_double(void *dst, bool little, double d);
+
+ptrdiff_t product(int ndim, const ptrdiff_t *shape);
+
+/* A view of caller memory with a full layout (through an external
+ * exporter); buf is the logical start.  strides / suboffsets may be NULL. */
+mv_view *view_layout(void *buf, const char *format, ptrdiff_t itemsize, int ndim,
+                     const ptrdiff_t *shape, const ptrdiff_t *strides, const ptrdiff_t *suboffsets,
+                     int readonly);
+mv_view *view_1d(void *mem, const char *format, ptrdiff_t itemsize, ptrdiff_t n, int readonly);
+/* Read-only. */
+mv_view *view_0d(void *mem, const char *format, ptrdiff_t itemsize);
+
+/* A read-only 1-D view of the single byte at mem whose format is `format`,
+ * whatever it says: the exporter hands out its descriptor unchecked, so
+ * formats no parser accepts can be tested. */
+mv_view *view_raw_format(void *mem, const char *format);
+
+/* A 1-D 'B' view that has been released. */
+mv_view *released_view(void);
+
+/* rc and err->code are `code`; the message is msg unless msg is NULL. */
+void expect_error(int rc, const mv_error *err, int code, const char *msg);
+
+/* One step of an allocation-failure sweep:
+ *     for (long n = 0; n < limit; n++) {
+ *         mv_error err;
+ *         sweep_arm(n, &err);
+ *         rc = call(..., &err);
+ *         if (sweep_done(rc, &err))
+ *             break;
+ *     }
+ * sweep_arm clears err and lets n allocations succeed; sweep_done disarms
+ * and returns true once the call succeeded (rc >= 0), else checks that it
+ * failed with MV_ENOMEM because an allocation did. */
+void sweep_arm(long n, mv_error *err);
+bool sweep_done(int rc, const mv_error *err);
+
+#endif
