@@ -169,13 +169,15 @@ static inline char *follow(char *ptr, ptrdiff_t sub)
     return ptr;
 }
 
-/* One innermost run of n items; the sides do not overlap. */
+/* One innermost run of n items; the sides do not overlap.  Addresses are
+ * formed as base + j * stride for j < n only: stepping a pointer past the
+ * last item could leave the address space for huge strides (UB). */
 static void copy_run(char *d, const char *s, ptrdiff_t n, ptrdiff_t ds, ptrdiff_t ss, ptrdiff_t dsub,
                      ptrdiff_t ssub, ptrdiff_t size)
 {
     if (dsub >= 0 || ssub >= 0) {
-        for (ptrdiff_t j = 0; j < n; j++, d += ds, s += ss)
-            memcpy(follow(d, dsub), follow((char *)s, ssub), (size_t)size);
+        for (ptrdiff_t j = 0; j < n; j++)
+            memcpy(follow(d + j * ds, dsub), follow((char *)s + j * ss, ssub), (size_t)size);
         return;
     }
     if (ds == size && ss == size) {
@@ -184,24 +186,24 @@ static void copy_run(char *d, const char *s, ptrdiff_t n, ptrdiff_t ds, ptrdiff_
     }
     switch (size) {
     case 1:
-        for (ptrdiff_t j = 0; j < n; j++, d += ds, s += ss)
-            *d = *s;
+        for (ptrdiff_t j = 0; j < n; j++)
+            d[j * ds] = s[j * ss];
         break;
     case 2:
-        for (ptrdiff_t j = 0; j < n; j++, d += ds, s += ss)
-            memcpy(d, s, 2);
+        for (ptrdiff_t j = 0; j < n; j++)
+            memcpy(d + j * ds, s + j * ss, 2);
         break;
     case 4:
-        for (ptrdiff_t j = 0; j < n; j++, d += ds, s += ss)
-            memcpy(d, s, 4);
+        for (ptrdiff_t j = 0; j < n; j++)
+            memcpy(d + j * ds, s + j * ss, 4);
         break;
     case 8:
-        for (ptrdiff_t j = 0; j < n; j++, d += ds, s += ss)
-            memcpy(d, s, 8);
+        for (ptrdiff_t j = 0; j < n; j++)
+            memcpy(d + j * ds, s + j * ss, 8);
         break;
     default:
-        for (ptrdiff_t j = 0; j < n; j++, d += ds, s += ss)
-            memcpy(d, s, (size_t)size);
+        for (ptrdiff_t j = 0; j < n; j++)
+            memcpy(d + j * ds, s + j * ss, (size_t)size);
         break;
     }
 }
