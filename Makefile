@@ -6,14 +6,26 @@ BUILD       ?= build
 BUILD_CLANG ?= build-clang
 BUILD_ASAN  ?= build-asan
 BUILD_TSAN  ?= build-tsan
+BUILD_FUZZ  ?= build-fuzz
+# Seconds per libFuzzer target for `make fuzz` (make test-fuzz runs 20).
+FUZZ_SECONDS ?= 300
 MESON_TEST  = meson test --print-errorlogs --num-processes 2
+# The interpreter the Python module is built for and tested with: Debian's,
+# named by path so that no other python3 on PATH is picked.
+PYTHON      ?= /usr/bin/python3
 
-DEPS = gcc clang make meson ninja-build pkg-config libcmocka-dev valgrind
+DEPS = gcc clang libclang-rt-14-dev make meson ninja-build pkg-config libcmocka-dev valgrind
+# The Python module (python/) and its tests, including CPython's own
+# test_buffer / test_memoryview and _testbuffer (libpython3.11-testsuite).
+DEPS += python3-dev python3-numpy python3-hypothesis python3-pytest \
+	python3-mesonpy libpython3.11-testsuite python3-venv
 
 VALGRIND = valgrind --quiet --error-exitcode=1 --leak-check=full \
 	--show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible
 
 .PHONY: all run test deps build test-gcc test-clang test-asan test-tsan test-valgrind clean
+.PHONY: test-python test-python-asan
+.PHONY: test-fuzz fuzz
 
 all: build
 
@@ -21,17 +33,18 @@ deps:
 	@./scripts/deps.sh $(DEPS)
 
 $(BUILD)/build.ninja:
-	meson setup $(BUILD) --buildtype=debugoptimized
+	meson setup $(BUILD) --buildtype=debugoptimized -Dpython=$(PYTHON)
 
 $(BUILD_CLANG)/build.ninja:
-	CC=clang meson setup $(BUILD_CLANG) --buildtype=debugoptimized
+	CC=clang meson setup $(BUILD_CLANG) --buildtype=debugoptimized -Dpython=$(PYTHON)
 
 $(BUILD_TSAN)/build.ninja:
-	meson setup $(BUILD_TSAN) --buildtype=debug -Db_sanitize=thread -Db_lundef=false
+	meson setup $(BUILD_TSAN) --buildtype=debug -Db_sanitize=thread -Db_lundef=false \
+		-Dpython=$(PYTHON)
 
 $(BUILD_ASAN)/build.ninja:
 	meson setup $(BUILD_ASAN) --buildtype=debug -Db_sanitize=address,undefined \
-		-Db_lundef=false -Dc_args=-fno-sanitize-recover=all
+		-Db_lundef=false -Dc_args=-fno-sanitize-recover=all -Dpython=$(PYTHON)
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -41,8 +54,9 @@ run: build
 
 # gcc build and tests, clang build (-Werror) and tests, the C suite under
 # ASan+UBSan, the concurrent test under TSan, then the C suite under
-# valgrind memcheck.
-test: deps test-gcc test-clang test-asan test-tsan test-valgrind
+# valgrind memcheck; then the Python module: CPython's memoryview tests,
+# the pytest suites and a pip install, and both suites again under ASan+UBSan.
+test: deps test-gcc test-clang test-asan test-tsan test-fuzz test-valgrind test-python test-python-asan
 	@echo "make test: all suites passed"
 
 test-gcc: $(BUILD)/build.ninja
@@ -62,9 +76,72 @@ test-tsan: $(BUILD_TSAN)/build.ninja
 	ninja -C $(BUILD_TSAN) tests/test_threads
 	TSAN_OPTIONS=halt_on_error=1 $(MESON_TEST) -C $(BUILD_TSAN) --no-rebuild threads
 
+# libFuzzer targets (fuzz/): clang, the library instrumented for coverage
+# under ASan+UBSan.  test-fuzz runs each target for 20 s from its seed
+# corpus plus fuzz/regressions/ and fails on any crash, leak or failed
+# check; `make fuzz` runs them FUZZ_SECONDS each, keeping the corpus.
+$(BUILD_FUZZ)/build.ninja:
+	@./scripts/deps.sh clang libclang-rt-14-dev
+	CC=clang meson setup $(BUILD_FUZZ) --buildtype=debugoptimized -Dfuzz=true -Dtests=false \
+		-Dpython_ext=disabled -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dc_args='-fno-sanitize-recover=all -fsanitize=fuzzer-no-link'
+
+test-fuzz: $(BUILD_FUZZ)/build.ninja
+	ninja -C $(BUILD_FUZZ)
+	./fuzz/run.sh $(BUILD_FUZZ) 20 fresh
+
+fuzz: $(BUILD_FUZZ)/build.ninja
+	ninja -C $(BUILD_FUZZ)
+	./fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) keep
+
 test-valgrind: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	$(MESON_TEST) -C $(BUILD) --suite c --wrapper '$(VALGRIND)' --timeout-multiplier 4
 
+# Build dirs configured before the 'python' option existed (or for another
+# interpreter) are reconfigured for $(PYTHON) first.
+define use_python
+	@meson introspect --buildoptions $(1) 2>/dev/null | $(PYTHON) -c 'import json, sys; \
+		sys.exit(not any(o["name"] == "python" and o["value"] == sys.argv[1] \
+		for o in json.load(sys.stdin)))' '$(PYTHON)' \
+		|| meson setup --reconfigure $(1) -Dpython=$(PYTHON) >/dev/null
+endef
+
+PYTEST = -m pytest -q -p no:cacheprovider tests/python
+
+# CPython's test_memoryview / test_buffer with memview.memoryview
+# (tests/python/run_cpython_tests.py), the pytest suites, then the package
+# as a user gets it: `pip install --no-build-isolation .` into a scratch venv.
+test-python: $(BUILD)/build.ninja
+	$(call use_python,$(BUILD))
+	ninja -C $(BUILD)
+	PYTHONPATH=$(CURDIR)/$(BUILD)/python $(PYTHON) tests/python/run_cpython_tests.py
+	PYTHONPATH=$(CURDIR)/$(BUILD)/python $(PYTHON) $(PYTEST)
+	rm -rf $(BUILD)/pip-venv
+	$(PYTHON) -m venv --system-site-packages $(BUILD)/pip-venv
+	$(BUILD)/pip-venv/bin/pip install -q --no-index --no-build-isolation .
+	rm -f .mesonpy-native-file.ini  # meson-python leaves it in the source tree
+	cd / && $(CURDIR)/$(BUILD)/pip-venv/bin/python -c 'import sys, memview; \
+		assert memview.__file__.startswith(sys.prefix), memview.__file__; \
+		print("pip install: memview.memoryview(b\"ok\").tobytes() =", \
+		memview.memoryview(b"ok").tobytes(), "from", memview.__file__)'
+
+# The same suites with the module from the ASan+UBSan build, loaded into the
+# uninstrumented interpreter: the ASan runtime preloaded, Python's allocator
+# replaced by malloc so ASan sees every object, leaks not checked (the
+# interpreter keeps memory at exit).
+ASAN_PYTHON = LD_PRELOAD=$$(gcc -print-file-name=libasan.so) PYTHONMALLOC=malloc \
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	PYTHONPATH=$(CURDIR)/$(BUILD_ASAN)/python $(PYTHON)
+# Under ASan every Python allocation is checked (about 5x slower): a quarter
+# of the Hypothesis examples keeps test-python-asan at a few minutes.
+ASAN_HYPOTHESIS_SCALE ?= 0.25
+
+test-python-asan: $(BUILD_ASAN)/build.ninja
+	$(call use_python,$(BUILD_ASAN))
+	ninja -C $(BUILD_ASAN)
+	$(ASAN_PYTHON) tests/python/run_cpython_tests.py
+	MEMVIEW_HYPOTHESIS_SCALE=$(ASAN_HYPOTHESIS_SCALE) $(ASAN_PYTHON) $(PYTEST)
+
 clean:
-	rm -rf $(BUILD) $(BUILD_CLANG) $(BUILD_ASAN) $(BUILD_TSAN)
+	rm -rf $(BUILD) $(BUILD_CLANG) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ)
