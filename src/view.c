@@ -23,6 +23,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 
 #define MSG_NDIM "memoryview: number of dimensions must not exceed 64"
 
@@ -31,7 +32,8 @@ enum { VIEW_C = 0x1, VIEW_F = 0x2 };
 /* A parsed format shared by the views that use it; text is its own copy. */
 typedef struct format_holder {
     atomic_size_t refcount;
-    int status; /* 0 = fmt is parsed; else the parse error code */
+    bool immortal; /* one of the shared common holders: never freed */
+    int status;    /* 0 = fmt is parsed; else the parse error code */
     mv_format fmt;
     char text[];
 } format_holder;
@@ -83,6 +85,7 @@ static format_holder *holder_new(const char *text, mv_error *err)
     }
     memcpy(h->text, text, n + 1);
     atomic_init(&h->refcount, 1);
+    h->immortal = false;
     int rc = mv_format_parse(&h->fmt, h->text, NULL);
     if (rc == MV_ENOMEM) {
         free(h);
@@ -93,14 +96,54 @@ static format_holder *holder_new(const char *text, mv_error *err)
     return h;
 }
 
+/* Most exporters hand out one of a few single-character formats; parsing
+ * and allocating a holder for each new exporter buffer would dominate the
+ * cost of a view.  These holders are made once per process and shared. */
+static const char common_text[] = "BbchHiIlLqQnNfde?P";
+static format_holder *common_plain[sizeof common_text - 1];
+static format_holder *common_at[sizeof common_text - 1];
+static once_flag common_once = ONCE_FLAG_INIT;
+
+static void common_init(void)
+{
+    for (size_t i = 0; i + 1 < sizeof common_text; i++) {
+        char text[3] = {'@', common_text[i], '\0'};
+        common_at[i] = holder_new(text, NULL);
+        common_plain[i] = holder_new(text + 1, NULL);
+        /* An allocation failure here only means that format takes the
+         * ordinary path; a parse failure cannot happen for these. */
+        if (common_at[i])
+            common_at[i]->immortal = true;
+        if (common_plain[i])
+            common_plain[i]->immortal = true;
+    }
+}
+
+/* The holder for text: a shared common one, else a new one. */
+static format_holder *holder_get(const char *text, mv_error *err)
+{
+    const char *c = text[0] == '@' ? text + 1 : text;
+    const char *hit = c[0] && !c[1] ? strchr(common_text, c[0]) : NULL;
+    if (hit) {
+        call_once(&common_once, common_init);
+        format_holder *h = (c == text ? common_plain : common_at)[hit - common_text];
+        if (h)
+            return h;
+    }
+    return holder_new(text, err);
+}
+
 static void holder_incref(format_holder *h)
 {
+    if (h->immortal)
+        return;
     atomic_fetch_add_explicit(&h->refcount, 1, memory_order_relaxed);
 }
 
 static void holder_decref(format_holder *h)
 {
-    if (h && atomic_fetch_sub_explicit(&h->refcount, 1, memory_order_acq_rel) == 1) {
+    if (h && !h->immortal &&
+        atomic_fetch_sub_explicit(&h->refcount, 1, memory_order_acq_rel) == 1) {
         mv_format_clear(&h->fmt);
         free(h);
     }
@@ -292,7 +335,7 @@ static mv_view *managed_first_view(managed_buffer *mbuf, mv_error *err)
 {
     mv_view *v = NULL;
     const char *text = mbuf->master.format ? mbuf->master.format : "B";
-    mbuf->format = holder_new(text, err);
+    mbuf->format = holder_get(text, err);
     if (mbuf->format && mbuf->format->status == 0 &&
         mbuf->format->fmt.itemsize != mbuf->master.itemsize)
         mv_error_set(err, MV_EVALUE, "buffer itemsize %td does not match format '%s' (size %td)",
@@ -978,7 +1021,7 @@ mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t *shape,
     bool strict = flags & MV_CAST_STRICT;
     if (cast_check_source(view, ndim, strict, err) < 0)
         return NULL;
-    format_holder *h = holder_new(format, err);
+    format_holder *h = holder_get(format, err);
     if (!h)
         return NULL;
     mv_view *v = NULL;
