@@ -111,8 +111,8 @@ static int find_adjusted(const bytes_seq *s, const void *needle, size_t n, ptrdi
         *pos = start;
         return 0;
     }
-    const unsigned char *block;
-    unsigned char *owned;
+    const unsigned char *block = NULL;
+    unsigned char *owned = NULL;
     int rc = seq_range(s, start, end, &block, &owned, err);
     if (rc < 0)
         return rc;
@@ -154,8 +154,8 @@ int mv_view_count_bytes(const mv_view *view, const void *needle, size_t n, ptrdi
         *count = end - start + 1;
         return 0;
     }
-    const unsigned char *block;
-    unsigned char *owned;
+    const unsigned char *block = NULL;
+    unsigned char *owned = NULL;
     rc = seq_range(&s, start, end, &block, &owned, err);
     if (rc < 0)
         return rc;
