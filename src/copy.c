@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 typedef struct copy_side {
     char *buf;
     bool has_sub; /* some suboffset is >= 0 */
@@ -169,11 +173,218 @@ static inline char *follow(char *ptr, ptrdiff_t sub)
     return ptr;
 }
 
-/* One innermost run of n items; the sides do not overlap.  Addresses are
- * formed as base + j * stride for j < n only: stepping a pointer past the
- * last item could leave the address space for huge strides (UB). */
+/* ---- Gathering a strided run into contiguous memory with byte shuffles.
+ *
+ * For itemsize `size` and byte stride ss = +-k * size (k <= GATHER_MAXK),
+ * one output vector of W bytes holds m = W / size items, which lie in k
+ * consecutive W-byte input vectors; output byte t comes from input vector
+ * sel(t) at lane idx(t) (pshufb within 16-byte lanes, vpermb across 64).
+ * An item never straddles two input vectors (size divides W and every item
+ * offset), and the window is placed so that it reads only bytes between
+ * the chunk's first item and the next chunk's first item: a kernel runs a
+ * chunk only while at least one more item follows it, which keeps every
+ * load inside the run (no reads past the view, no page faults). */
+enum { GATHER_MAXK = 8 };
+
+typedef struct gather {
+    int isa;       /* MV_ISA_PORTABLE: no SIMD kernel for this run */
+    int k;         /* input vectors per output vector */
+    ptrdiff_t size, stride;
+    ptrdiff_t per; /* items per output vector (per 16-byte lane below AVX-512) */
+    ptrdiff_t lo;  /* offset of input vector 0 from the chunk's first item */
+    unsigned char idx[GATHER_MAXK][64];
+    uint64_t sel[GATHER_MAXK];
+} gather;
+
+static void gather_plan(gather *g, int isa, ptrdiff_t size, ptrdiff_t ss)
+{
+    g->isa = MV_ISA_PORTABLE;
+#if defined(__x86_64__) || defined(__i386__)
+    /* Eight-byte items gain nothing from 16-byte shuffles: two per vector. */
+    bool sized = size == 1 || size == 2 || size == 4 || (size == 8 && isa >= MV_ISA_AVX512);
+    if (isa < MV_ISA_SSSE3 || !sized || ss % size != 0)
+        return;
+    ptrdiff_t k = (ss < 0 ? -ss : ss) / size;
+    /* k == 1 forward is memcpy; k == 1 backward is a reversal. */
+    if (k > GATHER_MAXK || (k == 1 && ss > 0) || k == 0)
+        return;
+    ptrdiff_t w = isa >= MV_ISA_AVX512 ? 64 : 16;
+    g->isa = isa;
+    g->k = (int)k;
+    g->size = size;
+    g->stride = ss;
+    g->per = w / size;
+    /* Forward the slack (k - 1) * size lies above the last item, backward
+     * below it: either way short of the next chunk's first item. */
+    g->lo = ss > 0 ? 0 : (g->per - 1) * ss - (k - 1) * size;
+    memset(g->idx, 0x80, sizeof g->idx);
+    memset(g->sel, 0, sizeof g->sel);
+    for (ptrdiff_t i = 0; i < g->per; i++) {
+        for (ptrdiff_t b = 0; b < size; b++) {
+            ptrdiff_t r = i * ss + b - g->lo, t = i * size + b;
+            g->idx[r / w][t] = (unsigned char)(r % w);
+            g->sel[r / w] |= (uint64_t)1 << t;
+        }
+    }
+#else
+    (void)isa;
+    (void)size;
+    (void)ss;
+#endif
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+/* The loops below are instantiated per k (a constant, so the j loops
+ * unroll and the index vectors stay in registers); everything read from g
+ * is copied to locals first, as the char stores to d may alias *g. */
+#define GATHER_BY_K(NAME)                                                            \
+    static ptrdiff_t NAME(char *d, const char *s, ptrdiff_t n, const gather *g)      \
+    {                                                                                \
+        switch (g->k) {                                                              \
+        case 1: return NAME##_k(d, s, n, g, 1);                                      \
+        case 2: return NAME##_k(d, s, n, g, 2);                                      \
+        case 3: return NAME##_k(d, s, n, g, 3);                                      \
+        case 4: return NAME##_k(d, s, n, g, 4);                                      \
+        case 5: return NAME##_k(d, s, n, g, 5);                                      \
+        case 6: return NAME##_k(d, s, n, g, 6);                                      \
+        case 7: return NAME##_k(d, s, n, g, 7);                                      \
+        default: return NAME##_k(d, s, n, g, 8);                                     \
+        }                                                                            \
+    }
+
+#define SSSE3_ATTR __attribute__((target("ssse3")))
+static inline __attribute__((always_inline)) SSSE3_ATTR ptrdiff_t
+gather_ssse3_k(char *d, const char *s, ptrdiff_t n, const gather *g, int k)
+{
+    __m128i idx[GATHER_MAXK];
+    for (int j = 0; j < k; j++)
+        idx[j] = _mm_loadu_si128((const __m128i *)g->idx[j]);
+    const ptrdiff_t m = g->per, size = g->size, stride = g->stride, lo = g->lo;
+    ptrdiff_t done = 0;
+    for (; n - done > m; done += m) {
+        const char *p = s + (done * stride + lo);
+        __m128i acc = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)p), idx[0]);
+        for (int j = 1; j < k; j++)
+            acc = _mm_or_si128(
+                acc, _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * j)), idx[j]));
+        _mm_storeu_si128((__m128i *)(d + done * size), acc);
+    }
+    return done;
+}
+SSSE3_ATTR GATHER_BY_K(gather_ssse3)
+
+/* Two 16-byte chunks per iteration, one per lane (vpshufb stays in its
+ * lane); what is left goes through the SSSE3 loop. */
+#define AVX2_ATTR __attribute__((target("avx2")))
+static inline __attribute__((always_inline)) AVX2_ATTR ptrdiff_t
+gather_avx2_k(char *d, const char *s, ptrdiff_t n, const gather *g, int k)
+{
+    __m256i idx[GATHER_MAXK];
+    for (int j = 0; j < k; j++)
+        idx[j] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)g->idx[j]));
+    const ptrdiff_t m = g->per, size = g->size, stride = g->stride, lo = g->lo;
+    ptrdiff_t done = 0;
+    for (; n - done > 2 * m; done += 2 * m) {
+        const char *p = s + (done * stride + lo);
+        const char *q = s + ((done + m) * stride + lo);
+        __m256i acc = _mm256_setzero_si256();
+        for (int j = 0; j < k; j++) {
+            __m256i v = _mm256_inserti128_si256(
+                _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(p + 16 * j))),
+                _mm_loadu_si128((const __m128i *)(q + 16 * j)), 1);
+            acc = _mm256_or_si256(acc, _mm256_shuffle_epi8(v, idx[j]));
+        }
+        _mm256_storeu_si256((__m256i *)(d + done * size), acc);
+    }
+    return done + gather_ssse3(d + done * size, s + done * stride, n - done, g);
+}
+AVX2_ATTR GATHER_BY_K(gather_avx2)
+
+/* vpermb picks any byte of a 64-byte vector: the mask sel[j] merges the
+ * bytes input vector j supplies. */
+#define AVX512_ATTR __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static inline __attribute__((always_inline)) AVX512_ATTR ptrdiff_t
+gather_avx512_k(char *d, const char *s, ptrdiff_t n, const gather *g, int k)
+{
+    __m512i idx[GATHER_MAXK];
+    __mmask64 sel[GATHER_MAXK];
+    for (int j = 0; j < k; j++) {
+        idx[j] = _mm512_loadu_si512(g->idx[j]);
+        sel[j] = g->sel[j];
+    }
+    const ptrdiff_t m = g->per, size = g->size, stride = g->stride, lo = g->lo;
+    ptrdiff_t done = 0;
+    for (; n - done > m; done += m) {
+        const char *p = s + (done * stride + lo);
+        __m512i acc = _mm512_maskz_permutexvar_epi8(sel[0], idx[0], _mm512_loadu_si512(p));
+        for (int j = 1; j < k; j++)
+            acc = _mm512_mask_permutexvar_epi8(acc, sel[j], idx[j],
+                                               _mm512_loadu_si512(p + 64 * j));
+        _mm512_storeu_si512(d + done * size, acc);
+    }
+    return done;
+}
+AVX512_ATTR GATHER_BY_K(gather_avx512)
+#endif
+
+/* Items the SIMD kernel chosen by gather_plan copied from the front of a
+ * run into contiguous d; the caller copies the rest. */
+static ptrdiff_t gather_run(char *d, const char *s, ptrdiff_t n, const gather *g)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    switch (g->isa) {
+    case MV_ISA_SSSE3:
+        return gather_ssse3(d, s, n, g);
+    case MV_ISA_AVX2:
+        return gather_avx2(d, s, n, g);
+    case MV_ISA_AVX512:
+        return gather_avx512(d, s, n, g);
+    default:
+        break;
+    }
+#else
+    (void)d;
+    (void)s;
+    (void)n;
+    (void)g;
+#endif
+    return 0;
+}
+
+/* The per-item loop, unrolled by four so that the loads of independent
+ * items overlap; SIZE, DS and SS are constants where the caller knows
+ * them.  Addresses are formed as base + j * stride for j < n only:
+ * stepping a pointer past the last item could leave the address space for
+ * huge strides (UB). */
+#define COPY_ITEMS(SIZE, DS, SS)                                                    \
+    do {                                                                            \
+        ptrdiff_t j = 0;                                                            \
+        for (; n - j >= 4; j += 4) {                                                \
+            memcpy(d + j * (DS), s + j * (SS), SIZE);                               \
+            memcpy(d + (j + 1) * (DS), s + (j + 1) * (SS), SIZE);                   \
+            memcpy(d + (j + 2) * (DS), s + (j + 2) * (SS), SIZE);                   \
+            memcpy(d + (j + 3) * (DS), s + (j + 3) * (SS), SIZE);                   \
+        }                                                                           \
+        for (; j < n; j++)                                                          \
+            memcpy(d + j * (DS), s + j * (SS), SIZE);                               \
+    } while (0)
+
+/* Gather into contiguous, scatter from contiguous, or strided on both
+ * sides, for one fixed item size. */
+#define COPY_SIZED(SIZE)                                                            \
+    do {                                                                            \
+        if (ds == (SIZE))                                                           \
+            COPY_ITEMS(SIZE, SIZE, ss);                                             \
+        else if (ss == (SIZE))                                                      \
+            COPY_ITEMS(SIZE, ds, SIZE);                                             \
+        else                                                                        \
+            COPY_ITEMS(SIZE, ds, ss);                                               \
+    } while (0)
+
+/* One innermost run of n items; the sides do not overlap.  g: the SIMD
+ * gather planned for this run's source stride (used when d is dense). */
 static void copy_run(char *d, const char *s, ptrdiff_t n, ptrdiff_t ds, ptrdiff_t ss, ptrdiff_t dsub,
-                     ptrdiff_t ssub, ptrdiff_t size)
+                     ptrdiff_t ssub, ptrdiff_t size, const gather *g)
 {
     if (dsub >= 0 || ssub >= 0) {
         for (ptrdiff_t j = 0; j < n; j++)
@@ -184,22 +395,29 @@ static void copy_run(char *d, const char *s, ptrdiff_t n, ptrdiff_t ds, ptrdiff_
         memcpy(d, s, (size_t)(n * size));
         return;
     }
+    if (ds == size && g->isa != MV_ISA_PORTABLE && ss == g->stride) {
+        ptrdiff_t done = gather_run(d, s, n, g);
+        if (done == n)
+            return;
+        d += done * size;
+        s += done * ss;
+        n -= done;
+    }
     switch (size) {
     case 1:
-        for (ptrdiff_t j = 0; j < n; j++)
-            d[j * ds] = s[j * ss];
+        COPY_SIZED(1);
         break;
     case 2:
-        for (ptrdiff_t j = 0; j < n; j++)
-            memcpy(d + j * ds, s + j * ss, 2);
+        COPY_SIZED(2);
         break;
     case 4:
-        for (ptrdiff_t j = 0; j < n; j++)
-            memcpy(d + j * ds, s + j * ss, 4);
+        COPY_SIZED(4);
         break;
     case 8:
-        for (ptrdiff_t j = 0; j < n; j++)
-            memcpy(d + j * ds, s + j * ss, 8);
+        COPY_SIZED(8);
+        break;
+    case 16:
+        COPY_SIZED(16);
         break;
     default:
         for (ptrdiff_t j = 0; j < n; j++)
@@ -216,6 +434,12 @@ static void plan_run(const copy_plan *p)
         return;
     }
     int inner = p->ndim - 1;
+    gather g;
+    g.isa = MV_ISA_PORTABLE;
+    /* Runs shorter than one vector never reach a kernel: skip the setup. */
+    if (p->d.strides[inner] == p->itemsize && p->d.sub[inner] < 0 && p->s.sub[inner] < 0 &&
+        p->shape[inner] * p->itemsize > 16)
+        gather_plan(&g, mv_isa(), p->itemsize, p->s.strides[inner]);
     ptrdiff_t idx[MV_MAX_NDIM];
     /* dbase[k] / sbase[k]: the address dimension k indexes from, i.e. after
      * the indices (and indirections) of dimensions 0 .. k-1. */
@@ -229,7 +453,7 @@ static void plan_run(const copy_plan *p)
     }
     for (;;) {
         copy_run(dbase[inner], sbase[inner], p->shape[inner], p->d.strides[inner],
-                 p->s.strides[inner], p->d.sub[inner], p->s.sub[inner], p->itemsize);
+                 p->s.strides[inner], p->d.sub[inner], p->s.sub[inner], p->itemsize, &g);
         int k = inner - 1;
         while (k >= 0 && ++idx[k] == p->shape[k]) {
             idx[k] = 0;

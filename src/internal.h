@@ -60,6 +60,13 @@ static inline ptrdiff_t mv_slice_adjust(ptrdiff_t length, ptrdiff_t *start, ptrd
  * Returns 0 or MV_ENOMEM (err set).  Lives in copy.c. */
 int mv_copy_items(const mv_buffer *dst, const mv_buffer *src, mv_error *err);
 
+/* SIMD level the kernels may use: the best the CPU offers (CPUID, at run
+ * time), capped by the environment variable MEMVIEW_ISA = "portable",
+ * "ssse3", "avx2" or "avx512" (read once; a level above what the CPU has
+ * means the best available).  Lives in cpu.c. */
+enum { MV_ISA_PORTABLE, MV_ISA_SSSE3, MV_ISA_AVX2, MV_ISA_AVX512 };
+int mv_isa(void);
+
 /* The data of a bytearray / typed array object, or NULL (with *len = 0)
  * for any other object; mv_object_data dispatches to them.  In
  * exporters/bytearray.c and exporters/array.c. */

@@ -1004,6 +1004,124 @@ static void test_tobytes_nomem_sweep(void **state)
     layout_free(&l);
 }
 
+/* ------------------------------------------------------------------------ */
+/* The specialised kernels: every item size x step x direction, lengths     */
+/* around the SIMD widths (16-, 32- and 64-byte vectors: tails 0..64),      */
+/* negative steps and odd start addresses.  Blocks are allocated to the     */
+/* exact extent of the items so that ASan / valgrind see any load or store  */
+/* past the view.  Run once per MEMVIEW_ISA value (tests/meson.build).      */
+
+/* A block holding n items of `size` bytes `step` bytes apart, the lowest
+ * item `off` bytes into it and nothing after the highest; returns the
+ * address of item 0. */
+static unsigned char *strided_block(unsigned char **mem, ptrdiff_t n, ptrdiff_t size,
+                                    ptrdiff_t step, ptrdiff_t off, ptrdiff_t *memlen)
+{
+    ptrdiff_t span = n > 0 ? (n - 1) * (step < 0 ? -step : step) + size : 0;
+    *memlen = off + span;
+    *mem = malloc(*memlen > 0 ? (size_t)*memlen : 1);
+    assert_non_null(*mem);
+    rng_fill(*mem, *memlen);
+    return *mem + off + (step < 0 && n > 0 ? (n - 1) * -step : 0);
+}
+
+/* dir 0: strided -> contiguous, 1: contiguous -> strided, 2: strided on
+ * both sides (the other side at step + size). */
+static void check_kernel(ptrdiff_t size, ptrdiff_t step, ptrdiff_t n, ptrdiff_t off, int dir)
+{
+    ptrdiff_t sstep = dir == 1 ? size : step;
+    ptrdiff_t dstep = dir == 0 ? size : dir == 1 ? step : step + (step < 0 ? -size : size);
+    unsigned char *smem, *dmem;
+    ptrdiff_t slen, dlen;
+    unsigned char *sbuf = strided_block(&smem, n, size, sstep, dir == 1 ? 0 : off, &slen);
+    unsigned char *dbuf = strided_block(&dmem, n, size, dstep, dir == 1 ? off : 0, &dlen);
+    unsigned char *expect = malloc(dlen > 0 ? (size_t)dlen : 1);
+    assert_non_null(expect);
+    memcpy(expect, dmem, (size_t)dlen);
+    for (ptrdiff_t j = 0; j < n; j++)
+        memcpy(expect + (dbuf - dmem) + j * dstep, sbuf + j * sstep, (size_t)size);
+    ptrdiff_t shape[1] = {n}, sstr[1] = {sstep}, dstr[1] = {dstep};
+    mv_buffer sb = {.buf = sbuf, .len = n * size, .itemsize = size, .readonly = 1, .ndim = 1,
+                    .shape = shape, .strides = sstr};
+    mv_buffer db = {.buf = dbuf, .len = n * size, .itemsize = size, .ndim = 1,
+                    .shape = shape, .strides = dstr};
+    mv_error err;
+    mv_error_clear(&err);
+    if (mv_copy_items(&db, &sb, &err) != 0)
+        fail_msg("copy failed: %s", err.message);
+    if (memcmp(dmem, expect, (size_t)dlen) != 0)
+        fail_msg("size %td step %td n %td off %td dir %d: wrong bytes", size, step, n, off, dir);
+    free(expect);
+    free(smem);
+    free(dmem);
+}
+
+static void test_kernels_1d(void **state)
+{
+    (void)state;
+    static const ptrdiff_t sizes[] = {1, 2, 3, 4, 8, 16};
+    static const ptrdiff_t steps[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 16};
+    for (size_t a = 0; a < sizeof sizes / sizeof *sizes; a++)
+        for (size_t b = 0; b < sizeof steps / sizeof *steps; b++)
+            for (int sign = 1; sign >= -1; sign -= 2)
+                for (ptrdiff_t n = 0; n <= 64 * 2 + 3; n++) {
+                    ptrdiff_t step = sign * steps[b] * sizes[a];
+                    /* odd start addresses, and off 0 so that the block
+                     * ends exactly at both sides of the items */
+                    ptrdiff_t off = (n % 4 == 1) ? 1 + n % 7 : 0;
+                    for (int dir = 0; dir < 3; dir++)
+                        check_kernel(sizes[a], step, n, off, dir);
+                }
+}
+
+/* Rows of a 2-D view gathered one by one: short rows, row counts and row
+ * strides that leave the rows overlapping or apart, negative row steps. */
+static void test_kernels_2d(void **state)
+{
+    (void)state;
+    static const ptrdiff_t sizes[] = {1, 2, 4, 8};
+    for (size_t a = 0; a < sizeof sizes / sizeof *sizes; a++)
+        for (ptrdiff_t k = 1; k <= 9; k++)
+            for (ptrdiff_t cols = 1; cols <= 70; cols += 3)
+                for (int rs = -1; rs <= 1; rs += 2) {
+                    ptrdiff_t size = sizes[a], rows = 5;
+                    ptrdiff_t shape[2] = {rows, cols};
+                    layout s = {0}, d;
+                    s.ndim = 2;
+                    s.itemsize = size;
+                    memcpy(s.shape, shape, sizeof shape);
+                    s.strides[1] = (k % 2 ? -k : k) * size;
+                    s.strides[0] = rs * (cols * k * size + (cols % 3) * size);
+                    s.subs[0] = s.subs[1] = -1;
+                    ptrdiff_t lo, hi;
+                    model_extent(&s, 0, &lo, &hi);
+                    s.memlen = hi - lo + size;
+                    s.mem = malloc((size_t)s.memlen);
+                    assert_non_null(s.mem);
+                    rng_fill(s.mem, s.memlen);
+                    s.buf = s.mem - lo;
+                    layout_make(&d, 2, shape, size, MODE_C, false);
+                    check_copy(&d, &s, false);
+                    layout_free(&s);
+                    layout_free(&d);
+                }
+}
+
+/* MEMVIEW_ISA caps the level and the level stays put. */
+static void test_isa_cap(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"portable", "ssse3", "avx2", "avx512"};
+    int isa = mv_isa();
+    assert_in_range(isa, MV_ISA_PORTABLE, MV_ISA_AVX512);
+    assert_int_equal(mv_isa(), isa);
+    const char *cap = getenv("MEMVIEW_ISA");
+    for (int i = 0; cap && i < 4; i++)
+        if (strcmp(cap, names[i]) == 0)
+            assert_true(isa <= i);
+    print_message("kernels: %s\n", names[isa]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1024,6 +1142,9 @@ int main(void)
         cmocka_unit_test(test_tobytes_errors),
         cmocka_unit_test(test_tobytes_slices),
         cmocka_unit_test(test_tobytes_nomem_sweep),
+        cmocka_unit_test(test_kernels_1d),
+        cmocka_unit_test(test_kernels_2d),
+        cmocka_unit_test(test_isa_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
