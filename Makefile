@@ -7,6 +7,7 @@ BUILD_CLANG ?= build-clang
 BUILD_ASAN  ?= build-asan
 BUILD_TSAN  ?= build-tsan
 BUILD_FUZZ  ?= build-fuzz
+BUILD_BENCH ?= build-bench
 # Seconds per libFuzzer target for `make fuzz` (make test-fuzz runs 20).
 FUZZ_SECONDS ?= 300
 MESON_TEST  = meson test --print-errorlogs --num-processes 2
@@ -20,12 +21,15 @@ DEPS = gcc clang libclang-rt-14-dev make meson ninja-build pkg-config libcmocka-
 DEPS += python3-dev python3-numpy python3-hypothesis python3-pytest \
 	python3-mesonpy libpython3.11-testsuite python3-venv
 
+# `make bench` only: the chart (gnuplot), the NumPy column, callgrind.
+BENCH_DEPS = gcc make meson ninja-build pkg-config python3-dev python3-numpy valgrind gnuplot-nox
+
 VALGRIND = valgrind --quiet --error-exitcode=1 --leak-check=full \
 	--show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible
 
 .PHONY: all run test deps build test-gcc test-clang test-asan test-tsan test-valgrind clean
 .PHONY: test-python test-python-asan
-.PHONY: test-fuzz fuzz
+.PHONY: test-fuzz fuzz bench
 
 all: build
 
@@ -65,12 +69,12 @@ test-gcc: $(BUILD)/build.ninja
 
 test-clang: $(BUILD_CLANG)/build.ninja
 	ninja -C $(BUILD_CLANG)
-	$(MESON_TEST) -C $(BUILD_CLANG) --suite c
+	$(MESON_TEST) -C $(BUILD_CLANG) --suite c --suite isa
 
 test-asan: $(BUILD_ASAN)/build.ninja
 	ninja -C $(BUILD_ASAN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		$(MESON_TEST) -C $(BUILD_ASAN) --suite c
+		$(MESON_TEST) -C $(BUILD_ASAN) --suite c --suite isa
 
 test-tsan: $(BUILD_TSAN)/build.ninja
 	ninja -C $(BUILD_TSAN) tests/test_threads
@@ -96,7 +100,7 @@ fuzz: $(BUILD_FUZZ)/build.ninja
 
 test-valgrind: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
-	$(MESON_TEST) -C $(BUILD) --suite c --wrapper '$(VALGRIND)' --timeout-multiplier 4
+	MEMVIEW_ISA=avx2 $(MESON_TEST) -C $(BUILD) --suite c --wrapper '$(VALGRIND)' --timeout-multiplier 4
 
 # Build dirs configured before the 'python' option existed (or for another
 # interpreter) are reconfigured for $(PYTHON) first.
@@ -143,5 +147,18 @@ test-python-asan: $(BUILD_ASAN)/build.ninja
 	$(ASAN_PYTHON) tests/python/run_cpython_tests.py
 	MEMVIEW_HYPOTHESIS_SCALE=$(ASAN_HYPOTHESIS_SCALE) $(ASAN_PYTHON) $(PYTEST)
 
+# Benchmarks (bench/): an optimised build (release, as pip builds it) with
+# bench_c; prints the table, writes bench/results/table.md and chart.png.
+# werror off: -O3 can raise warnings the debugoptimized builds do not.
+$(BUILD_BENCH)/build.ninja:
+	meson setup $(BUILD_BENCH) --buildtype=release -Dwerror=false -Dtests=false -Dbench=true \
+		-Dpython=$(PYTHON)
+
+bench: $(BUILD_BENCH)/build.ninja
+	@./scripts/deps.sh $(BENCH_DEPS)
+	$(call use_python,$(BUILD_BENCH))
+	ninja -C $(BUILD_BENCH)
+	./bench/run.sh $(BUILD_BENCH) $(PYTHON)
+
 clean:
-	rm -rf $(BUILD) $(BUILD_CLANG) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_CLANG) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ) $(BUILD_BENCH)
