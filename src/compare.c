@@ -3,11 +3,15 @@
  *
  * Equality never compares whole memory blindly: padding, '?' items and
  * floats (NaN != NaN, -0.0 == 0.0) make equal values differ in their bytes.
- * Items are therefore compared by value, with three shortcuts chosen once per
- * comparison: identical integer / byte layouts compare raw bytes (one memcmp
- * per contiguous run), same-order native 'd' / 'f' compare as C doubles, and
- * single-value numeric formats load their value directly.  Everything else
- * goes through mv_format_unpack, item by item. */
+ * Items are therefore compared by value, with shortcuts chosen once per
+ * comparison: identical integer / byte layouts compare raw bytes (memcmp on
+ * contiguous runs, typed loops on strided ones); integers of one size in
+ * either byte order or signedness compare as bits after a byte swap (pshufb
+ * on contiguous runs); 'd' / 'f' in any byte order compare as C floats
+ * (ordered-equal vector compares on contiguous runs); single-value numeric
+ * formats load their value directly.  Everything else goes through
+ * mv_format_unpack, item by item.  The vector kernels are picked at run
+ * time by mv_isa(). */
 #include "internal.h"
 
 #include <math.h>
@@ -309,14 +313,299 @@ static int reader_read(item_reader *r, const char *item, mv_error *err)
  * Buffer equality
  * ------------------------------------------------------------------------ */
 
-enum cmp_mode { CMP_RAW, CMP_DOUBLE, CMP_FLOAT, CMP_VALUES };
+/* CMP_INT: one integer field of 1, 2, 4 or 8 bytes on each side (or raw
+ * items of that size), compared as bits after bringing b into a's byte
+ * order; signed against unsigned is equal only while the sign bit is clear.
+ * CMP_REAL: one 'd' or 'f' field on each side, compared as C floats after
+ * bringing each into native order (NaN != NaN, -0.0 == 0.0). */
+enum cmp_mode { CMP_RAW, CMP_INT, CMP_REAL, CMP_VALUES };
 
 typedef struct cmp_ctx {
     enum cmp_mode mode;
-    ptrdiff_t itemsize; /* CMP_RAW */
+    ptrdiff_t itemsize; /* CMP_RAW: bytes per item; CMP_INT / CMP_REAL: field size */
+    bool swap;          /* CMP_INT: b's bytes in the other order than a's */
+    bool swap_a;        /* CMP_REAL: a / b not in native order */
+    bool swap_b;
+    bool signmix; /* CMP_INT: one side signed, the other unsigned */
+    int isa;
+    /* a's sign bit, byte by byte in memory order (all zero unless signed
+     * meets unsigned), repeated over 16 bytes for the vector kernels. */
+    unsigned char sign[16];
+    unsigned char shuf_b[16]; /* pshufb: b's items into a's order (CMP_INT) */
+    unsigned char shuf_r[16]; /* pshufb: byte-reverse each item (CMP_REAL) */
     item_reader ra, rb;
     mv_error *err;
 } cmp_ctx;
+
+#define CMP_ID(x) (x)
+
+/* Item-by-item loops, one per item size: bits equal after the swap, and
+ * no sign bit when the signedness differs. */
+#define CMP_INT_LOOP(T, SWAP)                                                                     \
+    do {                                                                                          \
+        T m;                                                                                      \
+        memcpy(&m, c->sign, sizeof m);                                                            \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                       \
+            T x, y;                                                                               \
+            memcpy(&x, pa + i * sa, sizeof x);                                                    \
+            memcpy(&y, pb + i * sb, sizeof y);                                                    \
+            if ((T)(x ^ SWAP(y)) | (T)(x & m))                                                    \
+                return 0;                                                                         \
+        }                                                                                         \
+        return 1;                                                                                 \
+    } while (0)
+
+static int int_run(const cmp_ctx *c, const char *pa, ptrdiff_t sa, const char *pb, ptrdiff_t sb,
+                   ptrdiff_t n)
+{
+    switch (c->itemsize * 2 + c->swap) {
+    case 2:
+        CMP_INT_LOOP(uint8_t, CMP_ID);
+    case 4:
+        CMP_INT_LOOP(uint16_t, CMP_ID);
+    case 5:
+        CMP_INT_LOOP(uint16_t, __builtin_bswap16);
+    case 8:
+        CMP_INT_LOOP(uint32_t, CMP_ID);
+    case 9:
+        CMP_INT_LOOP(uint32_t, __builtin_bswap32);
+    case 16:
+        CMP_INT_LOOP(uint64_t, CMP_ID);
+    default:
+        CMP_INT_LOOP(uint64_t, __builtin_bswap64);
+    }
+}
+
+static int real_run(const cmp_ctx *c, const char *pa, ptrdiff_t sa, const char *pb, ptrdiff_t sb,
+                    ptrdiff_t n)
+{
+    if (c->itemsize == 8) {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            uint64_t x, y;
+            double dx, dy;
+            memcpy(&x, pa + i * sa, 8);
+            memcpy(&y, pb + i * sb, 8);
+            x = c->swap_a ? __builtin_bswap64(x) : x;
+            y = c->swap_b ? __builtin_bswap64(y) : y;
+            memcpy(&dx, &x, 8);
+            memcpy(&dy, &y, 8);
+            if (!(dx == dy))
+                return 0;
+        }
+        return 1;
+    }
+    for (ptrdiff_t i = 0; i < n; i++) {
+        uint32_t x, y;
+        float fx, fy;
+        memcpy(&x, pa + i * sa, 4);
+        memcpy(&y, pb + i * sb, 4);
+        x = c->swap_a ? __builtin_bswap32(x) : x;
+        y = c->swap_b ? __builtin_bswap32(y) : y;
+        memcpy(&fx, &x, 4);
+        memcpy(&fy, &y, 4);
+        if (!(fx == fy))
+            return 0;
+    }
+    return 1;
+}
+
+/* Vector kernels for runs where both sides are contiguous: each returns the
+ * number of leading bytes found equal (whole vectors), or -1 at the first
+ * difference; the caller finishes the tail with the item loops. */
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define CMP_X86 1
+#include <immintrin.h>
+
+#define LOAD128(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
+
+__attribute__((target("ssse3"))) static ptrdiff_t int_eq_ssse3(const cmp_ctx *c, const char *a,
+                                                               const char *b, ptrdiff_t nbytes)
+{
+    const __m128i shuf = LOAD128(c->shuf_b), sign = LOAD128(c->sign), zero = _mm_setzero_si128();
+    ptrdiff_t i = 0;
+    for (; i + 16 <= nbytes; i += 16) {
+        __m128i x = LOAD128(a + i), y = _mm_shuffle_epi8(LOAD128(b + i), shuf);
+        __m128i d = _mm_or_si128(_mm_xor_si128(x, y), _mm_and_si128(x, sign));
+        if (_mm_movemask_epi8(_mm_cmpeq_epi8(d, zero)) != 0xffff)
+            return -1;
+    }
+    return i;
+}
+
+__attribute__((target("avx2"))) static ptrdiff_t int_eq_avx2(const cmp_ctx *c, const char *a,
+                                                             const char *b, ptrdiff_t nbytes)
+{
+    const __m256i shuf = _mm256_broadcastsi128_si256(LOAD128(c->shuf_b));
+    const __m256i sign = _mm256_broadcastsi128_si256(LOAD128(c->sign));
+    ptrdiff_t i = 0;
+    for (; i + 32 <= nbytes; i += 32) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(a + i));
+        __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(b + i));
+        y = _mm256_shuffle_epi8(y, shuf);
+        __m256i d = _mm256_or_si256(_mm256_xor_si256(x, y), _mm256_and_si256(x, sign));
+        if (!_mm256_testz_si256(d, d))
+            return -1;
+    }
+    return i;
+}
+
+__attribute__((target("avx512f,avx512bw"))) static ptrdiff_t
+int_eq_avx512(const cmp_ctx *c, const char *a, const char *b, ptrdiff_t nbytes)
+{
+    const __m512i shuf = _mm512_broadcast_i32x4(LOAD128(c->shuf_b));
+    const __m512i sign = _mm512_broadcast_i32x4(LOAD128(c->sign));
+    ptrdiff_t i = 0;
+    for (; i + 64 <= nbytes; i += 64) {
+        __m512i x = _mm512_loadu_si512(a + i);
+        __m512i y = _mm512_shuffle_epi8(_mm512_loadu_si512(b + i), shuf);
+        __m512i d = _mm512_or_si512(_mm512_xor_si512(x, y), _mm512_and_si512(x, sign));
+        if (_mm512_test_epi64_mask(d, d))
+            return -1;
+    }
+    return i;
+}
+
+/* Ordered-equal compares: false for NaN, true for -0.0 against 0.0. */
+__attribute__((target("ssse3"))) static ptrdiff_t real_eq_ssse3(const cmp_ctx *c, const char *a,
+                                                                const char *b, ptrdiff_t nbytes)
+{
+    const __m128i shuf = LOAD128(c->shuf_r);
+    ptrdiff_t i = 0;
+    for (; i + 16 <= nbytes; i += 16) {
+        __m128i x = LOAD128(a + i), y = LOAD128(b + i);
+        x = c->swap_a ? _mm_shuffle_epi8(x, shuf) : x;
+        y = c->swap_b ? _mm_shuffle_epi8(y, shuf) : y;
+        int eq = c->itemsize == 8
+                     ? _mm_movemask_pd(_mm_cmpeq_pd(_mm_castsi128_pd(x), _mm_castsi128_pd(y))) == 3
+                     : _mm_movemask_ps(_mm_cmpeq_ps(_mm_castsi128_ps(x), _mm_castsi128_ps(y))) == 15;
+        if (!eq)
+            return -1;
+    }
+    return i;
+}
+
+__attribute__((target("avx2"))) static ptrdiff_t real_eq_avx2(const cmp_ctx *c, const char *a,
+                                                              const char *b, ptrdiff_t nbytes)
+{
+    const __m256i shuf = _mm256_broadcastsi128_si256(LOAD128(c->shuf_r));
+    ptrdiff_t i = 0;
+    for (; i + 32 <= nbytes; i += 32) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(a + i));
+        __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(b + i));
+        x = c->swap_a ? _mm256_shuffle_epi8(x, shuf) : x;
+        y = c->swap_b ? _mm256_shuffle_epi8(y, shuf) : y;
+        int eq = c->itemsize == 8 ? _mm256_movemask_pd(_mm256_cmp_pd(_mm256_castsi256_pd(x),
+                                                                     _mm256_castsi256_pd(y),
+                                                                     _CMP_EQ_OQ)) == 15
+                                  : _mm256_movemask_ps(_mm256_cmp_ps(_mm256_castsi256_ps(x),
+                                                                     _mm256_castsi256_ps(y),
+                                                                     _CMP_EQ_OQ)) == 255;
+        if (!eq)
+            return -1;
+    }
+    return i;
+}
+
+__attribute__((target("avx512f,avx512bw"))) static ptrdiff_t
+real_eq_avx512(const cmp_ctx *c, const char *a, const char *b, ptrdiff_t nbytes)
+{
+    const __m512i shuf = _mm512_broadcast_i32x4(LOAD128(c->shuf_r));
+    ptrdiff_t i = 0;
+    for (; i + 64 <= nbytes; i += 64) {
+        __m512i x = _mm512_loadu_si512(a + i), y = _mm512_loadu_si512(b + i);
+        x = c->swap_a ? _mm512_shuffle_epi8(x, shuf) : x;
+        y = c->swap_b ? _mm512_shuffle_epi8(y, shuf) : y;
+        int eq = c->itemsize == 8 ? _mm512_cmp_pd_mask(_mm512_castsi512_pd(x),
+                                                       _mm512_castsi512_pd(y), _CMP_EQ_OQ) == 0xff
+                                  : _mm512_cmp_ps_mask(_mm512_castsi512_ps(x),
+                                                       _mm512_castsi512_ps(y),
+                                                       _CMP_EQ_OQ) == 0xffff;
+        if (!eq)
+            return -1;
+    }
+    return i;
+}
+#endif
+
+/* The leading bytes of two contiguous runs of n items the vector kernel
+ * found equal, or -1 when it found a difference. */
+static ptrdiff_t vector_prefix(const cmp_ctx *c, const char *pa, const char *pb, ptrdiff_t n)
+{
+#ifdef CMP_X86
+    ptrdiff_t nbytes = n * c->itemsize;
+    bool real = c->mode == CMP_REAL;
+    if (c->isa >= MV_ISA_AVX512)
+        return real ? real_eq_avx512(c, pa, pb, nbytes) : int_eq_avx512(c, pa, pb, nbytes);
+    if (c->isa >= MV_ISA_AVX2)
+        return real ? real_eq_avx2(c, pa, pb, nbytes) : int_eq_avx2(c, pa, pb, nbytes);
+    if (c->isa >= MV_ISA_SSSE3)
+        return real ? real_eq_ssse3(c, pa, pb, nbytes) : int_eq_ssse3(c, pa, pb, nbytes);
+#else
+    (void)c;
+    (void)pa;
+    (void)pb;
+    (void)n;
+#endif
+    return 0;
+}
+
+/* One row of n items: contiguous runs go to memcmp or the vector kernels,
+ * strided ones to the typed item loops, indirect ones item by item. */
+static int cmp_typed(const cmp_ctx *c, const char *pa, ptrdiff_t sa, ptrdiff_t suba,
+                     const char *pb, ptrdiff_t sb, ptrdiff_t subb, ptrdiff_t n)
+{
+    int (*run)(const cmp_ctx *, const char *, ptrdiff_t, const char *, ptrdiff_t, ptrdiff_t) =
+        c->mode == CMP_REAL ? real_run : int_run;
+    if (suba >= 0 || subb >= 0) {
+        for (ptrdiff_t i = 0; i < n; i++)
+            if (!run(c, mv_layout_item(pa, i, sa, suba), 0, mv_layout_item(pb, i, sb, subb), 0, 1))
+                return 0;
+        return 1;
+    }
+    if (sa == c->itemsize && sb == c->itemsize) {
+        if (c->mode == CMP_INT && !c->swap && !c->signmix)
+            return memcmp(pa, pb, (size_t)(n * c->itemsize)) == 0;
+        ptrdiff_t done = vector_prefix(c, pa, pb, n);
+        if (done < 0)
+            return 0;
+        pa += done;
+        pb += done;
+        n -= done / c->itemsize;
+    }
+    return run(c, pa, sa, pb, sb, n);
+}
+
+static int cmp_row(cmp_ctx *c, const char *pa, ptrdiff_t sa, ptrdiff_t suba, const char *pb,
+                   ptrdiff_t sb, ptrdiff_t subb, ptrdiff_t n)
+{
+    switch (c->mode) {
+    case CMP_INT:
+    case CMP_REAL:
+        return cmp_typed(c, pa, sa, suba, pb, sb, subb, n);
+    case CMP_RAW:
+        if (sa == c->itemsize && sb == c->itemsize && suba < 0 && subb < 0)
+            return memcmp(pa, pb, (size_t)(n * c->itemsize)) == 0;
+        for (ptrdiff_t i = 0; i < n; i++)
+            if (memcmp(mv_layout_item(pa, i, sa, suba), mv_layout_item(pb, i, sb, subb),
+                       (size_t)c->itemsize))
+                return 0;
+        return 1;
+    case CMP_VALUES:
+        for (ptrdiff_t i = 0; i < n; i++) {
+            int rc = reader_read(&c->ra, mv_layout_item(pa, i, sa, suba), c->err);
+            if (rc < 0)
+                return rc;
+            rc = reader_read(&c->rb, mv_layout_item(pb, i, sb, subb), c->err);
+            if (rc < 0)
+                return rc;
+            for (ptrdiff_t k = 0; k < c->ra.nvalues; k++)
+                if (!mv_value_equal(&c->ra.values[k], &c->rb.values[k]))
+                    return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
 
 /* Integer and byte fields whose bytes determine their value one to one. */
 static bool field_is_raw(const mv_field *f)
@@ -359,58 +648,64 @@ static bool formats_raw_equal(const mv_format *a, const mv_format *b)
     return covered == a->itemsize;
 }
 
-static bool format_is_native_real(const mv_format *f, char code, ptrdiff_t size)
+/* The one field of a format holding a single value at offset 0, or NULL. */
+static const mv_field *single_field(const mv_format *f)
 {
-    return f->nfields == 1 && f->fields[0].code == code && f->fields[0].count == 1 &&
-           f->fields[0].size == size && f->fields[0].offset == 0 &&
-           field_is_little(&f->fields[0]) == host_is_little();
+    if (f->nfields != 1 || f->nvalues != 1)
+        return NULL;
+    const mv_field *x = &f->fields[0];
+    return x->count == 1 && x->offset == 0 ? x : NULL;
 }
 
-static int cmp_row(cmp_ctx *c, const char *pa, ptrdiff_t sa, ptrdiff_t suba, const char *pb,
-                   ptrdiff_t sb, ptrdiff_t subb, ptrdiff_t n)
+/* pshufb indices that reverse each `size`-byte item of 16 bytes (swap), or
+ * leave them as they are. */
+static void swap_pattern(unsigned char out[16], ptrdiff_t size, bool swap)
 {
-    switch (c->mode) {
-    case CMP_RAW:
-        if (sa == c->itemsize && sb == c->itemsize && suba < 0 && subb < 0)
-            return memcmp(pa, pb, (size_t)(n * c->itemsize)) == 0;
-        for (ptrdiff_t i = 0; i < n; i++)
-            if (memcmp(mv_layout_item(pa, i, sa, suba), mv_layout_item(pb, i, sb, subb),
-                       (size_t)c->itemsize))
-                return 0;
-        return 1;
-    case CMP_DOUBLE:
-        for (ptrdiff_t i = 0; i < n; i++) {
-            double x, y;
-            memcpy(&x, mv_layout_item(pa, i, sa, suba), sizeof x);
-            memcpy(&y, mv_layout_item(pb, i, sb, subb), sizeof y);
-            if (!(x == y))
-                return 0;
-        }
-        return 1;
-    case CMP_FLOAT:
-        for (ptrdiff_t i = 0; i < n; i++) {
-            float x, y;
-            memcpy(&x, mv_layout_item(pa, i, sa, suba), sizeof x);
-            memcpy(&y, mv_layout_item(pb, i, sb, subb), sizeof y);
-            if (!(x == y))
-                return 0;
-        }
-        return 1;
-    case CMP_VALUES:
-        for (ptrdiff_t i = 0; i < n; i++) {
-            int rc = reader_read(&c->ra, mv_layout_item(pa, i, sa, suba), c->err);
-            if (rc < 0)
-                return rc;
-            rc = reader_read(&c->rb, mv_layout_item(pb, i, sb, subb), c->err);
-            if (rc < 0)
-                return rc;
-            for (ptrdiff_t k = 0; k < c->ra.nvalues; k++)
-                if (!mv_value_equal(&c->ra.values[k], &c->rb.values[k]))
-                    return 0;
-        }
-        return 1;
+    for (int j = 0; j < 16; j++)
+        out[j] = (unsigned char)(swap ? j / size * size + size - 1 - j % size : j);
+}
+
+static bool is_int_code(char code)
+{
+    return is_signed_code(code) || is_unsigned_code(code);
+}
+
+/* Choose CMP_INT or CMP_REAL when the formats allow it (false: they don't). */
+static bool plan_typed(cmp_ctx *c, const mv_format *fa, const mv_format *fb)
+{
+    if (formats_raw_equal(fa, fb)) {
+        if (!size_ok(fa->itemsize))
+            return false;
+        c->mode = CMP_INT;
+        c->itemsize = fa->itemsize;
+        swap_pattern(c->shuf_b, c->itemsize, false);
+        return true;
     }
-    return 0;
+    const mv_field *x = single_field(fa), *y = single_field(fb);
+    if (!x || !y || x->size != y->size)
+        return false;
+    ptrdiff_t size = x->size;
+    if (is_int_code(x->code) && is_int_code(y->code) && size_ok(size)) {
+        c->mode = CMP_INT;
+        c->itemsize = size;
+        c->swap = size > 1 && field_is_little(x) != field_is_little(y);
+        c->signmix = is_signed_code(x->code) != is_signed_code(y->code);
+        swap_pattern(c->shuf_b, size, c->swap);
+        /* The sign bit is bit 7 of a's most significant byte. */
+        ptrdiff_t top = field_is_little(x) ? size - 1 : 0;
+        for (int j = 0; j < 16 && c->signmix; j++)
+            c->sign[j] = j % size == top ? 0x80 : 0;
+        return true;
+    }
+    if (x->code == y->code && ((x->code == 'd' && size == 8) || (x->code == 'f' && size == 4))) {
+        c->mode = CMP_REAL;
+        c->itemsize = size;
+        c->swap_a = field_is_little(x) != host_is_little();
+        c->swap_b = field_is_little(y) != host_is_little();
+        swap_pattern(c->shuf_r, size, true);
+        return true;
+    }
+    return false;
 }
 
 static int cmp_rec(cmp_ctx *c, const mv_layout *a, const mv_layout *b, int dim, const char *pa,
@@ -462,19 +757,11 @@ static int layouts_equal(const mv_layout *a, const mv_format *fa, const mv_layou
     cmp_ctx c;
     memset(&c, 0, sizeof c);
     c.err = err;
-    if (formats_raw_equal(fa, fb)) {
+    if (plan_typed(&c, fa, fb)) {
+        c.isa = mv_isa();
+    } else if (formats_raw_equal(fa, fb)) {
         c.mode = CMP_RAW;
         c.itemsize = fa->itemsize;
-        if (mv_buffer_is_contiguous(a->buffer, 'C') && mv_buffer_is_contiguous(b->buffer, 'C')) {
-            ptrdiff_t total = c.itemsize;
-            for (int i = 0; i < a->ndim; i++)
-                total *= a->shape[i];
-            return memcmp(a->buf, b->buf, (size_t)total) == 0;
-        }
-    } else if (format_is_native_real(fa, 'd', 8) && format_is_native_real(fb, 'd', 8)) {
-        c.mode = CMP_DOUBLE;
-    } else if (format_is_native_real(fa, 'f', 4) && format_is_native_real(fb, 'f', 4)) {
-        c.mode = CMP_FLOAT;
     } else {
         c.mode = CMP_VALUES;
         int rc = reader_init(&c.ra, fa, err);
@@ -488,10 +775,17 @@ static int layouts_equal(const mv_layout *a, const mv_format *fa, const mv_layou
     }
 
     int rc;
-    if (a->ndim == 0)
+    if (a->ndim == 0) {
         rc = cmp_row(&c, a->buf, 0, -1, b->buf, 0, -1, 1);
-    else
+    } else if (mv_buffer_is_contiguous(a->buffer, 'C') && mv_buffer_is_contiguous(b->buffer, 'C')) {
+        /* Both C-contiguous: one flat run, whatever the shape. */
+        ptrdiff_t total = 1;
+        for (int i = 0; i < a->ndim; i++)
+            total *= a->shape[i];
+        rc = cmp_row(&c, a->buf, a->itemsize, -1, b->buf, b->itemsize, -1, total);
+    } else {
         rc = cmp_rec(&c, a, b, 0, a->buf, b->buf);
+    }
     reader_clear(&c.ra);
     reader_clear(&c.rb);
     return rc;

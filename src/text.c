@@ -40,6 +40,158 @@ static int hex_length(ptrdiff_t nbytes, char sep, int bytes_per_sep, ptrdiff_t *
     return 0;
 }
 
+/* Kernels: `plain` writes the 2n digits of n bytes; `sep1` writes the 3n - 1
+ * characters of n >= 1 bytes with sep between every two (no trailing sep).
+ * Both return the end of what they wrote and never write past it. */
+typedef char *(*hex_plain_fn)(char *o, const unsigned char *p, ptrdiff_t n);
+typedef char *(*hex_sep1_fn)(char *o, const unsigned char *p, ptrdiff_t n, char sep);
+
+static const char hex_digits[] = "0123456789abcdef";
+
+/* The two digits of every byte value: one 2-byte copy per input byte. */
+#define HEX_ROW(h)                                                                                \
+    h, '0', h, '1', h, '2', h, '3', h, '4', h, '5', h, '6', h, '7', h, '8', h, '9', h, 'a', h,    \
+        'b', h, 'c', h, 'd', h, 'e', h, 'f'
+static const char hex_pairs[512] = {
+    HEX_ROW('0'), HEX_ROW('1'), HEX_ROW('2'), HEX_ROW('3'), HEX_ROW('4'), HEX_ROW('5'),
+    HEX_ROW('6'), HEX_ROW('7'), HEX_ROW('8'), HEX_ROW('9'), HEX_ROW('a'), HEX_ROW('b'),
+    HEX_ROW('c'), HEX_ROW('d'), HEX_ROW('e'), HEX_ROW('f')};
+
+static char *hex_plain_portable(char *o, const unsigned char *p, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++)
+        memcpy(o + 2 * i, hex_pairs + 2 * p[i], 2);
+    return o + 2 * n;
+}
+
+static char *hex_sep1_portable(char *o, const unsigned char *p, ptrdiff_t n, char sep)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        if (i > 0)
+            *o++ = sep;
+        memcpy(o, hex_pairs + 2 * p[i], 2);
+        o += 2;
+    }
+    return o;
+}
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define HEX_X86 1
+#include <immintrin.h>
+
+/* Digits by pshufb: each nibble indexes a 16-byte table of "0123456789abcdef". */
+#define HEX_LUT '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'
+
+__attribute__((target("ssse3"))) static void hex16_ssse3(char *o, const unsigned char *p)
+{
+    const __m128i lut = _mm_setr_epi8(HEX_LUT), low = _mm_set1_epi8(15);
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i hi = _mm_shuffle_epi8(lut, _mm_and_si128(_mm_srli_epi16(x, 4), low));
+    __m128i lo = _mm_shuffle_epi8(lut, _mm_and_si128(x, low));
+    _mm_storeu_si128((__m128i *)(void *)o, _mm_unpacklo_epi8(hi, lo));
+    _mm_storeu_si128((__m128i *)(void *)(o + 16), _mm_unpackhi_epi8(hi, lo));
+}
+
+/* The last partial block is redone as the 16 bytes ending at n (they
+ * overlap what is already written, with the same digits), so short tails
+ * cost one block rather than a scalar loop. */
+static char *hex_tail_ssse3(char *o, const unsigned char *p, ptrdiff_t i, ptrdiff_t n)
+{
+    for (; i + 16 <= n; i += 16)
+        hex16_ssse3(o + 2 * i, p + i);
+    if (i < n) {
+        if (n >= 16)
+            hex16_ssse3(o + 2 * (n - 16), p + n - 16);
+        else
+            hex_plain_portable(o + 2 * i, p + i, n - i);
+    }
+    return o + 2 * n;
+}
+
+static char *hex_plain_ssse3(char *o, const unsigned char *p, ptrdiff_t n)
+{
+    return hex_tail_ssse3(o, p, 0, n);
+}
+
+__attribute__((target("avx2"))) static char *hex_plain_avx2(char *o, const unsigned char *p,
+                                                            ptrdiff_t n)
+{
+    const __m256i lut = _mm256_setr_epi8(HEX_LUT, HEX_LUT), low = _mm256_set1_epi8(15);
+    ptrdiff_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+        /* Unpacking works within 128-bit lanes: put input quadwords 0 and 2
+         * in the low lane and 1 and 3 in the high one so that the unpacked
+         * halves come out in order. */
+        x = _mm256_permute4x64_epi64(x, 0xd8);
+        __m256i hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(x, 4), low));
+        __m256i lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(x, low));
+        _mm256_storeu_si256((__m256i *)(void *)(o + 2 * i), _mm256_unpacklo_epi8(hi, lo));
+        _mm256_storeu_si256((__m256i *)(void *)(o + 2 * i + 32), _mm256_unpackhi_epi8(hi, lo));
+    }
+    return hex_tail_ssse3(o, p, i, n);
+}
+
+__attribute__((target("avx512f,avx512bw"))) static char *
+hex_plain_avx512(char *o, const unsigned char *p, ptrdiff_t n)
+{
+    const __m512i lut = _mm512_broadcast_i32x4(_mm_setr_epi8(HEX_LUT));
+    const __m512i low = _mm512_set1_epi8(15);
+    /* As in the AVX2 kernel: lane k takes input quadwords k and k + 4. */
+    const __m512i order = _mm512_setr_epi64(0, 4, 1, 5, 2, 6, 3, 7);
+    ptrdiff_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512i x = _mm512_permutexvar_epi64(order, _mm512_loadu_si512(p + i));
+        __m512i hi = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(x, 4), low));
+        __m512i lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(x, low));
+        _mm512_storeu_si512(o + 2 * i, _mm512_unpacklo_epi8(hi, lo));
+        _mm512_storeu_si512(o + 2 * i + 64, _mm512_unpackhi_epi8(hi, lo));
+    }
+    return hex_tail_ssse3(o, p, i, n);
+}
+
+/* 16 bytes -> 48 characters "hh:" x 16: output byte j is the high digit
+ * of input byte j / 3 when j % 3 == 0, the low digit when 1, sep when 2.
+ * -128 (bit 7) makes pshufb write 0, to be ORed with the other parts. */
+static const signed char sep1_hi[3][16] = {
+    {0, -128, -128, 1, -128, -128, 2, -128, -128, 3, -128, -128, 4, -128, -128, 5},
+    {-128, -128, 6, -128, -128, 7, -128, -128, 8, -128, -128, 9, -128, -128, 10, -128},
+    {-128, 11, -128, -128, 12, -128, -128, 13, -128, -128, 14, -128, -128, 15, -128, -128}};
+static const signed char sep1_lo[3][16] = {
+    {-128, 0, -128, -128, 1, -128, -128, 2, -128, -128, 3, -128, -128, 4, -128, -128},
+    {5, -128, -128, 6, -128, -128, 7, -128, -128, 8, -128, -128, 9, -128, -128, 10},
+    {-128, -128, 11, -128, -128, 12, -128, -128, 13, -128, -128, 14, -128, -128, 15, -128}};
+static const signed char sep1_at[3][16] = {
+    {0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0, -1, 0},
+    {0, -1, 0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0},
+    {-1, 0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0, -1}};
+
+/* Blocks are written with their trailing sep, so only while another byte
+ * follows (i + 16 < n); the rest is scalar. */
+__attribute__((target("ssse3"))) static char *hex_sep1_ssse3(char *o, const unsigned char *p,
+                                                             ptrdiff_t n, char sep)
+{
+    const __m128i lut = _mm_setr_epi8(HEX_LUT), low = _mm_set1_epi8(15);
+    const __m128i sepv = _mm_set1_epi8(sep);
+    ptrdiff_t i = 0;
+    for (; i + 16 < n; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        __m128i hi = _mm_shuffle_epi8(lut, _mm_and_si128(_mm_srli_epi16(x, 4), low));
+        __m128i lo = _mm_shuffle_epi8(lut, _mm_and_si128(x, low));
+        for (int k = 0; k < 3; k++) {
+            __m128i mh = _mm_loadu_si128((const __m128i *)(const void *)sep1_hi[k]);
+            __m128i ml = _mm_loadu_si128((const __m128i *)(const void *)sep1_lo[k]);
+            __m128i ms = _mm_loadu_si128((const __m128i *)(const void *)sep1_at[k]);
+            __m128i v = _mm_or_si128(_mm_shuffle_epi8(hi, mh), _mm_shuffle_epi8(lo, ml));
+            v = _mm_or_si128(v, _mm_and_si128(ms, sepv));
+            _mm_storeu_si128((__m128i *)(void *)(o + 16 * k), v);
+        }
+        o += 48;
+    }
+    return hex_sep1_portable(o, p + i, n - i, sep);
+}
+#endif
+
 typedef struct hex_writer {
     char *out;
     ptrdiff_t total;     /* bytes of input in all */
@@ -47,9 +199,9 @@ typedef struct hex_writer {
     ptrdiff_t until_sep; /* input bytes left before the next separator */
     ptrdiff_t group;     /* 0: no separators */
     char sep;
+    hex_plain_fn plain;
+    hex_sep1_fn sep1;
 } hex_writer;
-
-static const char hex_digits[] = "0123456789abcdef";
 
 static void hex_writer_init(hex_writer *w, char *out, ptrdiff_t total, char sep, int bps)
 {
@@ -65,17 +217,35 @@ static void hex_writer_init(hex_writer *w, char *out, ptrdiff_t total, char sep,
         w->until_sep = (total - 1) % w->group + 1;
     else
         w->until_sep = w->group;
+    w->plain = hex_plain_portable;
+    w->sep1 = hex_sep1_portable;
+#ifdef HEX_X86
+    int isa = mv_isa();
+    if (isa >= MV_ISA_SSSE3) {
+        w->plain = isa >= MV_ISA_AVX512 ? hex_plain_avx512
+                   : isa >= MV_ISA_AVX2 ? hex_plain_avx2
+                                        : hex_plain_ssse3;
+        w->sep1 = hex_sep1_ssse3;
+    }
+#endif
 }
 
 static void hex_write(hex_writer *w, const unsigned char *p, ptrdiff_t n)
 {
     char *o = w->out;
+    if (w->group == 1 && n > 0) {
+        /* A separator after every byte but the last of all. */
+        o = w->sep1(o, p, n, w->sep);
+        w->done += n;
+        if (w->done < w->total)
+            *o++ = w->sep;
+        w->out = o;
+        return;
+    }
     while (n > 0) {
         ptrdiff_t take = n < w->until_sep ? n : w->until_sep;
-        for (ptrdiff_t i = 0; i < take; i++) {
-            *o++ = hex_digits[p[i] >> 4];
-            *o++ = hex_digits[p[i] & 15];
-        }
+        /* Short groups stay inline: a kernel call costs more than it saves. */
+        o = take >= 16 ? w->plain(o, p, take) : hex_plain_portable(o, p, take);
         p += take;
         n -= take;
         w->done += take;

@@ -707,6 +707,271 @@ static void test_equal_random_model(void **state)
     assert_true(nequal < trials * 4 / 5);
 }
 
+/* ---- kernel paths --------------------------------------------------------- */
+
+/* Equal-size integer formats in every combination of byte order and
+ * signedness, over lengths 0..130 (around the 16/32/64-byte vectors and
+ * their tails), misaligned starts, contiguous, strided and reversed
+ * layouts, with a difference placed at every position.  The suite runs
+ * under each MEMVIEW_ISA value, so each kernel meets the same cases. */
+
+enum { KMAXN = 130 };
+
+/* Where item i of a layout kind lies, from the logical start: 0 contiguous,
+ * 1 every other item, 2 reversed. */
+static ptrdiff_t kernel_stride(int kind, int size)
+{
+    return kind == 0 ? size : kind == 1 ? 2 * size : -size;
+}
+
+static mv_view *kernel_view(unsigned char *mem, ptrdiff_t off, const char *fmt, int size,
+                            int kind, ptrdiff_t n, unsigned char **start)
+{
+    ptrdiff_t stride = kernel_stride(kind, size);
+    *start = mem + off + (kind == 2 && n > 0 ? (n - 1) * size : 0);
+    return view_layout(*start, fmt, size, 1, &n, &stride, NULL, 1);
+}
+
+/* The value of `size` bytes of bits as a sign and a magnitude. */
+static void model_int(uint64_t bits, bool is_signed, int size, bool *neg, uint64_t *mag)
+{
+    uint64_t top = UINT64_C(1) << (8 * size - 1);
+    uint64_t mask = top | (top - 1);
+    bits &= mask;
+    *neg = is_signed && (bits & top);
+    *mag = *neg ? (~bits + 1) & mask : bits;
+}
+
+static uint64_t get_uint(const unsigned char *p, int size, bool little)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < size; i++)
+        v |= (uint64_t)p[little ? i : size - 1 - i] << (8 * i);
+    return v;
+}
+
+typedef struct int_side {
+    char fmt[4];
+    int size;
+    bool little, is_signed;
+    unsigned char *start;
+    ptrdiff_t stride;
+} int_side;
+
+static int model_ints_equal(const int_side *a, const int_side *b, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        bool na, nb;
+        uint64_t ma, mb;
+        model_int(get_uint(a->start + i * a->stride, a->size, a->little), a->is_signed, a->size,
+                  &na, &ma);
+        model_int(get_uint(b->start + i * b->stride, b->size, b->little), b->is_signed, b->size,
+                  &nb, &mb);
+        if (na != nb || ma != mb)
+            return 0;
+    }
+    return 1;
+}
+
+static void check_ints(const mv_view *va, const int_side *a, const mv_view *vb, const int_side *b,
+                       ptrdiff_t n, ptrdiff_t pos)
+{
+    int want = model_ints_equal(a, b, n);
+    int got = equal(va, vb);
+    if (got != want)
+        fail_msg("'%s' vs '%s' n %td stride %td/%td change at %td: got %d, model %d", a->fmt,
+                 b->fmt, n, a->stride, b->stride, pos, got, want);
+}
+
+static void test_equal_int_kernels(void **state)
+{
+    (void)state;
+    static const char codes[4][2] = {{'b', 'B'}, {'h', 'H'}, {'i', 'I'}, {'q', 'Q'}};
+    static const int layouts[3][2] = {{0, 0}, {1, 0}, {2, 2}};
+    unsigned char *ma = malloc(2 * KMAXN * 8 + 64), *mb = malloc(2 * KMAXN * 8 + 64);
+    assert_non_null(ma);
+    assert_non_null(mb);
+    rng r = {0x1234567};
+    for (int sz = 0; sz < 4; sz++) {
+        int size = 1 << sz;
+        for (int combo = 0; combo < 16; combo++) {
+            int_side a = {{0}, size, combo & 1, (combo >> 1) & 1, NULL, 0};
+            int_side b = {{0}, size, (combo >> 2) & 1, (combo >> 3) & 1, NULL, 0};
+            snprintf(a.fmt, sizeof a.fmt, "%c%c", a.little ? '<' : '>', codes[sz][!a.is_signed]);
+            snprintf(b.fmt, sizeof b.fmt, "%c%c", b.little ? '<' : '>', codes[sz][!b.is_signed]);
+            uint64_t top = UINT64_C(1) << (8 * size - 1);
+            for (int lay = 0; lay < 3; lay++) {
+                for (ptrdiff_t n = 0; n <= KMAXN; n++) {
+                    ptrdiff_t offa = 1 + n % 7, offb = (n * 3) % 5;
+                    mv_view *va = kernel_view(ma, offa, a.fmt, size, layouts[lay][0], n, &a.start);
+                    mv_view *vb = kernel_view(mb, offb, b.fmt, size, layouts[lay][1], n, &b.start);
+                    a.stride = kernel_stride(layouts[lay][0], size);
+                    b.stride = kernel_stride(layouts[lay][1], size);
+                    /* Equal values; without the sign bit when the signedness differs. */
+                    for (ptrdiff_t i = 0; i < n; i++) {
+                        uint64_t v = rng_next(&r);
+                        if (a.is_signed != b.is_signed)
+                            v &= top - 1;
+                        put_uint(a.start + i * a.stride, size, a.little, v);
+                        put_uint(b.start + i * b.stride, size, b.little, v);
+                    }
+                    check_ints(va, &a, vb, &b, n, -1);
+                    assert_int_equal(equal(va, vb), 1);
+                    bool every = n == KMAXN || n == 67 || n <= 17;
+                    for (ptrdiff_t p = 0; p < n; p += every ? 1 : (n + 2) / 3) {
+                        unsigned char *pa = a.start + p * a.stride, *pb = b.start + p * b.stride;
+                        uint64_t old_a = get_uint(pa, size, a.little);
+                        uint64_t old_b = get_uint(pb, size, b.little);
+                        /* A flipped bit in b, anywhere in the item. */
+                        put_uint(pb, size, b.little, old_b ^ (UINT64_C(1) << (p % (8 * size))));
+                        check_ints(va, &a, vb, &b, n, p);
+                        /* The same bits with the sign bit set on both sides. */
+                        put_uint(pa, size, a.little, old_a | top);
+                        put_uint(pb, size, b.little, old_a | top);
+                        check_ints(va, &a, vb, &b, n, p);
+                        put_uint(pa, size, a.little, old_a);
+                        put_uint(pb, size, b.little, old_b);
+                    }
+                    mv_decref(va);
+                    mv_decref(vb);
+                }
+            }
+        }
+    }
+    free(ma);
+    free(mb);
+}
+
+static void put_real(unsigned char *p, int size, bool little, double v)
+{
+    if (size == 8)
+        put_double(p, little, v);
+    else
+        put_float(p, little, (float)v);
+}
+
+/* 'd' and 'f' in every pair of byte orders: equal runs with -0.0 against
+ * 0.0 anywhere, then a NaN, a -0.0 or a near value at every position. */
+static void test_equal_real_kernels(void **state)
+{
+    (void)state;
+    static const double pool[] = {1.5, -2.25, 0.0, -0.0, INFINITY, -INFINITY, 1e30, 3.0};
+    static const int layouts[3][2] = {{0, 0}, {1, 0}, {2, 2}};
+    unsigned char *ma = malloc(2 * KMAXN * 8 + 64), *mb = malloc(2 * KMAXN * 8 + 64);
+    double *xa = malloc(KMAXN * sizeof(double)), *xb = malloc(KMAXN * sizeof(double));
+    assert_non_null(ma);
+    assert_non_null(mb);
+    assert_non_null(xa);
+    assert_non_null(xb);
+    rng r = {99};
+    for (int real = 0; real < 2; real++) {
+        int size = real ? 4 : 8;
+        for (int combo = 0; combo < 9; combo++) {
+            /* Orders: '<', '>' and native '=' on each side. */
+            static const char orders[3] = {'<', '>', '='};
+            char oa = orders[combo % 3], ob = orders[combo / 3];
+            bool la = oa == '<' || (oa == '=' && host_little());
+            bool lb = ob == '<' || (ob == '=' && host_little());
+            char fa[4], fb[4];
+            snprintf(fa, sizeof fa, "%c%c", oa, real ? 'f' : 'd');
+            snprintf(fb, sizeof fb, "%c%c", ob, real ? 'f' : 'd');
+            for (int lay = 0; lay < 3; lay++) {
+                for (ptrdiff_t n = 0; n <= KMAXN; n++) {
+                    unsigned char *sa, *sb;
+                    mv_view *va = kernel_view(ma, 1 + n % 7, fa, size, layouts[lay][0], n, &sa);
+                    mv_view *vb = kernel_view(mb, (n * 3) % 5, fb, size, layouts[lay][1], n, &sb);
+                    ptrdiff_t ta = kernel_stride(layouts[lay][0], size);
+                    ptrdiff_t tb = kernel_stride(layouts[lay][1], size);
+                    for (ptrdiff_t i = 0; i < n; i++) {
+                        xa[i] = pool[rng_below(&r, 8)];
+                        xb[i] = xa[i] == 0 && rng_below(&r, 2) ? -xa[i] : xa[i];
+                        put_real(sa + i * ta, size, la, xa[i]);
+                        put_real(sb + i * tb, size, lb, xb[i]);
+                    }
+                    assert_int_equal(equal(va, vb), 1);
+                    bool every = n == KMAXN || n == 67 || n <= 17;
+                    for (ptrdiff_t p = 0; p < n; p += every ? 1 : (n + 2) / 3) {
+                        const double cases[4][2] = {
+                            {NAN, NAN}, {xa[p], NAN}, {-0.0, 0.0}, {1.0, 1.0 + 1.0 / 1024}};
+                        for (int k = 0; k < 4; k++) {
+                            put_real(sa + p * ta, size, la, cases[k][0]);
+                            put_real(sb + p * tb, size, lb, cases[k][1]);
+                            int want = cases[k][0] == cases[k][1];
+                            int got = equal(va, vb);
+                            if (got != want)
+                                fail_msg("'%s' vs '%s' n %td layout %d case %d at %td: got %d", fa,
+                                         fb, n, lay, k, p, got);
+                        }
+                        put_real(sa + p * ta, size, la, xa[p]);
+                        put_real(sb + p * tb, size, lb, xb[p]);
+                    }
+                    mv_decref(va);
+                    mv_decref(vb);
+                }
+            }
+        }
+    }
+    free(ma);
+    free(mb);
+    free(xa);
+    free(xb);
+}
+
+/* Byte-swapped and float comparisons through suboffsets, and 2-D
+ * C-contiguous views compared as one flat run. */
+static void test_equal_kernels_indirect_2d(void **state)
+{
+    (void)state;
+    int32_t x = 7, y = -9;
+    unsigned char be[8], le[8];
+    put_uint(be, 4, false, (uint32_t)x);
+    put_uint(be + 4, 4, false, (uint32_t)y);
+    put_uint(le, 4, true, (uint32_t)x);
+    put_uint(le + 4, 4, true, (uint32_t)y);
+    char *ptrs[2] = {(char *)be, (char *)be + 4};
+    ptrdiff_t shape[1] = {2}, strides[1] = {sizeof(char *)}, subs[1] = {0};
+    mv_view *pv = view_layout(ptrs, ">i", 4, 1, shape, strides, subs, 1);
+    mv_view *lv = view_1d(le, "<i", 4, 2, 1);
+    assert_int_equal(equal(pv, lv), 1);
+    le[4] ^= 1;
+    assert_int_equal(equal(pv, lv), 0);
+    mv_decref(pv);
+    mv_decref(lv);
+
+    double d[2] = {0.0, NAN}, e[2] = {-0.0, 2.0};
+    unsigned char dbe[16];
+    put_double(dbe, false, -0.0);
+    put_double(dbe + 8, false, 2.0);
+    char *dptrs[2] = {(char *)dbe, (char *)dbe + 8};
+    mv_view *pd = view_layout(dptrs, ">d", 8, 1, shape, strides, subs, 1);
+    mv_view *vd = view_1d(d, "d", 8, 2, 1);
+    mv_view *ve = view_1d(e, "d", 8, 2, 1);
+    assert_int_equal(equal(pd, vd), 0);
+    assert_int_equal(equal(pd, ve), 1);
+    mv_decref(pd);
+    mv_decref(vd);
+    mv_decref(ve);
+
+    enum { R = 5, C = 13 };
+    unsigned char a2[R * C * 4], b2[R * C * 4];
+    for (int i = 0; i < R * C; i++) {
+        put_uint(a2 + 4 * i, 4, true, (uint32_t)(i * 2654435761u));
+        put_uint(b2 + 4 * i, 4, false, (uint32_t)(i * 2654435761u));
+    }
+    ptrdiff_t shape2[2] = {R, C};
+    mv_view *v2a = view_layout(a2, "<I", 4, 2, shape2, NULL, NULL, 1);
+    mv_view *v2b = view_layout(b2, ">I", 4, 2, shape2, NULL, NULL, 1);
+    assert_int_equal(equal(v2a, v2b), 1);
+    for (int i = 0; i < R * C; i++) {
+        b2[4 * i + i % 4] ^= 0x40;
+        assert_int_equal(equal(v2a, v2b), 0);
+        b2[4 * i + i % 4] ^= 0x40;
+    }
+    assert_int_equal(equal(v2a, v2b), 1);
+    mv_decref(v2a);
+    mv_decref(v2b);
+}
+
 /* ---- suboffsets --------------------------------------------------------- */
 
 static void test_equal_suboffsets(void **state)
@@ -1377,6 +1642,9 @@ int main(void)
         cmocka_unit_test(test_equal_unparseable_format),
         cmocka_unit_test(test_equal_shapes),
         cmocka_unit_test(test_equal_random_model),
+        cmocka_unit_test(test_equal_int_kernels),
+        cmocka_unit_test(test_equal_real_kernels),
+        cmocka_unit_test(test_equal_kernels_indirect_2d),
         cmocka_unit_test(test_equal_suboffsets),
         cmocka_unit_test(test_equal_suboffsets_last_dim),
         cmocka_unit_test(test_equal_released),

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "failalloc.h"
 #include "memview.h"
 #include "testviews.h"
 
@@ -3013,40 +3014,21 @@ static void test_double_repr_small_buffers(void **state)
 
 static void expect_text(const mv_view *v, const char *want);
 
-/* Python-style model: cut the hex digits into chunks of |bps| bytes from
- * the right (bps > 0) or the left (bps < 0) and join them with sep. */
+/* Python-style model: the hex digits cut into chunks of |bps| bytes from
+ * the right (bps > 0) or the left (bps < 0), joined with sep.  A separator
+ * precedes byte i > 0 when a chunk starts there: when n - i (bps > 0) or
+ * i (bps < 0) is a multiple of |bps|. */
 static char *model_hex(const unsigned char *b, ptrdiff_t n, char sep, long long bps)
 {
     char *out = malloc((size_t)n * 3 + 1);
     assert_non_null(out);
     long long g = bps < 0 ? -bps : bps;
-    if (sep == 0 || g == 0 || g >= n) {
-        for (ptrdiff_t i = 0; i < n; i++)
-            sprintf(out + 2 * i, "%02x", b[i]);
-        out[2 * n] = '\0';
-        return out;
-    }
-    ptrdiff_t nchunks = (ptrdiff_t)((n + g - 1) / g);
-    ptrdiff_t starts[64], ends[64];
-    if (bps > 0) {
-        ptrdiff_t end = n;
-        for (ptrdiff_t c = nchunks - 1; c >= 0; c--) {
-            ends[c] = end;
-            starts[c] = end - g > 0 ? end - (ptrdiff_t)g : 0;
-            end = starts[c];
-        }
-    } else {
-        for (ptrdiff_t c = 0; c < nchunks; c++) {
-            starts[c] = c * (ptrdiff_t)g;
-            ends[c] = starts[c] + (ptrdiff_t)g < n ? starts[c] + (ptrdiff_t)g : n;
-        }
-    }
+    bool cut = sep != 0 && g != 0 && g < n;
     char *o = out;
-    for (ptrdiff_t c = 0; c < nchunks; c++) {
-        if (c > 0)
+    for (ptrdiff_t i = 0; i < n; i++) {
+        if (cut && i > 0 && (bps > 0 ? (n - i) % g : i % g) == 0)
             *o++ = sep;
-        for (ptrdiff_t i = starts[c]; i < ends[c]; i++)
-            o += sprintf(o, "%02x", b[i]);
+        o += sprintf(o, "%02x", b[i]);
     }
     *o = '\0';
     return out;
@@ -3188,6 +3170,88 @@ static void test_hex_model(void **state)
         check_hex(v, logical, n, sep, bps);
         mv_decref(v);
     }
+}
+
+/* Every kernel path: lengths around the 16/32/64-byte blocks and their
+ * tails, misaligned starts, every bytes_per_sep in -9..9, and views written
+ * in pieces (reversed items, rows of a 2-D view) so that separator groups
+ * straddle the pieces.  The suite runs under each MEMVIEW_ISA value. */
+static void test_hex_kernels(void **state)
+{
+    (void)state;
+    enum { MAXN = 130 };
+    unsigned char mem[2 * MAXN + 32], logical[MAXN];
+    rng r = {7};
+    for (size_t i = 0; i < sizeof mem; i++)
+        mem[i] = (unsigned char)rng_next(&r);
+    mem[0] = 0x00;
+    mem[1] = 0xff;
+    mem[2] = 0x0f;
+    mem[3] = 0xf0;
+    const char seps[] = {0, ':', 0x7f};
+    for (ptrdiff_t n = 0; n <= MAXN; n++) {
+        for (int shape_kind = 0; shape_kind < 4; shape_kind++) {
+            ptrdiff_t off = (n * 5 + shape_kind) % 17;
+            mv_view *v = NULL;
+            if (shape_kind == 0) { /* contiguous, misaligned start */
+                v = view_1d(mem + off, "B", 1, n, 1);
+                memcpy(logical, mem + off, (size_t)n);
+            } else if (shape_kind == 1) { /* reversed: one byte at a time */
+                ptrdiff_t stride = -1;
+                v = view_layout(mem + off + n - 1 + (n == 0), "B", 1, 1, &n, &stride, NULL, 1);
+                for (ptrdiff_t i = 0; i < n; i++)
+                    logical[i] = mem[off + n - 1 - i];
+            } else { /* 2-D: contiguous rows of 2 or 3 items of 4 or 2 bytes, rows padded */
+                ptrdiff_t isz = shape_kind == 2 ? 4 : 2, cols = shape_kind == 2 ? 3 : 2;
+                ptrdiff_t rows = n / (isz * cols);
+                ptrdiff_t shape[2] = {rows, cols}, strides[2] = {isz * cols + 1, isz};
+                v = view_layout(mem + off, shape_kind == 2 ? "i" : "h", isz, 2, shape, strides,
+                                NULL, 1);
+                ptrdiff_t k = 0;
+                for (ptrdiff_t i = 0; i < rows; i++)
+                    for (ptrdiff_t j = 0; j < isz * cols; j++)
+                        logical[k++] = mem[off + i * strides[0] + j];
+                if (k != n) {
+                    check_hex(v, logical, k, ':', 1);
+                    check_hex(v, logical, k, 0, 0);
+                    mv_decref(v);
+                    continue;
+                }
+            }
+            for (size_t s = 0; s < sizeof seps; s++)
+                for (int bps = -9; bps <= 9; bps++)
+                    if (seps[s] != 0 || bps == 0)
+                        check_hex(v, logical, n, seps[s], bps);
+            mv_decref(v);
+        }
+    }
+}
+
+/* The _into form of a contiguous view allocates nothing. */
+static void test_hex_into_no_alloc(void **state)
+{
+    (void)state;
+    unsigned char mem[300];
+    for (int i = 0; i < 300; i++)
+        mem[i] = (unsigned char)(i * 37);
+    mv_view *v = view_1d(mem + 1, "B", 1, 299, 1);
+    char out[1000];
+    const int bps_list[] = {0, 1, -1, 2, -5};
+    for (size_t k = 0; k < sizeof bps_list / sizeof bps_list[0]; k++) {
+        char *want = model_hex(mem + 1, 299, '.', bps_list[k]);
+        ptrdiff_t len = (ptrdiff_t)strlen(want);
+        mv_error err;
+        mv_error_clear(&err);
+        mv_test_fail_after(0);
+        int rc = mv_view_hex_into(v, out, sizeof out, '.', bps_list[k], &err);
+        long failed = mv_test_failed_allocations();
+        mv_test_fail_after(-1);
+        assert_int_equal(rc, 0);
+        assert_int_equal(failed, 0);
+        assert_memory_equal(out, want, (size_t)len);
+        free(want);
+    }
+    mv_decref(v);
 }
 
 static void test_hex_empty_and_huge(void **state)
@@ -3671,6 +3735,8 @@ int main(void)
         cmocka_unit_test(test_double_repr_small_buffers),
         cmocka_unit_test(test_hex_python_table),
         cmocka_unit_test(test_hex_model),
+        cmocka_unit_test(test_hex_kernels),
+        cmocka_unit_test(test_hex_into_no_alloc),
         cmocka_unit_test(test_hex_empty_and_huge),
         cmocka_unit_test(test_hex_indirect_items),
         cmocka_unit_test(test_hex_errors),
