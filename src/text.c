@@ -291,7 +291,7 @@ static int hex_plan(mv_layout *l, const mv_view *view, char sep, int bytes_per_s
 ptrdiff_t mv_view_hex_length(const mv_view *view, char sep, int bytes_per_sep, mv_error *err)
 {
     mv_layout l;
-    ptrdiff_t n;
+    ptrdiff_t n = 0;
     return hex_plan(&l, view, sep, bytes_per_sep, &n, err) < 0 ? -1 : n;
 }
 
@@ -299,7 +299,7 @@ int mv_view_hex_into(const mv_view *view, char *dst, ptrdiff_t dstlen, char sep,
                      mv_error *err)
 {
     mv_layout l;
-    ptrdiff_t need;
+    ptrdiff_t need = 0;
     int rc = hex_plan(&l, view, sep, bytes_per_sep, &need, err);
     if (rc < 0)
         return rc;
