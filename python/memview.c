@@ -109,6 +109,7 @@ typedef struct py_exporter {
     mv_object ob;
     const Py_buffer *master; /* owned by the _ManagedBuffer */
     const char *format;      /* the exporter's format, or a stand-in */
+    int given;               /* the initial reference went to a buffer */
 } py_exporter;
 
 /* Answers the one MV_BUF_FULL_RO request mv_view_new makes: the complete
@@ -122,7 +123,12 @@ static int py_exporter_getbuffer(mv_object *self, mv_buffer *out, int flags, mv_
     if ((flags & MV_BUF_WRITABLE) && m->readonly)
         return mv_error_set(err, MV_EBUFFER, "Object is not writable.");
     out->buf = m->buf;
-    out->obj = NULL;
+    /* The first buffer takes over the reference the exporter was created
+     * with (saving an atomic increment and decrement per new view). */
+    if (x->given)
+        mv_incref(self);
+    x->given = 1;
+    out->obj = self;
     out->len = m->len;
     out->itemsize = m->itemsize;
     out->readonly = m->readonly ? 1 : 0;
@@ -135,9 +141,12 @@ static int py_exporter_getbuffer(mv_object *self, mv_buffer *out, int flags, mv_
     return 0;
 }
 
+/* The exporter lives inside its _ManagedBuffer, which outlives every
+ * libmemview view of it (each memview.memoryview releases its view before
+ * dropping the _ManagedBuffer): nothing to free. */
 static void py_exporter_destroy(mv_object *self)
 {
-    free(self);
+    (void)self;
 }
 
 static const mv_type py_exporter_type = {
@@ -159,7 +168,38 @@ typedef struct {
     PyObject *obj;   /* what .obj reports (new reference), or NULL */
     char *stand_in;  /* the format libmemview is given instead of the
                         exporter's, when that one disagrees with itemsize */
+    py_exporter exporter; /* how libmemview sees master (no allocation) */
 } mbufobject;
+
+/* The itemsize of each native single-character format libmemview knows
+ * (0 for the others), filled once at import from libmemview's own parser:
+ * a buffer with such a format needs no parse to be checked, and a cast to
+ * one needs none either. */
+static ptrdiff_t native_size[128];
+
+static void native_size_init(void)
+{
+    static const char codes[] = "BbchHiIlLqQnNfde?P";
+    for (const char *c = codes; *c; c++) {
+        char text[2] = {*c, '\0'};
+        mv_format fmt;
+        if (mv_format_parse(&fmt, text, NULL) == 0) {
+            if (fmt.native == *c)
+                native_size[(unsigned char)*c] = fmt.itemsize;
+            mv_format_clear(&fmt);
+        }
+    }
+}
+
+/* The itemsize of f when it is one native code, optionally '@'-prefixed;
+ * else 0. */
+static ptrdiff_t native_format_size(const char *f)
+{
+    if (f[0] == '@')
+        f++;
+    unsigned char c = (unsigned char)f[0];
+    return c < 128 && f[1] == '\0' ? native_size[c] : 0;
+}
 
 static int mbuf_traverse(mbufobject *self, visitproc visit, void *arg)
 {
@@ -201,6 +241,9 @@ static int mbuf_choose_format(mbufobject *mb, const char **out)
 {
     const char *f = mb->master.format ? mb->master.format : "B";
     *out = f;
+    ptrdiff_t native = native_format_size(f);
+    if (native > 0 && native == mb->master.itemsize)
+        return 0;
     mv_format fmt;
     mv_error err;
     mv_error_clear(&err);
@@ -282,19 +325,16 @@ static mbufobject *mbuf_from_object(PyObject *obj, int flags, mv_view **first)
         Py_DECREF(mb);
         return NULL;
     }
-    py_exporter *x = malloc(sizeof *x);
-    if (!x) {
-        Py_DECREF(mb);
-        PyErr_NoMemory();
-        return NULL;
-    }
+    py_exporter *x = &mb->exporter;
     mv_object_init(&x->ob, &py_exporter_type);
     x->master = &mb->master;
     x->format = format;
     mv_error err;
     mv_error_clear(&err);
+    x->given = 0;
     *first = mv_view_new(&x->ob, &err);
-    mv_decref(&x->ob);
+    /* x's own reference went to the master buffer (py_exporter_getbuffer),
+     * or x was never asked: its memory is mb's either way. */
     if (!*first) {
         Py_DECREF(mb);
         set_error(&err);
@@ -313,7 +353,12 @@ typedef struct {
     mv_view *view;    /* own reference; NULL once released */
     Py_hash_t hash;   /* cached; -1 until computed */
     PyObject *weakreflist;
+    char item_code;   /* FAST_UNKNOWN, FAST_NONE or the view's item code
+                         when m[i] may take item_fast (a view's format and
+                         layout never change) */
 } mvobject;
+
+enum { FAST_UNKNOWN = 0, FAST_NONE = 1 };
 
 #define IS_MEMVIEW(o) Py_IS_TYPE((o), &MemoryView_Type)
 
@@ -338,6 +383,7 @@ static PyObject *mv_wrap(mbufobject *mb, mv_view *v)
     self->view = v;
     self->hash = -1;
     self->weakreflist = NULL;
+    self->item_code = FAST_UNKNOWN;
     PyObject_GC_Track(self);
     return (PyObject *)self;
 }
@@ -479,6 +525,57 @@ static PyObject *mv_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:memoryview", kwlist, &obj))
         return NULL;
     return mv_from_object(obj);
+}
+
+/* Call fn(self, args, kwargs) with the vectorcall arguments packed as
+ * a tuple and a dict: the hot entry points take their common form
+ * directly and hand every other one here, so PyArg_ParseTupleAndKeywords
+ * still produces the argument errors, word for word. */
+static PyObject *call_packed(PyObject *self, PyObject *const *args, size_t nargsf,
+                             PyObject *kwnames,
+                             PyObject *(*fn)(PyObject *, PyObject *, PyObject *))
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    PyObject *tuple = PyTuple_New(nargs);
+    if (!tuple)
+        return NULL;
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        Py_INCREF(args[i]);
+        PyTuple_SET_ITEM(tuple, i, args[i]);
+    }
+    PyObject *kwargs = NULL;
+    if (kwnames && PyTuple_GET_SIZE(kwnames) > 0) {
+        kwargs = PyDict_New();
+        if (!kwargs) {
+            Py_DECREF(tuple);
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(kwnames); i++) {
+            if (PyDict_SetItem(kwargs, PyTuple_GET_ITEM(kwnames, i), args[nargs + i]) < 0) {
+                Py_DECREF(tuple);
+                Py_DECREF(kwargs);
+                return NULL;
+            }
+        }
+    }
+    PyObject *res = fn(self, tuple, kwargs);
+    Py_DECREF(tuple);
+    Py_XDECREF(kwargs);
+    return res;
+}
+
+static PyObject *mv_new_packed(PyObject *type, PyObject *args, PyObject *kwds)
+{
+    return mv_new((PyTypeObject *)type, args, kwds);
+}
+
+/* memoryview(obj) without building an argument tuple. */
+static PyObject *mv_vectorcall(PyObject *type, PyObject *const *args, size_t nargsf,
+                               PyObject *kwnames)
+{
+    if (PyVectorcall_NARGS(nargsf) == 1 && (!kwnames || PyTuple_GET_SIZE(kwnames) == 0))
+        return mv_from_object(args[0]);
+    return call_packed(type, args, nargsf, kwnames, mv_new_packed);
 }
 
 /* Release the view; -1 with BufferError while buffers exported from it are
@@ -1154,11 +1251,97 @@ static int zero_dim_extension_key(PyObject *key)
     return 1;
 }
 
+/* The code item_fast reads for a live view, or FAST_NONE: 1-D, direct
+ * (no suboffsets), a native integer or float format. */
+static char item_code(mvobject *self)
+{
+    if (self->item_code == FAST_UNKNOWN) {
+        const mv_buffer *b = view_buffer(self);
+        const mv_format *f = mv_view_format(self->view, NULL);
+        char c = f ? f->native : 0;
+        self->item_code = FAST_NONE;
+        if (b->ndim == 1 && !b->suboffsets && c && strchr("bBhHiIlLqQnNfd", c))
+            self->item_code = c;
+    }
+    return self->item_code;
+}
+
+#define LOAD(type, p) (memcpy(&u.type##_, (p), sizeof u.type##_), u.type##_)
+
+/* The item of native code `code` (one item_code accepts) at p, as
+ * item_get would convert it. */
+static PyObject *item_load(const char *p, char code)
+{
+    union {
+        signed char b_;
+        unsigned char B_;
+        short h_;
+        unsigned short H_;
+        int i_;
+        unsigned int I_;
+        long l_;
+        unsigned long L_;
+        long long q_;
+        unsigned long long Q_;
+        Py_ssize_t n_;
+        size_t N_;
+        float f_;
+        double d_;
+    } u;
+    switch (code) {
+    case 'b': return PyLong_FromLong(LOAD(b, p));
+    case 'B': return PyLong_FromLong(LOAD(B, p));
+    case 'h': return PyLong_FromLong(LOAD(h, p));
+    case 'H': return PyLong_FromLong(LOAD(H, p));
+    case 'i': return PyLong_FromLong(LOAD(i, p));
+    case 'I': return PyLong_FromUnsignedLong(LOAD(I, p));
+    case 'l': return PyLong_FromLong(LOAD(l, p));
+    case 'L': return PyLong_FromUnsignedLong(LOAD(L, p));
+    case 'q': return PyLong_FromLongLong(LOAD(q, p));
+    case 'Q': return PyLong_FromUnsignedLongLong(LOAD(Q, p));
+    case 'n': return PyLong_FromSsize_t(LOAD(n, p));
+    case 'N': return PyLong_FromSize_t(LOAD(N, p));
+    case 'f': return PyFloat_FromDouble(LOAD(f, p));
+    default: return PyFloat_FromDouble(LOAD(d, p));
+    }
+}
+
+#undef LOAD
+
+/* m[i] for an exact int on a view item_code accepts: the address and the
+ * value straight from the layout, with the errors item_get would give. */
+static PyObject *item_fast(mvobject *self, Py_ssize_t i, char code)
+{
+    const mv_buffer *b = view_buffer(self);
+    if (i < 0)
+        i += b->shape[0];
+    if (i < 0 || i >= b->shape[0]) {
+        PyErr_SetString(PyExc_IndexError, "index out of bounds on dimension 1");
+        return NULL;
+    }
+    return item_load((const char *)b->buf + i * b->strides[0], code);
+}
+
 static PyObject *mv_subscript(mvobject *self, PyObject *key)
 {
     if (check_released(self) < 0)
         return NULL;
+    char code;
+    if (PyLong_CheckExact(key) && (code = item_code(self)) != FAST_NONE) {
+        Py_ssize_t i = PyLong_AsSsize_t(key);
+        if (i != -1 || !PyErr_Occurred())
+            return item_fast(self, i, code);
+        PyErr_Clear(); /* too large: the general path raises its error */
+    }
     int ndim = view_buffer(self)->ndim;
+    if (PySlice_Check(key) && ndim > 0 && is_plain_elem(key)) {
+        /* What subview() does for this key, minus its generic steps: a
+         * plain slice runs no Python code, so self stays live. */
+        mv_key k;
+        if (key_convert(key, &k) < 0)
+            return NULL;
+        return subview_keys(self, &k, 1);
+    }
     if (ndim == 0) {
         if (PyTuple_Check(key) && PyTuple_GET_SIZE(key) == 0)
             return item_get(self, NULL, 0);
@@ -1685,7 +1868,26 @@ static int tolist_end(void *ctx, int depth)
 static PyObject *mv_tolist(mvobject *self, PyObject *unused)
 {
     (void)unused;
-    if (check_released(self) < 0 || !item_format(self))
+    if (check_released(self) < 0)
+        return NULL;
+    char code = item_code(self);
+    if (code != FAST_NONE) {
+        /* A 1-D direct view of native numbers: no visitor, no mv_value. */
+        const mv_buffer *b = view_buffer(self);
+        PyObject *list = PyList_New(b->shape[0]);
+        if (!list)
+            return NULL;
+        for (Py_ssize_t i = 0; i < b->shape[0]; i++) {
+            PyObject *o = item_load((const char *)b->buf + i * b->strides[0], code);
+            if (!o) {
+                Py_DECREF(list);
+                return NULL;
+            }
+            PyList_SET_ITEM(list, i, o);
+        }
+        return list;
+    }
+    if (!item_format(self))
         return NULL;
     tolist_ctx c;
     memset(&c, 0, sizeof c);
@@ -1827,12 +2029,28 @@ static char interpreter_native(char code)
     return code;
 }
 
-static PyObject *mv_cast(mvobject *self, PyObject *args, PyObject *kwds)
+static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape);
+
+static PyObject *mv_cast_args(PyObject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"format", "shape", NULL};
     PyObject *format, *shape = NULL;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:cast", kwlist, &format, &shape))
         return NULL;
+    return cast_impl((mvobject *)self, format, shape);
+}
+
+/* m.cast(format) takes its one positional argument directly. */
+static PyObject *mv_cast(mvobject *self, PyObject *const *args, Py_ssize_t nargs,
+                         PyObject *kwnames)
+{
+    if (nargs == 1 && (!kwnames || PyTuple_GET_SIZE(kwnames) == 0))
+        return cast_impl(self, args[0], NULL);
+    return call_packed((PyObject *)self, args, (size_t)nargs, kwnames, mv_cast_args);
+}
+
+static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape)
+{
     if (!PyUnicode_Check(format)) {
         PyErr_Format(PyExc_TypeError, "cast() argument 'format' must be str, not %.50s",
                      format == Py_None ? "None" : Py_TYPE(format)->tp_name);
@@ -1868,24 +2086,45 @@ static PyObject *mv_cast(mvobject *self, PyObject *args, PyObject *kwds)
             limit_note(&lim, PyExc_TypeError, "memoryview: cast must be 1D -> ND or ND -> 1D");
     }
 
-    /* cast_to_1D: the destination format. */
-    PyObject *ascii = PyUnicode_AsASCIIString(format);
-    if (!ascii)
+    /* cast_to_1D: the destination format.  An ASCII str is its own UTF-8
+     * (no copy); anything else goes through the encoder for its error. */
+    PyObject *ascii = NULL;
+    const char *text;
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(format) < 0)
         return lim.type ? cast_fail(&lim, NULL, NULL) : NULL;
-    const char *text = PyBytes_AS_STRING(ascii);
+#endif
+    if (PyUnicode_IS_ASCII(format)) {
+        text = PyUnicode_AsUTF8(format);
+        if (!text)
+            return lim.type ? cast_fail(&lim, NULL, NULL) : NULL;
+    } else {
+        ascii = PyUnicode_AsASCIIString(format);
+        if (!ascii)
+            return lim.type ? cast_fail(&lim, NULL, NULL) : NULL;
+        text = PyBytes_AS_STRING(ascii);
+    }
     mv_error err;
     mv_error_clear(&err);
-    mv_format fmt;
-    /* CPython reads the format as a C string (up to an embedded NUL). */
-    int prc = mv_format_parse(&fmt, text, &err);
-    if (prc == MV_ENOMEM) {
-        Py_DECREF(ascii);
-        return set_error(&err);
+    /* CPython reads the format as a C string (up to an embedded NUL).  A
+     * native single code needs no parse (native_size came from the
+     * parser). */
+    ptrdiff_t itemsize = native_format_size(text);
+    char dest = 0;
+    if (itemsize > 0) {
+        dest = interpreter_native(text[0] == '@' ? text[1] : text[0]);
+    } else {
+        mv_format fmt;
+        int prc = mv_format_parse(&fmt, text, &err);
+        if (prc == MV_ENOMEM) {
+            Py_XDECREF(ascii);
+            return set_error(&err);
+        }
+        itemsize = prc == 0 ? fmt.itemsize : 0;
+        dest = prc == 0 ? interpreter_native(fmt.native) : 0;
+        if (prc == 0)
+            mv_format_clear(&fmt);
     }
-    ptrdiff_t itemsize = prc == 0 ? fmt.itemsize : 0;
-    char dest = prc == 0 ? interpreter_native(fmt.native) : 0;
-    if (prc == 0)
-        mv_format_clear(&fmt);
     const char *msg_dest = "memoryview: destination format must be a native single character "
                            "format prefixed with an optional '@'";
     PyObject *res = NULL;
@@ -1932,7 +2171,7 @@ static PyObject *mv_cast(mvobject *self, PyObject *args, PyObject *kwds)
     }
     res = mv_wrap(self->mbuf, v);
 out:
-    Py_DECREF(ascii);
+    Py_XDECREF(ascii);
     return res;
 }
 
@@ -2565,7 +2804,7 @@ static PyMethodDef mv_methods[] = {
      "tolist($self, /)\n--\n\nReturn the data in the buffer as a list of elements."},
     {"toreadonly", (PyCFunction)mv_toreadonly, METH_NOARGS,
      "toreadonly($self, /)\n--\n\nReturn a readonly version of the memoryview."},
-    {"cast", (PyCFunction)(void (*)(void))mv_cast, KW,
+    {"cast", (PyCFunction)(void (*)(void))mv_cast, METH_FASTCALL | METH_KEYWORDS,
      "cast($self, /, format, shape=<unrepresentable>)\n--\n\n"
      "Cast a memoryview to a new format or shape."},
     {"count", (PyCFunction)mv_count, METH_O,
@@ -2645,6 +2884,7 @@ static PyTypeObject MemoryView_Type = {
     .tp_methods = mv_methods,
     .tp_getset = mv_getset,
     .tp_new = mv_new,
+    .tp_vectorcall = mv_vectorcall,
 };
 
 static struct PyModuleDef memview_module = {
@@ -2676,6 +2916,7 @@ static int register_sequence(PyObject *type)
 
 PyMODINIT_FUNC PyInit_memview(void)
 {
+    native_size_init();
     if (PyType_Ready(&ManagedBuffer_Type) < 0 || PyType_Ready(&MemoryIter_Type) < 0 ||
         PyType_Ready(&MemoryView_Type) < 0)
         return NULL;

@@ -40,18 +40,31 @@ typedef struct format_holder {
 
 typedef struct managed_buffer {
     atomic_size_t views; /* registered (unreleased) views */
+    /* The managed buffer is allocated in one block with its first view
+     * (one malloc per new view instead of two); the block is freed when
+     * both are done: the managed buffer's last view released and the
+     * first view destroyed. */
+    atomic_int block_refs; /* 2 while the first view shares the block */
     mv_buffer master;
     format_holder *format; /* the master format, parsed */
 } managed_buffer;
 
 struct mv_view {
     mv_object base;
-    managed_buffer *mbuf;  /* NULL once released */
-    format_holder *format; /* kept until destroy: mv_view_format lends it */
-    int flags;             /* VIEW_C | VIEW_F */
+    managed_buffer *mbuf;   /* NULL once released */
+    format_holder *format;  /* kept until destroy: mv_view_format lends it */
+    managed_buffer *block;  /* the managed buffer sharing this view's block */
+    int flags;              /* VIEW_C | VIEW_F */
     mv_buffer view;        /* obj borrowed (the exporter); arrays below */
     ptrdiff_t arrays[];    /* shape, strides, suboffsets: ndim each */
 };
+
+/* The first view of a managed buffer shares its block when it has at most
+ * this many dimensions (the usual case); the view starts at the first
+ * suitably aligned offset after the managed buffer. */
+enum { BLOCK_NDIM = 2 };
+#define BLOCK_VIEW_OFFSET \
+    ((sizeof(managed_buffer) + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1))
 
 /* A layout under construction (subscript, cast) before a view owns it. */
 typedef struct layout {
@@ -169,12 +182,26 @@ static int holder_format(const format_holder *h, const mv_format **out, mv_error
 
 /* ---- managed buffers --------------------------------------------------- */
 
+/* Drop one user of a managed buffer's block (it starts the block). */
+static void block_drop(managed_buffer *mbuf)
+{
+    /* A count of 1 seen here is this caller's own reference: nobody else
+     * can drop it concurrently, so the locked decrement can be skipped. */
+    if (atomic_load_explicit(&mbuf->block_refs, memory_order_acquire) == 1 ||
+        atomic_fetch_sub_explicit(&mbuf->block_refs, 1, memory_order_acq_rel) == 1)
+        free(mbuf);
+}
+
 static void managed_release(managed_buffer *mbuf)
 {
-    if (atomic_fetch_sub_explicit(&mbuf->views, 1, memory_order_acq_rel) == 1) {
+    /* A count of 1 is the caller's own view: a new view can only be
+     * registered through a live one, so nobody can change it meanwhile
+     * (saves the locked decrement on the common last release). */
+    if (atomic_load_explicit(&mbuf->views, memory_order_acquire) == 1 ||
+        atomic_fetch_sub_explicit(&mbuf->views, 1, memory_order_acq_rel) == 1) {
         mv_buffer_release(&mbuf->master);
         holder_decref(mbuf->format);
-        free(mbuf);
+        block_drop(mbuf);
     }
 }
 
@@ -200,18 +227,14 @@ static int check_view(const mv_view *v, mv_error *err)
     return 0;
 }
 
-/* A view with room for ndim dimensions, not yet registered. */
-static mv_view *view_alloc(int ndim, bool suboffsets, mv_error *err)
+/* Set up the view in mem (room for ndim dimensions), not yet registered. */
+static mv_view *view_init(void *mem, int ndim, bool suboffsets)
 {
-    size_t narrays = (size_t)ndim * 3;
-    mv_view *v = malloc(sizeof *v + narrays * sizeof(ptrdiff_t));
-    if (!v) {
-        mv_error_set(err, MV_ENOMEM, "out of memory");
-        return NULL;
-    }
+    mv_view *v = mem;
     mv_object_init(&v->base, &view_type);
     v->mbuf = NULL;
     v->format = NULL;
+    v->block = NULL;
     v->flags = 0;
     memset(&v->view, 0, sizeof v->view);
     v->view.ndim = ndim;
@@ -221,6 +244,18 @@ static mv_view *view_alloc(int ndim, bool suboffsets, mv_error *err)
         v->view.suboffsets = suboffsets ? v->arrays + 2 * ndim : NULL;
     }
     return v;
+}
+
+/* A view with room for ndim dimensions, not yet registered. */
+static mv_view *view_alloc(int ndim, bool suboffsets, mv_error *err)
+{
+    size_t narrays = (size_t)ndim * 3;
+    void *mem = malloc(sizeof(mv_view) + narrays * sizeof(ptrdiff_t));
+    if (!mem) {
+        mv_error_set(err, MV_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return view_init(mem, ndim, suboffsets);
 }
 
 /* Register v with mbuf and format (takes new references to both). */
@@ -288,9 +323,16 @@ static mv_view *view_from_master(managed_buffer *mbuf, mv_error *err)
                      "memoryview: exporter gave no shape for a %d-dimensional buffer", ndim);
         return NULL;
     }
-    mv_view *v = view_alloc(ndim, m->suboffsets != NULL, err);
-    if (!v)
+    bool subs = m->suboffsets != NULL;
+    mv_view *v;
+    if (ndim <= BLOCK_NDIM && atomic_load_explicit(&mbuf->block_refs, memory_order_relaxed) == 1 &&
+        atomic_load_explicit(&mbuf->views, memory_order_relaxed) == 0) {
+        v = view_init((char *)mbuf + BLOCK_VIEW_OFFSET, ndim, subs);
+        v->block = mbuf;
+        atomic_store_explicit(&mbuf->block_refs, 2, memory_order_relaxed);
+    } else if (!(v = view_alloc(ndim, subs, err))) {
         return NULL;
+    }
     v->view.buf = m->buf;
     v->view.len = m->len;
     v->view.itemsize = m->itemsize;
@@ -318,12 +360,14 @@ static mv_view *view_from_master(managed_buffer *mbuf, mv_error *err)
 /* An empty managed buffer: no views, a zeroed master to fill. */
 static managed_buffer *managed_new(mv_error *err)
 {
-    managed_buffer *mbuf = malloc(sizeof *mbuf);
+    managed_buffer *mbuf =
+        malloc(BLOCK_VIEW_OFFSET + sizeof(mv_view) + 3 * BLOCK_NDIM * sizeof(ptrdiff_t));
     if (!mbuf) {
         mv_error_set(err, MV_ENOMEM, "out of memory");
         return NULL;
     }
     atomic_init(&mbuf->views, 0);
+    atomic_init(&mbuf->block_refs, 1);
     memset(&mbuf->master, 0, sizeof mbuf->master);
     mbuf->format = NULL;
     return mbuf;
@@ -510,10 +554,24 @@ static void view_destroy(mv_object *self)
 {
     mv_view *v = (mv_view *)self;
     /* Every exported buffer holds a reference, so none is left here. */
-    if (!is_released(v))
-        managed_release(v->mbuf);
+    if (!is_released(v)) {
+        managed_buffer *m = v->mbuf;
+        if (v->block == m && atomic_load_explicit(&m->views, memory_order_acquire) == 1) {
+            /* The only view, destroyed with its block: nothing else can
+             * reach the block, so no counts need updating. */
+            mv_buffer_release(&m->master);
+            holder_decref(m->format);
+            holder_decref(v->format);
+            free(m);
+            return;
+        }
+        managed_release(m);
+    }
     holder_decref(v->format);
-    free(v);
+    if (v->block)
+        block_drop(v->block);
+    else
+        free(v);
 }
 
 /* ---- items ------------------------------------------------------------- */
@@ -835,10 +893,63 @@ static mv_view *view_from_layout(const mv_view *src, const layout *l, format_hol
     return v;
 }
 
+/* view[slice] on the first dimension of a direct view: select_keys'
+ * result without its generality (the common m[a:b]). */
+static mv_view *subscript_slice0(mv_view *view, const mv_key *key, mv_error *err)
+{
+    const mv_buffer *b = &view->view;
+    ptrdiff_t start = 0, step = 1;
+    ptrdiff_t n = slice_indices(key, b->shape[0], &start, &step, err);
+    if (n < 0)
+        return NULL;
+    ptrdiff_t stride = b->strides[0], offset = 0, s;
+    /* Offsets are only taken while items remain (as select_keys). */
+    if (n > 0 && b->len > 0 && mv_mul_overflow(start, stride, &offset)) {
+        mv_error_set(err, MV_EOVERFLOW, "memoryview: offset overflows ptrdiff_t");
+        return NULL;
+    }
+    if (!mv_mul_overflow(stride, step, &s))
+        stride = s;
+    else if (n > 1) {
+        mv_error_set(err, MV_EOVERFLOW, "memoryview: stride overflows ptrdiff_t");
+        return NULL;
+    }
+    int ndim = b->ndim;
+    ptrdiff_t len = b->itemsize;
+    if (mv_mul_overflow(len, n, &len)) {
+        mv_error_set(err, MV_EOVERFLOW, "memoryview: product(shape) * itemsize overflows");
+        return NULL;
+    }
+    for (int d = 1; d < ndim; d++)
+        if (mv_mul_overflow(len, b->shape[d], &len)) {
+            mv_error_set(err, MV_EOVERFLOW, "memoryview: product(shape) * itemsize overflows");
+            return NULL;
+        }
+    mv_view *v = view_alloc(ndim, false, err);
+    if (!v)
+        return NULL;
+    v->view.buf = n > 0 && b->len > 0 ? advance(b->buf, offset) : b->buf;
+    v->view.len = len;
+    v->view.itemsize = b->itemsize;
+    v->view.readonly = b->readonly;
+    v->view.shape[0] = n;
+    v->view.strides[0] = stride;
+    for (int d = 1; d < ndim; d++) {
+        v->view.shape[d] = b->shape[d];
+        v->view.strides[d] = b->strides[d];
+    }
+    view_attach(v, view->mbuf, view->format);
+    view_init_flags(v);
+    return v;
+}
+
 mv_view *mv_view_subscript(mv_view *view, const mv_key *keys, int nkeys, mv_error *err)
 {
     if (check_view(view, err) < 0)
         return NULL;
+    if (nkeys == 1 && keys && keys[0].kind == MV_KEY_SLICE && view->view.ndim > 0 &&
+        !view->view.suboffsets)
+        return subscript_slice0(view, keys, err);
     layout l;
     if (select_keys(view, keys, nkeys, &l, err) < 0)
         return NULL;
