@@ -27,9 +27,15 @@ void mv_decref(void *obj)
     if (!obj)
         return;
     mv_object *o = obj;
-    /* acq_rel: the thread that frees must see every write made by the
-     * threads that dropped their references before it. */
-    size_t old = atomic_fetch_sub_explicit(&o->refcount, 1, memory_order_acq_rel);
+    /* A count of 1 read with acquire is ours alone: no other thread holds a
+     * reference to add one, so the locked decrement can be skipped.
+     * Otherwise acq_rel: the thread that frees must see every write made
+     * by the threads that dropped their references before it. */
+    size_t old = atomic_load_explicit(&o->refcount, memory_order_acquire);
+    if (old == 1)
+        atomic_store_explicit(&o->refcount, 0, memory_order_relaxed);
+    else
+        old = atomic_fetch_sub_explicit(&o->refcount, 1, memory_order_acq_rel);
     if (old == 1 && o->type && o->type->destroy)
         o->type->destroy(o);
 }
