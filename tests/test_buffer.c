@@ -12,24 +12,10 @@
 #include <cmocka.h>
 
 #include "failalloc.h"
+#include "testviews.h"
 #include "internal.h"
 
-/* xorshift64*: a fixed-seed generator so failures reproduce. */
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1du;
-}
-
-/* Uniform in [lo, hi]. */
-static ptrdiff_t rng_range(ptrdiff_t lo, ptrdiff_t hi)
-{
-    return lo + (ptrdiff_t)(rng_next() % (uint64_t)(hi - lo + 1));
-}
+static rng gen = {0x9e3779b97f4a7c15u};
 
 /* A trivial exporter so references can be counted. */
 static void counted_destroy(mv_object *self)
@@ -563,15 +549,15 @@ static void test_layout_validate_random(void **state)
     (void)state;
     int valid = 0, invalid = 0;
     for (int t = 0; t < 20000; t++) {
-        ptrdiff_t itemsize = rng_range(1, 5);
-        int ndim = (int)rng_range(0, 3);
+        ptrdiff_t itemsize = rng_between(&gen, 1, 5);
+        int ndim = (int)rng_between(&gen, 0, 3);
         ptrdiff_t shape[3], strides[3];
         for (int i = 0; i < ndim; i++) {
-            shape[i] = rng_range(0, 12) == 0 ? 0 : rng_range(1, 4);
-            strides[i] = rng_range(-20, 20);
+            shape[i] = rng_between(&gen, 0, 12) == 0 ? 0 : rng_between(&gen, 1, 4);
+            strides[i] = rng_between(&gen, -20, 20);
         }
-        ptrdiff_t memlen = rng_range(0, 80);
-        ptrdiff_t offset = rng_range(-3, 83);
+        ptrdiff_t memlen = rng_between(&gen, 0, 80);
+        ptrdiff_t offset = rng_between(&gen, -3, 83);
         bool want = brute_layout_ok(memlen, itemsize, ndim, shape, strides, offset);
         mv_error err;
         mv_error_clear(&err);

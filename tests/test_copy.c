@@ -13,27 +13,15 @@
 #include <cmocka.h>
 
 #include "failalloc.h"
+#include "testviews.h"
 #include "internal.h"
 
-static uint64_t rng_state = 0x243f6a8885a308d3u;
-
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1du;
-}
-
-static ptrdiff_t rng_range(ptrdiff_t lo, ptrdiff_t hi)
-{
-    return lo + (ptrdiff_t)(rng_next() % (uint64_t)(hi - lo + 1));
-}
+static rng gen = {0x243f6a8885a308d3u};
 
 static void rng_fill(unsigned char *p, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++)
-        p[i] = (unsigned char)rng_next();
+        p[i] = (unsigned char)rng_next(&gen);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -123,13 +111,13 @@ static bool model_dense(const layout *l, bool fortran)
  * signs, sometimes zero or an odd number of bytes. */
 static ptrdiff_t random_stride(ptrdiff_t itemsize)
 {
-    int r = (int)rng_range(0, 19);
+    int r = (int)rng_between(&gen, 0, 19);
     if (r == 0)
         return 0;
     if (r == 1)
-        return rng_range(-3 * itemsize - 3, 3 * itemsize + 3);
-    ptrdiff_t k = rng_range(1, 6) * itemsize;
-    return rng_range(0, 1) ? k : -k;
+        return rng_between(&gen, -3 * itemsize - 3, 3 * itemsize + 3);
+    ptrdiff_t k = rng_between(&gen, 1, 6) * itemsize;
+    return rng_between(&gen, 0, 1) ? k : -k;
 }
 
 enum { MODE_RANDOM, MODE_C, MODE_F, MODE_CFLIP };
@@ -141,7 +129,7 @@ static void make_strides(layout *l, int from, int mode)
     case MODE_C:
     case MODE_CFLIP:
         for (int i = l->ndim - 1; i >= from; i--) {
-            l->strides[i] = (mode == MODE_CFLIP && rng_range(0, 2) == 0) ? -sd : sd;
+            l->strides[i] = (mode == MODE_CFLIP && rng_between(&gen, 0, 2) == 0) ? -sd : sd;
             sd *= l->shape[i] > 0 ? l->shape[i] : 1;
         }
         break;
@@ -195,8 +183,8 @@ static void layout_make(layout *l, int ndim, const ptrdiff_t *shape, ptrdiff_t i
         make_strides(l, 0, mode);
         ptrdiff_t lo, hi;
         model_extent(l, 0, &lo, &hi);
-        ptrdiff_t offset = -lo + rng_range(0, 3);
-        l->memlen = offset + hi + itemsize + rng_range(0, 3);
+        ptrdiff_t offset = -lo + rng_between(&gen, 0, 3);
+        l->memlen = offset + hi + itemsize + rng_between(&gen, 0, 3);
         l->mem = malloc((size_t)l->memlen);
         assert_non_null(l->mem);
         rng_fill(l->mem, l->memlen);
@@ -208,8 +196,8 @@ static void layout_make(layout *l, int ndim, const ptrdiff_t *shape, ptrdiff_t i
     make_strides(l, 1, mode);
     ptrdiff_t lo, hi;
     model_extent(l, 1, &lo, &hi);
-    ptrdiff_t sub = -lo + rng_range(0, 2);
-    ptrdiff_t rowlen = sub + hi + itemsize + rng_range(0, 2);
+    ptrdiff_t sub = -lo + rng_between(&gen, 0, 2);
+    ptrdiff_t rowlen = sub + hi + itemsize + rng_between(&gen, 0, 2);
     ptrdiff_t n0 = shape[0];
     l->memlen = n0 * rowlen;
     l->mem = malloc((size_t)l->memlen);
@@ -222,12 +210,12 @@ static void layout_make(layout *l, int ndim, const ptrdiff_t *shape, ptrdiff_t i
     for (ptrdiff_t i = 0; i < n0; i++)
         perm[i] = i;
     for (ptrdiff_t i = n0 - 1; i > 0; i--) {
-        ptrdiff_t j = rng_range(0, i), t = perm[i];
+        ptrdiff_t j = rng_between(&gen, 0, i), t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;
     }
-    ptrdiff_t gap = rng_range(1, 2);
-    bool down = rng_range(0, 1);
+    ptrdiff_t gap = rng_between(&gen, 1, 2);
+    bool down = rng_between(&gen, 0, 1);
     for (ptrdiff_t i = 0; i < n0; i++) {
         unsigned char *block = l->mem + perm[i] * rowlen;
         ptrdiff_t slot = down ? (n0 - 1 - i) * gap : i * gap;
@@ -255,20 +243,20 @@ static mv_buffer layout_buffer(const layout *l, const char *format)
 
 static void random_shape(int *ndim, ptrdiff_t *shape, int maxdim)
 {
-    *ndim = (int)rng_range(0, maxdim);
+    *ndim = (int)rng_between(&gen, 0, maxdim);
     for (int i = 0; i < *ndim; i++)
-        shape[i] = rng_range(0, 15) == 0 ? 0 : rng_range(1, 5);
+        shape[i] = rng_between(&gen, 0, 15) == 0 ? 0 : rng_between(&gen, 1, 5);
 }
 
 static ptrdiff_t random_itemsize(void)
 {
     static const ptrdiff_t sizes[] = {1, 2, 4, 8, 3, 16, 1, 8};
-    return sizes[rng_range(0, 7)];
+    return sizes[rng_between(&gen, 0, 7)];
 }
 
 static int random_mode(void)
 {
-    return (int)rng_range(0, 3);
+    return (int)rng_between(&gen, 0, 3);
 }
 
 /* The C-order bytes of a layout (order 'C') or Fortran-order ('F'). */
@@ -328,8 +316,8 @@ static void test_copy_items_random(void **state)
         random_shape(&ndim, shape, 4);
         ptrdiff_t itemsize = random_itemsize();
         layout d, s;
-        layout_make(&d, ndim, shape, itemsize, random_mode(), rng_range(0, 5) == 0);
-        layout_make(&s, ndim, shape, itemsize, random_mode(), rng_range(0, 5) == 0);
+        layout_make(&d, ndim, shape, itemsize, random_mode(), rng_between(&gen, 0, 5) == 0);
+        layout_make(&s, ndim, shape, itemsize, random_mode(), rng_between(&gen, 0, 5) == 0);
         check_copy(&d, &s, t % 2 == 0);
         layout_free(&d);
         layout_free(&s);
@@ -344,7 +332,7 @@ static void test_copy_items_64_dims(void **state)
         for (int i = 0; i < MV_MAX_NDIM; i++)
             shape[i] = 1;
         for (int k = 0; k < 8; k++)
-            shape[rng_range(0, MV_MAX_NDIM - 1)] = 2;
+            shape[rng_between(&gen, 0, MV_MAX_NDIM - 1)] = 2;
         layout d, s;
         layout_make(&d, MV_MAX_NDIM, shape, random_itemsize(), random_mode(), t % 3 == 0);
         layout_make(&s, MV_MAX_NDIM, shape, d.itemsize, random_mode(), t % 4 == 0);
@@ -403,7 +391,7 @@ static void place(layout *l, unsigned char *mem, ptrdiff_t memlen)
     model_extent(l, 0, &lo, &hi);
     ptrdiff_t room = memlen - (hi - lo + l->itemsize);
     assert_true(room >= 0);
-    l->buf = mem + (-lo) + rng_range(0, room);
+    l->buf = mem + (-lo) + rng_between(&gen, 0, room);
 }
 
 static void test_overlap_random(void **state)
@@ -418,14 +406,14 @@ static void test_overlap_random(void **state)
         memcpy(d.shape, shape, sizeof shape);
         memcpy(s.shape, shape, sizeof shape);
         make_strides(&d, 0, random_mode());
-        make_strides(&s, 0, rng_range(0, 2) ? random_mode() : MODE_RANDOM);
-        if (rng_range(0, 3) == 0)
+        make_strides(&s, 0, rng_between(&gen, 0, 2) ? random_mode() : MODE_RANDOM);
+        if (rng_between(&gen, 0, 3) == 0)
             memcpy(s.strides, d.strides, sizeof d.strides); /* a pure shift */
         ptrdiff_t dlo, dhi, slo, shi;
         model_extent(&d, 0, &dlo, &dhi);
         model_extent(&s, 0, &slo, &shi);
         ptrdiff_t span = (dhi - dlo > shi - slo ? dhi - dlo : shi - slo) + itemsize;
-        ptrdiff_t memlen = span + rng_range(0, 2 * itemsize);
+        ptrdiff_t memlen = span + rng_between(&gen, 0, 2 * itemsize);
         unsigned char *mem = malloc((size_t)memlen);
         assert_non_null(mem);
         rng_fill(mem, memlen);
@@ -531,7 +519,7 @@ static void test_to_contiguous_random(void **state)
         ptrdiff_t shape[MV_MAX_NDIM];
         random_shape(&ndim, shape, 4);
         layout l;
-        layout_make(&l, ndim, shape, random_itemsize(), random_mode(), rng_range(0, 5) == 0);
+        layout_make(&l, ndim, shape, random_itemsize(), random_mode(), rng_between(&gen, 0, 5) == 0);
         mv_buffer b = layout_buffer(&l, NULL);
         unsigned char *c = model_bytes(&l, 'C'), *f = model_bytes(&l, 'F');
         /* 'A': memory order when dense in either order, else C. */
@@ -563,7 +551,7 @@ static void test_from_contiguous_random(void **state)
         ptrdiff_t shape[MV_MAX_NDIM];
         random_shape(&ndim, shape, 4);
         layout l;
-        layout_make(&l, ndim, shape, random_itemsize(), random_mode(), rng_range(0, 5) == 0);
+        layout_make(&l, ndim, shape, random_itemsize(), random_mode(), rng_between(&gen, 0, 5) == 0);
         mv_buffer b = layout_buffer(&l, NULL);
         ptrdiff_t n = nitems(l.ndim, l.shape);
         unsigned char *src = malloc((size_t)b.len + 1);
@@ -830,7 +818,7 @@ static void test_tobytes_views(void **state)
         ptrdiff_t shape[MV_MAX_NDIM];
         random_shape(&ndim, shape, 3);
         layout l;
-        layout_make(&l, ndim, shape, random_itemsize(), random_mode(), rng_range(0, 4) == 0);
+        layout_make(&l, ndim, shape, random_itemsize(), random_mode(), rng_between(&gen, 0, 4) == 0);
         /* Views need formats whose size is the item size: "Ns" fits all. */
         char fmt[8];
         snprintf(fmt, sizeof fmt, "%tds", l.itemsize);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "failalloc.h"
+#include "testviews.h"
 
 #define MSG_RELEASED "operation forbidden on released memoryview object"
 #define MSG_READONLY "cannot modify read-only memory"
@@ -24,28 +25,14 @@
 #define MSG_NDIM "memoryview: number of dimensions must not exceed 64"
 
 /* ------------------------------------------------------------------------ */
-/* Fixed-seed PRNG (xorshift64*)                                             */
+/* Fixed-seed PRNG (tests/support), so failures reproduce                  */
 /* ------------------------------------------------------------------------ */
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15u;
-
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545F4914F6CDD1Du;
-}
-
-/* Uniform in [lo, hi]. */
-static ptrdiff_t rng_range(ptrdiff_t lo, ptrdiff_t hi)
-{
-    return lo + (ptrdiff_t)(rng_next() % (uint64_t)(hi - lo + 1));
-}
+static rng gen = {0x9e3779b97f4a7c15u};
 
 static bool rng_chance(int percent)
 {
-    return (int)(rng_next() % 100) < percent;
+    return (int)(rng_next(&gen) % 100) < percent;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -502,20 +489,20 @@ static void random_layout(arena *A, src_layout *L, bool pil)
 {
     static const ptrdiff_t sizes[4] = {1, 2, 4, 8};
     memset(L, 0, sizeof *L);
-    L->ndim = (int)rng_range(pil ? 1 : 0, 4);
-    L->itemsize = sizes[rng_range(0, 3)];
+    L->ndim = (int)rng_between(&gen, pil ? 1 : 0, 4);
+    L->itemsize = sizes[rng_between(&gen, 0, 3)];
     L->pil = pil;
     bool any_indirect = false;
     for (int d = 0; d < L->ndim; d++) {
-        L->shape[d] = rng_chance(6) ? 0 : rng_range(1, 4);
+        L->shape[d] = rng_chance(6) ? 0 : rng_between(&gen, 1, 4);
         L->subs[d] = -1;
         if (pil && rng_chance(40)) {
-            L->subs[d] = rng_range(0, 3) * L->itemsize;
+            L->subs[d] = rng_between(&gen, 0, 3) * L->itemsize;
             any_indirect = true;
         }
     }
     if (pil && !any_indirect)
-        L->subs[rng_range(0, L->ndim - 1)] = 0;
+        L->subs[rng_between(&gen, 0, L->ndim - 1)] = 0;
     /* Strides: multiples of the pointer size in segments that end in an
      * indirect dimension, of the item size elsewhere. */
     for (int d = 0; d < L->ndim; d++) {
@@ -523,7 +510,7 @@ static void random_layout(arena *A, src_layout *L, bool pil)
         while (e < L->ndim && !src_indirect(L, e))
             e++;
         ptrdiff_t unit = e < L->ndim ? (ptrdiff_t)sizeof(char *) : L->itemsize;
-        ptrdiff_t k = rng_chance(5) ? 0 : rng_range(-6, 6);
+        ptrdiff_t k = rng_chance(5) ? 0 : rng_between(&gen, -6, 6);
         L->strides[d] = k * unit;
     }
     A->data_used = 0;
@@ -534,20 +521,20 @@ static void random_layout(arena *A, src_layout *L, bool pil)
 static void fill_random(unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        p[i] = (unsigned char)rng_next();
+        p[i] = (unsigned char)rng_next(&gen);
 }
 
 static void random_keys(const mview *m, mv_key *keys, int *nkeys)
 {
-    int n = (int)rng_range(0, m->ndim + 2);
+    int n = (int)rng_between(&gen, 0, m->ndim + 2);
     for (int k = 0; k < n; k++) {
         mv_key *key = &keys[k];
         memset(key, 0, sizeof *key);
-        ptrdiff_t ext = m->ndim ? m->dims[rng_range(0, m->ndim - 1)].extent : 3;
-        int r = (int)rng_range(0, 99);
+        ptrdiff_t ext = m->ndim ? m->dims[rng_between(&gen, 0, m->ndim - 1)].extent : 3;
+        int r = (int)rng_between(&gen, 0, 99);
         if (r < 30) {
             key->kind = MV_KEY_INDEX;
-            key->index = rng_range(-ext - 1, ext);
+            key->index = rng_between(&gen, -ext - 1, ext);
             if (rng_chance(3))
                 key->index = rng_chance(50) ? PTRDIFF_MAX : PTRDIFF_MIN;
         } else if (r < 80) {
@@ -555,9 +542,9 @@ static void random_keys(const mview *m, mv_key *keys, int *nkeys)
             key->has_start = rng_chance(60);
             key->has_stop = rng_chance(60);
             key->has_step = rng_chance(60);
-            key->start = rng_range(-ext - 3, ext + 3);
-            key->stop = rng_range(-ext - 3, ext + 3);
-            key->step = rng_range(-3, 3);
+            key->start = rng_between(&gen, -ext - 3, ext + 3);
+            key->stop = rng_between(&gen, -ext - 3, ext + 3);
+            key->step = rng_between(&gen, -3, 3);
             if (rng_chance(5))
                 key->start = rng_chance(50) ? PTRDIFF_MAX : PTRDIFF_MIN;
             if (rng_chance(5))
@@ -2271,11 +2258,11 @@ static void assign_random(void **state)
         static const ptrdiff_t sizes[4] = {1, 2, 4, 8};
         src_layout L;
         memset(&L, 0, sizeof L);
-        L.ndim = (int)rng_range(1, 3);
-        L.itemsize = sizes[rng_range(0, 3)];
+        L.ndim = (int)rng_between(&gen, 1, 3);
+        L.itemsize = sizes[rng_between(&gen, 0, 3)];
         ptrdiff_t n = L.itemsize;
         for (int d = L.ndim - 1; d >= 0; d--) {
-            L.shape[d] = rng_range(1, 5);
+            L.shape[d] = rng_between(&gen, 1, 5);
             L.strides[d] = n;
             n *= L.shape[d];
         }
@@ -2301,7 +2288,7 @@ static void assign_random(void **state)
         ptrdiff_t count = 1, lo = 0, hi = 0;
         for (int o = 0; o < sel.ndim && want == 0; o++) {
             sshape[o] = sel.dims[o].extent;
-            sstrides[o] = rng_range(-4, 4) * L.itemsize;
+            sstrides[o] = rng_between(&gen, -4, 4) * L.itemsize;
             count *= sshape[o];
             ptrdiff_t span = sshape[o] > 0 ? sstrides[o] * (sshape[o] - 1) : 0;
             if (span < 0)
@@ -2314,7 +2301,7 @@ static void assign_random(void **state)
             texp_finish(&t);
             continue;
         }
-        ptrdiff_t off = want == 0 ? rng_range(-lo, MEM - L.itemsize - hi) : 0;
+        ptrdiff_t off = want == 0 ? rng_between(&gen, -lo, MEM - L.itemsize - hi) : 0;
         char fmt[4];
         strcpy(fmt, rng_chance(30) ? "@" : "");
         strcat(fmt, uint_formats[L.itemsize]);

@@ -25,6 +25,11 @@ ptrdiff_t rng_below(rng *r, ptrdiff_t n)
     return (ptrdiff_t)(rng_next(r) % (uint64_t)n);
 }
 
+ptrdiff_t rng_between(rng *r, ptrdiff_t lo, ptrdiff_t hi)
+{
+    return lo + (ptrdiff_t)(rng_next(r) % (uint64_t)(hi - lo + 1));
+}
+
 void put_uint(void *dst, int size, bool little, uint64_t v)
 {
     unsigned char *p = dst;

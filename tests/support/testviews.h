@@ -20,6 +20,8 @@ typedef struct rng {
 uint64_t rng_next(rng *r);
 /* Uniform-enough in [0, n), n > 0. */
 ptrdiff_t rng_below(rng *r, ptrdiff_t n);
+/* Uniform-enough in [lo, hi], lo <= hi. */
+ptrdiff_t rng_between(rng *r, ptrdiff_t lo, ptrdiff_t hi);
 
 /* Store the low `size` bytes of v at dst in the given byte order. */
 void put_uint(void *dst, int size, bool little, uint64_t v);
