@@ -305,7 +305,7 @@ static void py_create(void *ctx)
 
 static void mv_create(void *ctx)
 {
-    mv_error err = {0};
+    mv_error err; /* only written on failure: no per-call memset */
     mv_view *v = mv_view_new(((op *)ctx)->exporter, &err);
     if (!v)
         die_mv("mv_view_new", &err);
@@ -324,7 +324,7 @@ static void py_slice(void *ctx)
 static void mv_slice(void *ctx)
 {
     op *o = ctx;
-    mv_error err = {0};
+    mv_error err; /* only written on failure: no per-call memset */
     mv_view *v = mv_view_subscript(o->mv, &o->key, 1, &err);
     if (!v)
         die_mv("mv_view_subscript", &err);
@@ -341,7 +341,7 @@ static void py_item(void *ctx)
 
 static void mv_item(void *ctx)
 {
-    mv_error err = {0};
+    mv_error err; /* only written on failure: no per-call memset */
     ptrdiff_t i = 100;
     mv_value val;
     if (mv_view_get_item(((op *)ctx)->mv, &i, 1, &val, 1, &err) < 0)
@@ -360,7 +360,7 @@ static void py_cast(void *ctx)
 
 static void mv_cast(void *ctx)
 {
-    mv_error err = {0};
+    mv_error err; /* only written on failure: no per-call memset */
     mv_view *v = mv_view_cast(((op *)ctx)->mv, "d", NULL, -1, MV_CAST_STRICT, &err);
     if (!v)
         die_mv("mv_view_cast", &err);
@@ -389,14 +389,14 @@ static void py_tocontig(void *ctx)
 static void mv_hex_into(void *ctx)
 {
     op *o = ctx;
-    mv_error err = {0};
+    mv_error err; /* only written on failure: no per-call memset */
     if (mv_view_hex_into(o->mv, o->dst, o->dstlen, 0, 0, &err) < 0)
         die_mv("mv_view_hex_into", &err);
 }
 
 static void mv_hex_alloc(void *ctx)
 {
-    mv_error err = {0};
+    mv_error err; /* only written on failure: no per-call memset */
     char *s = mv_view_hex(((op *)ctx)->mv, 0, 0, NULL, &err);
     if (!s)
         die_mv("mv_view_hex", &err);
@@ -406,7 +406,7 @@ static void mv_hex_alloc(void *ctx)
 static void mv_tobytes_into(void *ctx)
 {
     op *o = ctx;
-    mv_error err = {0};
+    mv_error err; /* only written on failure: no per-call memset */
     if (mv_view_tobytes_into(o->mv, o->dst, o->dstlen, 'C', &err) < 0)
         die_mv("mv_view_tobytes_into", &err);
 }
@@ -421,7 +421,7 @@ static int sum_item(void *ctx, const mv_value *values, ptrdiff_t nvalues)
 
 static void mv_traverse(void *ctx)
 {
-    mv_error err = {0};
+    mv_error err; /* only written on failure: no per-call memset */
     double sum = 0;
     mv_visitor vis = {.item = sum_item, .ctx = &sum};
     if (mv_view_traverse(((op *)ctx)->mv, &vis, &err) < 0)
@@ -444,7 +444,7 @@ static void py_equal(void *ctx)
 static void mv_equal(void *ctx)
 {
     op *o = ctx;
-    mv_error err = {0};
+    mv_error err; /* only written on failure: no per-call memset */
     int r = mv_view_equal(o->mv, o->mv2, &err);
     if (r < 0)
         die_mv("mv_view_equal", &err);

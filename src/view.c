@@ -619,12 +619,54 @@ static int item_pointer(const mv_view *v, const ptrdiff_t *index, int nindex, ch
     return 0;
 }
 
+/* One item of a native integer or float format, loaded directly: the
+ * general unpacker walks the field list, which costs more than the whole
+ * rest of an item get.  False for the codes it does not handle. */
+static bool load_native(char code, const char *p, mv_value *out)
+{
+#define LOAD(T, KIND, MEMBER)                                                  \
+    do {                                                                       \
+        T x;                                                                   \
+        memcpy(&x, p, sizeof x);                                               \
+        out->kind = KIND;                                                      \
+        out->v.MEMBER = x;                                                     \
+        return true;                                                           \
+    } while (0)
+    switch (code) {
+    case 'B': LOAD(unsigned char, MV_VALUE_UNSIGNED, u);
+    case 'b': LOAD(signed char, MV_VALUE_SIGNED, i);
+    case 'H': LOAD(unsigned short, MV_VALUE_UNSIGNED, u);
+    case 'h': LOAD(short, MV_VALUE_SIGNED, i);
+    case 'I': LOAD(unsigned int, MV_VALUE_UNSIGNED, u);
+    case 'i': LOAD(int, MV_VALUE_SIGNED, i);
+    case 'L': LOAD(unsigned long, MV_VALUE_UNSIGNED, u);
+    case 'l': LOAD(long, MV_VALUE_SIGNED, i);
+    case 'Q': LOAD(unsigned long long, MV_VALUE_UNSIGNED, u);
+    case 'q': LOAD(long long, MV_VALUE_SIGNED, i);
+    case 'N': LOAD(size_t, MV_VALUE_UNSIGNED, u);
+    case 'n': LOAD(ptrdiff_t, MV_VALUE_SIGNED, i);
+    case 'f': LOAD(float, MV_VALUE_DOUBLE, d);
+    case 'd': LOAD(double, MV_VALUE_DOUBLE, d);
+    default: return false;
+    }
+#undef LOAD
+}
+
 int mv_view_get_item(const mv_view *view, const ptrdiff_t *index, int nindex, mv_value *values,
                      ptrdiff_t nvalues, mv_error *err)
 {
     int rc = check_view(view, err);
     if (rc < 0)
         return rc;
+    /* The common case: one index into a 1-D view of a native format. */
+    const mv_buffer *b = &view->view;
+    if (nindex == 1 && b->ndim == 1 && index && values && nvalues >= 1 && !b->suboffsets &&
+        view->format->status == 0) {
+        ptrdiff_t i = index[0] < 0 ? index[0] + b->shape[0] : index[0];
+        if (i >= 0 && i < b->shape[0] &&
+            load_native(view->format->fmt.native, advance(b->buf, i * b->strides[0]), values))
+            return 0;
+    }
     const mv_format *fmt;
     char *p;
     if ((rc = holder_format(view->format, &fmt, err)) < 0 ||

@@ -2432,6 +2432,65 @@ static void allocation_failures(void **state)
     texp_finish(&t);
 }
 
+/* Items of every native integer and float format, read through 1-D views
+ * (whole, reversed with a step, negative indices), against the typed C
+ * arrays the bytes came from. */
+#define NATIVE_CASE(T, CODE, KIND, MEMBER)                                           \
+    do {                                                                             \
+        T src[37];                                                                   \
+        for (int k = 0; k < 37; k++) {                                               \
+            uint64_t bits = rng_next(&r);                                            \
+            memcpy(&src[k], &bits, sizeof src[k]);                                   \
+            if ((CODE)[0] == 'f' || (CODE)[0] == 'd')                                \
+                src[k] = (T)((double)(int32_t)bits / 7.0);                           \
+        }                                                                            \
+        mv_view *v = view_1d(src, CODE, sizeof(T), 37, 1);                           \
+        mv_key key = {.kind = MV_KEY_SLICE, .start = 35, .step = -3,                 \
+                      .has_start = true, .has_step = true};                          \
+        mv_view *rev = mv_view_subscript(v, &key, 1, &err);                         \
+        assert_non_null(rev);                                                        \
+        for (ptrdiff_t i = -37; i < 37; i++) {                                       \
+            mv_value val;                                                            \
+            assert_int_equal(mv_view_get_item(v, &i, 1, &val, 1, &err), 0);          \
+            assert_int_equal(val.kind, KIND);                                        \
+            assert_true(val.v.MEMBER == src[i < 0 ? i + 37 : i]);                    \
+            if (i >= -12 && i < 12) {                                                \
+                ptrdiff_t j = i < 0 ? i + 12 : i;                                    \
+                assert_int_equal(mv_view_get_item(rev, &i, 1, &val, 1, &err), 0);    \
+                assert_true(val.v.MEMBER == src[35 - 3 * j]);                        \
+            }                                                                        \
+        }                                                                            \
+        ptrdiff_t out[] = {37, -38, PTRDIFF_MAX, PTRDIFF_MIN};                       \
+        for (int k = 0; k < 4; k++) {                                                \
+            mv_value val;                                                            \
+            expect_error(mv_view_get_item(v, &out[k], 1, &val, 1, &err), &err,       \
+                         MV_EINDEX, "index out of bounds on dimension 1");           \
+        }                                                                            \
+        mv_decref(mv_view_object(rev));                                              \
+        mv_decref(mv_view_object(v));                                                \
+    } while (0)
+
+static void get_item_native(void **state)
+{
+    (void)state;
+    mv_error err = {0};
+    rng r = {0x5eed};
+    NATIVE_CASE(unsigned char, "B", MV_VALUE_UNSIGNED, u);
+    NATIVE_CASE(signed char, "b", MV_VALUE_SIGNED, i);
+    NATIVE_CASE(unsigned short, "H", MV_VALUE_UNSIGNED, u);
+    NATIVE_CASE(short, "h", MV_VALUE_SIGNED, i);
+    NATIVE_CASE(unsigned int, "@I", MV_VALUE_UNSIGNED, u);
+    NATIVE_CASE(int, "i", MV_VALUE_SIGNED, i);
+    NATIVE_CASE(unsigned long, "L", MV_VALUE_UNSIGNED, u);
+    NATIVE_CASE(long, "l", MV_VALUE_SIGNED, i);
+    NATIVE_CASE(unsigned long long, "Q", MV_VALUE_UNSIGNED, u);
+    NATIVE_CASE(long long, "q", MV_VALUE_SIGNED, i);
+    NATIVE_CASE(size_t, "N", MV_VALUE_UNSIGNED, u);
+    NATIVE_CASE(ptrdiff_t, "n", MV_VALUE_SIGNED, i);
+    NATIVE_CASE(float, "f", MV_VALUE_DOUBLE, d);
+    NATIVE_CASE(double, "d", MV_VALUE_DOUBLE, d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2455,6 +2514,7 @@ int main(void)
         cmocka_unit_test(items_records),
         cmocka_unit_test(assign_by_hand),
         cmocka_unit_test(assign_random),
+        cmocka_unit_test(get_item_native),
         cmocka_unit_test(allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
