@@ -129,6 +129,10 @@ __attribute__((target("avx2"))) static char *hex_plain_avx2(char *o, const unsig
         _mm256_storeu_si256((__m256i *)(void *)(o + 2 * i), _mm256_unpacklo_epi8(hi, lo));
         _mm256_storeu_si256((__m256i *)(void *)(o + 2 * i + 32), _mm256_unpackhi_epi8(hi, lo));
     }
+    /* The tail is legacy-SSE code: leaving the upper halves dirty would
+     * make its every instruction pay a state transition (gcc omits the
+     * vzeroupper on a sibling call). */
+    _mm256_zeroupper();
     return hex_tail_ssse3(o, p, i, n);
 }
 
@@ -147,6 +151,7 @@ hex_plain_avx512(char *o, const unsigned char *p, ptrdiff_t n)
         _mm512_storeu_si512(o + 2 * i, _mm512_unpacklo_epi8(hi, lo));
         _mm512_storeu_si512(o + 2 * i + 64, _mm512_unpackhi_epi8(hi, lo));
     }
+    _mm256_zeroupper();
     return hex_tail_ssse3(o, p, i, n);
 }
 
