@@ -10,7 +10,10 @@
  *
  * Conventions (apply to every function below unless its comment says more):
  *  - Fallible functions return int (0, or a negative MV_E* code) or a
- *    pointer (NULL on error) and take `mv_error *err` last; err may be NULL.
+ *    pointer (NULL on error) and take `mv_error *err` last; err may be NULL
+ *    and need not be initialised: it is written when a call fails, and
+ *    says nothing after a call that succeeds (so one mv_error can serve a
+ *    whole loop without being cleared).
  *  - `_new` returns a new reference; release it with mv_decref().
  *    "borrowed" results stay valid as long as their owner does.
  *  - Sizes, offsets, shapes and strides are ptrdiff_t (Py_ssize_t's twin).
@@ -358,9 +361,10 @@ MV_API mv_object *mv_bytearray_new(const void *data, size_t len, mv_error *err);
  * MV_ETYPE when obj is not a bytearray. */
 MV_API int mv_bytearray_resize(mv_object *obj, size_t newlen, mv_error *err);
 
-/* Borrowed pointer to the bytes of a bytes or bytearray (or typed array)
- * object and their length; NULL (with *len = 0) for other objects.  Valid
- * until the next resize. */
+/* Borrowed pointer to the bytes of a bytes, bytearray, typed array or
+ * mapping (mmap, shm) object and their length; NULL (with *len = 0) for
+ * other objects and for a closed mapping.  Valid until the next resize,
+ * close or remap. */
 MV_API void *mv_object_data(mv_object *obj, size_t *len);
 
 /* Typed array, like array.array: `count` zeroed items of `format` (any
@@ -389,6 +393,75 @@ MV_API mv_object *mv_external_new(void *mem, ptrdiff_t len, int readonly, mv_rel
  * contract as mv_external_new. */
 MV_API mv_object *mv_external_new_layout(const mv_buffer *layout, mv_release_fn release, void *ctx,
                                          mv_error *err);
+
+/* Memory-mapped files (src/exporters/mmap.c).
+ *
+ * A range of a file mapped into memory and exported as 1-D bytes: nothing
+ * is read until a view touches it.  While any buffer of the mapping is
+ * exported (so while any view of it exists) mv_mmap_close and mv_mmap_remap
+ * are refused with MV_EBUFFER, and the message says how many exports are
+ * open.  A file that shrinks after it was mapped makes reads of the lost
+ * pages raise SIGBUS in the reading thread (the kernel's contract); the
+ * library does not catch signals (mview does). */
+typedef enum mv_map_mode {
+    MV_MAP_READ = 0,  /* read-only; buffers are read-only */
+    MV_MAP_WRITE = 1, /* read-write and shared: writes reach the file */
+    MV_MAP_COPY = 2   /* copy-on-write: writable, writes stay private */
+} mv_map_mode;
+
+/* Map `length` bytes of the file at `path` from byte `offset` (length -1 =
+ * to the end of the file).  offset need not be page aligned.  An empty
+ * range (or file) gives a valid empty buffer.  Errors: MV_EVALUE for a bad
+ * mode, a negative offset, length < -1, a range past the end of the file
+ * (the message gives offset, length and the file size) or a file that is
+ * not a regular file; MV_EOS (os_errno set, the message names the path)
+ * when open/fstat/mmap fails; MV_ENOMEM. */
+MV_API mv_object *mv_mmap_open(const char *path, mv_map_mode mode, ptrdiff_t offset,
+                               ptrdiff_t length, mv_error *err);
+
+/* The same on an open descriptor, which the caller keeps (the mapping does
+ * not need it after this call returns).  The descriptor's access mode must
+ * allow `mode` (MV_EOS EACCES otherwise). */
+MV_API mv_object *mv_mmap_fd(int fd, mv_map_mode mode, ptrdiff_t offset, ptrdiff_t length,
+                             mv_error *err);
+
+/* msync(2) the mapping (async != 0: MS_ASYNC, else MS_SYNC); nothing to do
+ * and 0 for a read-only or copy-on-write mapping.  MV_ETYPE when obj is not
+ * a mapping, MV_EVALUE when it is closed, MV_EOS when msync fails. */
+MV_API int mv_mmap_sync(mv_object *obj, int async, mv_error *err);
+
+/* Unmap now; a closed mapping exports nothing (getbuffer: MV_EVALUE "mmap
+ * closed or invalid").  Closing a closed mapping is a no-op.  Refused while
+ * exported (MV_EBUFFER "cannot close mmap: N exported buffers exist", or
+ * "1 exported buffer exists"). */
+MV_API int mv_mmap_close(mv_object *obj, mv_error *err);
+
+/* Map another range of the same file (same mode, same argument rules as
+ * mv_mmap_open; e.g. after the file grew).  Refused while exported
+ * (MV_EBUFFER "cannot remap mmap: N exported buffers exist") and on a
+ * closed mapping; on any error the old mapping stays as it was. */
+MV_API int mv_mmap_remap(mv_object *obj, ptrdiff_t offset, ptrdiff_t length, mv_error *err);
+
+/* POSIX shared memory (src/exporters/shm.c): a mapping (MAP_SHARED) of the
+ * object `name` ("/name": one leading slash, no other, 1 to NAME_MAX
+ * bytes after it) that any process opening the same name sees, and a child sees
+ * after fork().  The result is a mapping: mv_mmap_sync, mv_mmap_close and
+ * mv_object_data work on it. */
+enum {
+    MV_SHM_CREATE = 1,  /* create it if absent, and set its size to `size` */
+    MV_SHM_EXCL = 2,    /* with MV_SHM_CREATE: fail (MV_EOS EEXIST) if it exists */
+    MV_SHM_READONLY = 4 /* map read-only */
+};
+
+/* Open (or create) and map the whole object.  With MV_SHM_CREATE, size
+ * (>= 0) is its new size; without, size must be 0 or the object's size.
+ * Errors: MV_EVALUE for a bad name, flags or size; MV_EOS (os_errno) from
+ * shm_open / ftruncate / mmap. */
+MV_API mv_object *mv_shm_open(const char *name, int flags, ptrdiff_t size, mv_error *err);
+
+/* Remove the name (existing mappings stay valid).  MV_EVALUE for a bad
+ * name, MV_EOS (e.g. ENOENT) from shm_unlink. */
+MV_API int mv_shm_unlink(const char *name, mv_error *err);
 
 /* ======================================================================== *
  * Views (src/view.c, src/subscript.c)

@@ -67,11 +67,20 @@ int mv_copy_items(const mv_buffer *dst, const mv_buffer *src, mv_error *err);
 enum { MV_ISA_PORTABLE, MV_ISA_SSSE3, MV_ISA_AVX2, MV_ISA_AVX512 };
 int mv_isa(void);
 
-/* The data of a bytearray / typed array object, or NULL (with *len = 0)
- * for any other object; mv_object_data dispatches to them.  In
- * exporters/bytearray.c and exporters/array.c. */
+/* The data of a bytearray / typed array / mapping (mmap or shm) object,
+ * or NULL (with *len = 0) for any other object; mv_object_data dispatches
+ * to them.  In exporters/bytearray.c, array.c and mmap.c.  A closed
+ * mapping has no data (NULL, *len = 0). */
 void *mv_bytearray_data(mv_object *obj, size_t *len);
 void *mv_array_data(mv_object *obj, size_t *len);
+void *mv_mmap_data(mv_object *obj, size_t *len);
+
+/* Map [offset, offset+length) of fd (length -1 = to the end) with `mode`
+ * (MV_MAP_READ and MV_MAP_WRITE share, as shm needs); `what` names the
+ * file in messages.  The arguments are checked as mv_mmap_open documents.  In
+ * exporters/mmap.c, used by shm.c. */
+mv_object *mv_mmap_new(int fd, mv_map_mode mode, ptrdiff_t offset, ptrdiff_t length,
+                       const char *what, mv_error *err);
 
 /* Answer a consumer's request `flags` from a complete descriptor `full`
  * (buf, len, itemsize, readonly, ndim, format, shape, strides, suboffsets

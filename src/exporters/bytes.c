@@ -1,5 +1,5 @@
 /* bytes: an immutable private copy, stored inline after the header (one
- * allocation).  Also home of mv_object_data, which knows the three
+ * allocation).  Also home of mv_object_data, which knows the
  * memory-owning exporters. */
 #include "../internal.h"
 
@@ -69,7 +69,9 @@ void *mv_object_data(mv_object *obj, size_t *len)
         return b->data;
     }
     void *p = mv_bytearray_data(obj, len);
-    if (p)
-        return p;
-    return mv_array_data(obj, len);
+    if (!p)
+        p = mv_array_data(obj, len);
+    if (!p)
+        p = mv_mmap_data(obj, len);
+    return p;
 }
