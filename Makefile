@@ -16,6 +16,8 @@ MESON_TEST  = meson test --print-errorlogs --num-processes 2
 PYTHON      ?= /usr/bin/python3
 
 DEPS = gcc clang libclang-rt-14-dev make meson ninja-build pkg-config libcmocka-dev valgrind
+# mview's tests compare its dump with xxd's.
+DEPS += xxd
 # The Python module (python/) and its tests, including CPython's own
 # test_buffer / test_memoryview and _testbuffer (libpython3.11-testsuite).
 DEPS += python3-dev python3-numpy python3-hypothesis python3-pytest \
@@ -53,8 +55,9 @@ $(BUILD_ASAN)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
+# The mview demo on the sample files in examples/ (examples/demo.sh).
 run: build
-	./$(BUILD)/quickstart
+	./examples/demo.sh ./$(BUILD)/mview
 
 # gcc build and tests, clang build (-Werror) and tests, the C suite under
 # ASan+UBSan, the concurrent test under TSan, then the C suite under
@@ -74,7 +77,7 @@ test-clang: $(BUILD_CLANG)/build.ninja
 test-asan: $(BUILD_ASAN)/build.ninja
 	ninja -C $(BUILD_ASAN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		$(MESON_TEST) -C $(BUILD_ASAN) --suite c --suite isa
+		$(MESON_TEST) -C $(BUILD_ASAN) --suite c --suite isa --suite cli
 
 test-tsan: $(BUILD_TSAN)/build.ninja
 	ninja -C $(BUILD_TSAN) tests/test_threads
