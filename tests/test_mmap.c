@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "failalloc.h"
+#include "testviews.h"
 #include "memview.h"
 
 #define FILE_SIZE 10000
@@ -76,26 +77,8 @@ static void read_file(const char *path, size_t off, size_t len, unsigned char *o
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     assert_true(fd >= 0);
-    size_t done = 0;
-    while (done < len) {
-        ssize_t r = pread(fd, out + done, len - done, (off_t)(off + done));
-        assert_true(r > 0);
-        done += (size_t)r;
-    }
+    pread_all(fd, (long)off, out, len);
     close(fd);
-}
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1; /* the directory's own descriptor */
 }
 
 static void assert_pattern(const unsigned char *p, size_t first, size_t len)
@@ -344,9 +327,9 @@ static void test_export_lock(void **state)
     assert_msg_has(&err, "1 exported");
 
     drop_view(v2);
-    int fds = count_fds();
+    int fds = count_open_fds();
     assert_int_equal(mv_mmap_close(m, &err), 0);
-    assert_int_equal(count_fds(), fds - 1); /* the mapping's own descriptor went */
+    assert_int_equal(count_open_fds(), fds - 1); /* the mapping's own descriptor went */
 
     mv_buffer b;
     memset(&b, 0, sizeof b);
@@ -373,10 +356,10 @@ static void test_view_outlives_reference(void **state)
     char path[128];
     make_pattern_file(f, "outlive", FILE_SIZE, path, sizeof path);
     mv_error err;
-    int fds = count_fds();
+    int fds = count_open_fds();
     mv_object *m = mv_mmap_open(path, MV_MAP_READ, 4097, 300, &err);
     assert_non_null(m);
-    assert_int_equal(count_fds(), fds + 1);
+    assert_int_equal(count_open_fds(), fds + 1);
     mv_view *v = mv_view_new(m, &err);
     assert_non_null(v);
     mv_decref(m);
@@ -387,7 +370,7 @@ static void test_view_outlives_reference(void **state)
     assert_pattern(bytes, 4097, 300);
     free(bytes);
     drop_view(v);
-    assert_int_equal(count_fds(), fds);
+    assert_int_equal(count_open_fds(), fds);
 }
 
 static void test_remap(void **state)
@@ -507,7 +490,7 @@ static void test_hostile_open(void **state)
     path_of(f, "fifo", fifo, sizeof fifo);
     assert_int_equal(mkdir(dir, 0700), 0);
     assert_int_equal(mkfifo(fifo, 0600), 0);
-    int fds = count_fds();
+    int fds = count_open_fds();
     mv_error err;
 
     assert_null(mv_mmap_open(NULL, MV_MAP_READ, 0, -1, &err));
@@ -584,7 +567,7 @@ static void test_hostile_open(void **state)
     assert_int_equal(err.os_errno, ENOTDIR);
 
     /* None of the failures left a descriptor open. */
-    assert_int_equal(count_fds(), fds);
+    assert_int_equal(count_open_fds(), fds);
 }
 
 static void test_hostile_fd(void **state)
@@ -592,7 +575,7 @@ static void test_hostile_fd(void **state)
     fixture *f = *state;
     char path[128];
     make_pattern_file(f, "fds", 100, path, sizeof path);
-    int fds = count_fds();
+    int fds = count_open_fds();
     mv_error err;
 
     assert_null(mv_mmap_fd(-1, MV_MAP_READ, 0, -1, &err));
@@ -647,7 +630,7 @@ static void test_hostile_fd(void **state)
     assert_null(mv_mmap_fd(rw, MV_MAP_READ, 0, -1, &err));
     assert_int_equal(err.code, MV_EOS);
     assert_int_equal(err.os_errno, EBADF);
-    assert_int_equal(count_fds(), fds);
+    assert_int_equal(count_open_fds(), fds);
 }
 
 static void test_wrong_object(void **state)
@@ -716,55 +699,39 @@ static void test_descriptor(void **state)
     assert_int_equal(errno, EBADF);
 }
 
-#define SWEEP(result, expr)                                                                  \
-    do {                                                                                     \
-        for (long sweep_n_ = 0;; sweep_n_++) {                                               \
-            mv_error sweep_err_;                                                             \
-            mv_error_clear(&sweep_err_);                                                     \
-            mv_error *errp = &sweep_err_;                                                    \
-            mv_test_fail_after(sweep_n_);                                                    \
-            result = (expr);                                                                 \
-            mv_test_fail_after(-1);                                                          \
-            if (result)                                                                      \
-                break;                                                                       \
-            assert_int_equal(sweep_err_.code, MV_ENOMEM);                                    \
-            assert_true(sweep_n_ < 100);                                                     \
-        }                                                                                    \
-    } while (0)
-
 static void test_nomem(void **state)
 {
     fixture *f = *state;
     char path[128];
     make_pattern_file(f, "nomem", FILE_SIZE, path, sizeof path);
-    int fds = count_fds();
+    int fds = count_open_fds();
     mv_object *m;
     for (int mode = MV_MAP_READ; mode <= MV_MAP_COPY; mode++) {
-        SWEEP(m, mv_mmap_open(path, (mv_map_mode)mode, 4097, 100, errp));
-        assert_int_equal(count_fds(), fds + 1);
+        SWEEP_PTR(m, mv_mmap_open(path, (mv_map_mode)mode, 4097, 100, sweep_err), (void)0)
+        assert_int_equal(count_open_fds(), fds + 1);
         size_t n;
         assert_pattern(mv_object_data(m, &n), 4097, 100);
         mv_decref(m);
-        assert_int_equal(count_fds(), fds);
+        assert_int_equal(count_open_fds(), fds);
 
-        SWEEP(m, mv_mmap_open(path, (mv_map_mode)mode, 0, 0, errp));
+        SWEEP_PTR(m, mv_mmap_open(path, (mv_map_mode)mode, 0, 0, sweep_err), (void)0)
         mv_decref(m);
-        assert_int_equal(count_fds(), fds);
+        assert_int_equal(count_open_fds(), fds);
     }
 
     int fd = open(path, O_RDWR | O_CLOEXEC);
     assert_true(fd >= 0);
-    SWEEP(m, mv_mmap_fd(fd, MV_MAP_WRITE, 1, -1, errp));
+    SWEEP_PTR(m, mv_mmap_fd(fd, MV_MAP_WRITE, 1, -1, sweep_err), (void)0)
     close(fd);
-    assert_int_equal(count_fds(), fds + 1);
+    assert_int_equal(count_open_fds(), fds + 1);
 
     mv_view *v;
-    SWEEP(v, mv_view_new(m, errp));
+    SWEEP_PTR(v, mv_view_new(m, sweep_err), (void)0)
     assert_int_equal(mv_object_exports(m), 1);
     drop_view(v);
     assert_int_equal(mv_object_exports(m), 0);
     mv_decref(m);
-    assert_int_equal(count_fds(), fds);
+    assert_int_equal(count_open_fds(), fds);
 }
 
 /* ------------------------------------------------------------------------ */

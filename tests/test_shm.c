@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "failalloc.h"
+#include "testviews.h"
 #include "memview.h"
 
 typedef struct fixture {
@@ -65,26 +66,8 @@ static void read_object(const char *name, unsigned char *out, size_t len)
     struct stat st;
     assert_int_equal(fstat(fd, &st), 0);
     assert_int_equal(st.st_size, (off_t)len);
-    size_t done = 0;
-    while (done < len) {
-        ssize_t r = pread(fd, out + done, len - done, (off_t)done);
-        assert_true(r > 0);
-        done += (size_t)r;
-    }
+    pread_all(fd, 0, out, len);
     close(fd);
-}
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1;
 }
 
 static void assert_pattern(const unsigned char *p, size_t len, unsigned seed)
@@ -114,11 +97,11 @@ static void test_create_and_reopen(void **state)
     new_name(state, name, sizeof name);
     const size_t size = 8197;
     mv_error err;
-    int fds = count_fds();
+    int fds = count_open_fds();
     mv_object *a = mv_shm_open(name, MV_SHM_CREATE | MV_SHM_EXCL, (ptrdiff_t)size, &err);
     if (!a)
         fail_msg("%s", err.message);
-    assert_int_equal(count_fds(), fds + 1);
+    assert_int_equal(count_open_fds(), fds + 1);
     size_t n = 0;
     unsigned char *p = mv_object_data(a, &n);
     assert_non_null(p);
@@ -157,7 +140,7 @@ static void test_create_and_reopen(void **state)
     mv_decref(a);
     mv_decref(b);
     mv_decref(c);
-    assert_int_equal(count_fds(), fds);
+    assert_int_equal(count_open_fds(), fds);
     assert_int_equal(mv_shm_unlink(name, &err), 0);
     assert_false(name_exists(name));
 }
@@ -241,7 +224,7 @@ static void test_excl_and_missing(void **state)
     for (size_t i = 0; i < 100; i++)
         p[i] = pattern(i, 4);
 
-    int fds = count_fds();
+    int fds = count_open_fds();
     mv_error_clear(&err);
     assert_null(mv_shm_open(name, MV_SHM_CREATE | MV_SHM_EXCL, 100, &err));
     assert_int_equal(err.code, MV_EOS);
@@ -275,7 +258,7 @@ static void test_excl_and_missing(void **state)
     assert_null(mv_shm_open(name, MV_SHM_READONLY, 0, &err));
     assert_int_equal(err.os_errno, ENOENT);
     assert_false(name_exists(name));
-    assert_int_equal(count_fds(), fds - 1); /* `a` and its descriptor are gone */
+    assert_int_equal(count_open_fds(), fds - 1); /* `a` and its descriptor are gone */
 
     /* CREATE without EXCL creates a missing one. */
     b = mv_shm_open(name, MV_SHM_CREATE, 10, &err);
@@ -359,7 +342,7 @@ static void test_bad_arguments(void **state)
 {
     char name[64];
     new_name(state, name, sizeof name);
-    int fds = count_fds();
+    int fds = count_open_fds();
     mv_error err;
 
     char too_long[NAME_MAX + 3];
@@ -419,7 +402,7 @@ static void test_bad_arguments(void **state)
     assert_true(name_exists(name));
     mv_decref(a);
     assert_int_equal(mv_shm_unlink(name, &err), 0);
-    assert_int_equal(count_fds(), fds);
+    assert_int_equal(count_open_fds(), fds);
 }
 
 static void test_mapping_operations(void **state)
@@ -461,9 +444,9 @@ static void test_mapping_operations(void **state)
     assert_int_equal(n, 3);
     assert_int_equal(p[0], 0);
 
-    int fds = count_fds();
+    int fds = count_open_fds();
     assert_int_equal(mv_mmap_close(a, &err), 0);
-    assert_int_equal(count_fds(), fds - 1);
+    assert_int_equal(count_open_fds(), fds - 1);
     assert_null(mv_object_data(a, &n));
     assert_int_equal(n, 0);
     assert_int_equal(mv_mmap_close(a, &err), 0);
@@ -490,56 +473,31 @@ static void test_mapping_operations(void **state)
     assert_int_equal(mv_shm_unlink(name, &err), 0);
 }
 
-#define SWEEP(result, expr)                                                                  \
-    do {                                                                                     \
-        for (long sweep_n_ = 0;; sweep_n_++) {                                               \
-            mv_error sweep_err_;                                                             \
-            mv_error_clear(&sweep_err_);                                                     \
-            mv_error *errp = &sweep_err_;                                                    \
-            mv_test_fail_after(sweep_n_);                                                    \
-            result = (expr);                                                                 \
-            mv_test_fail_after(-1);                                                          \
-            if (result)                                                                      \
-                break;                                                                       \
-            assert_int_equal(sweep_err_.code, MV_ENOMEM);                                    \
-            /* A failed create leaves no name behind. */                                     \
-            assert_false(name_exists(name));                                                 \
-            assert_int_equal(count_fds(), fds);                                              \
-            assert_true(sweep_n_ < 100);                                                     \
-        }                                                                                    \
-    } while (0)
-
 static void test_nomem(void **state)
 {
     char name[64];
     new_name(state, name, sizeof name);
-    int fds = count_fds();
+    int fds = count_open_fds();
     mv_object *a;
-    SWEEP(a, mv_shm_open(name, MV_SHM_CREATE | MV_SHM_EXCL, 4096, errp));
+    SWEEP_PTR(a, mv_shm_open(name, MV_SHM_CREATE | MV_SHM_EXCL, 4096, sweep_err),
+              /* A failed create leaves no name behind. */
+              { assert_false(name_exists(name)); assert_int_equal(count_open_fds(), fds); })
     assert_true(name_exists(name));
     mv_decref(a);
     assert_int_equal(mv_shm_unlink(name, NULL), 0);
 
-    SWEEP(a, mv_shm_open(name, MV_SHM_CREATE | MV_SHM_READONLY, 10, errp));
+    SWEEP_PTR(a, mv_shm_open(name, MV_SHM_CREATE | MV_SHM_READONLY, 10, sweep_err),
+              /* A failed create leaves no name behind. */
+              { assert_false(name_exists(name)); assert_int_equal(count_open_fds(), fds); })
     mv_decref(a);
     assert_int_equal(mv_shm_unlink(name, NULL), 0);
 
     /* Opening an existing object: failures must not remove it. */
     mv_object *keep = mv_shm_open(name, MV_SHM_CREATE | MV_SHM_EXCL, 4096, NULL);
     assert_non_null(keep);
-    fds = count_fds();
-    for (long k = 0;; k++) {
-        mv_error err;
-        mv_test_fail_after(k);
-        a = mv_shm_open(name, 0, 4096, &err);
-        mv_test_fail_after(-1);
-        if (a)
-            break;
-        assert_int_equal(err.code, MV_ENOMEM);
-        assert_true(name_exists(name));
-        assert_int_equal(count_fds(), fds);
-        assert_true(k < 100);
-    }
+    fds = count_open_fds();
+    SWEEP_PTR(a, mv_shm_open(name, 0, 4096, sweep_err),
+              { assert_true(name_exists(name)); assert_int_equal(count_open_fds(), fds); })
     mv_decref(a);
     mv_decref(keep);
     assert_int_equal(mv_shm_unlink(name, NULL), 0);

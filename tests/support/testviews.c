@@ -7,8 +7,11 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "failalloc.h"
 
@@ -173,4 +176,27 @@ bool sweep_done(int rc, const mv_error *err)
     assert_int_equal(err->code, MV_ENOMEM);
     assert_true(failed > 0);
     return false;
+}
+
+int count_open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1; /* the directory's own descriptor */
+}
+
+void pread_all(int fd, long off, void *out, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t r = pread(fd, (char *)out + done, len - done, (off_t)(off + (long)done));
+        assert_true(r > 0);
+        done += (size_t)r;
+    }
 }

@@ -63,4 +63,24 @@ void expect_error(int rc, const mv_error *err, int code, const char *msg);
 void sweep_arm(long n, mv_error *err);
 bool sweep_done(int rc, const mv_error *err);
 
+/* That loop for a call returning a pointer: (result) = (expr), where expr
+ * passes `sweep_err` as its mv_error *, with n = 0, 1, ... allocations
+ * allowed, until it succeeds; `on_failure` runs after each failed try. */
+#define SWEEP_PTR(result, expr, on_failure)                                    \
+    for (long sweep_n = 0;; sweep_n++) {                                       \
+        mv_error sweep_store, *sweep_err = &sweep_store;                       \
+        sweep_arm(sweep_n, sweep_err);                                         \
+        (result) = (expr);                                                     \
+        if (sweep_done((result) ? 0 : sweep_err->code, sweep_err))             \
+            break;                                                             \
+        on_failure;                                                            \
+        assert_true(sweep_n < 1000);                                           \
+    }
+
+/* The number of open file descriptors of this process. */
+int count_open_fds(void);
+
+/* pread exactly len bytes of fd from off into out (asserts on failure). */
+void pread_all(int fd, long off, void *out, size_t len);
+
 #endif
