@@ -1111,9 +1111,11 @@ typedef struct dumper {
 static int dump_line(dumper *d)
 {
     char text[128];
-    int k = snprintf(text, sizeof text, "%08jx: ", d->addr);
+    /* At most 16 + 2 characters: the bound tells the compiler too. */
+    int k = snprintf(text, 32, "%08jx: ", d->addr) & 31;
+    int n = d->n < 16 ? d->n : 16;
     for (int j = 0; j < 16; j++) {
-        if (j < d->n) {
+        if (j < n) {
             text[k++] = hex_digits[d->line[j] >> 4];
             text[k++] = hex_digits[d->line[j] & 15];
         } else {
@@ -1125,7 +1127,7 @@ static int dump_line(dumper *d)
     }
     text[k++] = ' ';
     text[k++] = ' ';
-    for (int j = 0; j < d->n; j++) {
+    for (int j = 0; j < n; j++) {
         unsigned char c = d->line[j];
         text[k++] = c >= 0x20 && c < 0x7f ? (char)c : '.';
     }
