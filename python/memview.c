@@ -327,6 +327,10 @@ static mbufobject *mbuf_from_object(PyObject *obj, int flags, mv_view **first)
     }
     py_exporter *x = &mb->exporter;
     mv_object_init(&x->ob, &py_exporter_type);
+#ifndef Py_GIL_DISABLED
+    /* Every use of the view family is under the GIL: plain counts. */
+    mv_object_set_local(&x->ob);
+#endif
     x->master = &mb->master;
     x->format = format;
     mv_error err;

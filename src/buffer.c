@@ -51,7 +51,7 @@ int mv_object_getbuffer(mv_object *exporter, mv_buffer *view, int flags, mv_erro
     }
     /* The count lives on view->obj, the object mv_buffer_release will see
      * (an exporter may redirect to another object). */
-    atomic_fetch_add_explicit(&view->obj->exports, 1, memory_order_acq_rel);
+    mv_count_add(&view->obj->exports, mv_is_local(view->obj));
     return 0;
 }
 
@@ -66,9 +66,14 @@ void mv_buffer_release(mv_buffer *view)
     /* Never wrap below zero, even if a buffer that was filled without
      * mv_object_getbuffer is released. */
     size_t n = atomic_load_explicit(&obj->exports, memory_order_acquire);
-    while (n > 0 && !atomic_compare_exchange_weak_explicit(&obj->exports, &n, n - 1,
-                                                           memory_order_acq_rel,
-                                                           memory_order_acquire)) {
+    if (mv_is_local(obj)) {
+        if (n > 0)
+            atomic_store_explicit(&obj->exports, n - 1, memory_order_relaxed);
+    } else {
+        while (n > 0 && !atomic_compare_exchange_weak_explicit(&obj->exports, &n, n - 1,
+                                                               memory_order_acq_rel,
+                                                               memory_order_acquire)) {
+        }
     }
     mv_decref(obj);
 }

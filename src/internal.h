@@ -53,6 +53,33 @@ static inline ptrdiff_t mv_slice_adjust(ptrdiff_t length, ptrdiff_t *start, ptrd
     return 0;
 }
 
+/* Counts (reference, export, view): atomic read-modify-writes, or plain
+ * loads and stores for local objects (mv_object_set_local), which one
+ * thread at a time uses.  mv_count_sub returns the value before. */
+static inline void mv_count_add(atomic_size_t *c, bool local)
+{
+    if (local)
+        atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(c, 1, memory_order_acq_rel);
+}
+
+static inline size_t mv_count_sub(atomic_size_t *c, bool local)
+{
+    if (local) {
+        size_t old = atomic_load_explicit(c, memory_order_relaxed);
+        atomic_store_explicit(c, old - 1, memory_order_relaxed);
+        return old;
+    }
+    return atomic_fetch_sub_explicit(c, 1, memory_order_acq_rel);
+}
+
+static inline bool mv_is_local(const mv_object *obj)
+{
+    return obj && (obj->flags & MV_OBJECT_LOCAL);
+}
+
 /* Copy the items of src into dst: both describe `ndim` dimensions of the
  * same `shape` and the same itemsize; strides and suboffsets may differ
  * (NULL strides = C-contiguous, NULL suboffsets = none).  Overlap-safe: when

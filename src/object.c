@@ -1,7 +1,8 @@
 /* mv_object: the header every exporter and view starts with.  Reference
- * and export counts are atomic so objects may be shared between threads;
- * everything else about an object is its type's business. */
-#include "memview.h"
+ * and export counts are atomic so objects may be shared between threads
+ * (unless the object is local); everything else about an object is its
+ * type's business. */
+#include "internal.h"
 
 #include <stddef.h>
 
@@ -12,6 +13,13 @@ void mv_object_init(mv_object *obj, const mv_type *type)
     atomic_init(&obj->refcount, 1);
     atomic_init(&obj->exports, 0);
     obj->type = type;
+    obj->flags = 0;
+}
+
+void mv_object_set_local(mv_object *obj)
+{
+    if (obj)
+        obj->flags |= MV_OBJECT_LOCAL;
 }
 
 void mv_incref(void *obj)
@@ -19,7 +27,7 @@ void mv_incref(void *obj)
     if (!obj)
         return;
     mv_object *o = obj;
-    atomic_fetch_add_explicit(&o->refcount, 1, memory_order_relaxed);
+    mv_count_add(&o->refcount, mv_is_local(o));
 }
 
 void mv_decref(void *obj)
@@ -35,7 +43,7 @@ void mv_decref(void *obj)
     if (old == 1)
         atomic_store_explicit(&o->refcount, 0, memory_order_relaxed);
     else
-        old = atomic_fetch_sub_explicit(&o->refcount, 1, memory_order_acq_rel);
+        old = mv_count_sub(&o->refcount, mv_is_local(o));
     if (old == 1 && o->type && o->type->destroy)
         o->type->destroy(o);
 }

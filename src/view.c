@@ -40,11 +40,12 @@ typedef struct format_holder {
 
 typedef struct managed_buffer {
     atomic_size_t views; /* registered (unreleased) views */
+    bool local;          /* the exporter is local: so are the counts here */
     /* The managed buffer is allocated in one block with its first view
      * (one malloc per new view instead of two); the block is freed when
      * both are done: the managed buffer's last view released and the
      * first view destroyed. */
-    atomic_int block_refs; /* 2 while the first view shares the block */
+    atomic_size_t block_refs; /* 2 while the first view shares the block */
     mv_buffer master;
     format_holder *format; /* the master format, parsed */
 } managed_buffer;
@@ -182,26 +183,30 @@ static int holder_format(const format_holder *h, const mv_format **out, mv_error
 
 /* ---- managed buffers --------------------------------------------------- */
 
-/* Drop one user of a managed buffer's block (it starts the block). */
-static void block_drop(managed_buffer *mbuf)
+/* Drop one user of a managed buffer's block (it starts the block).  alone:
+ * the caller knows that the other user cannot drop it concurrently. */
+static void block_drop(managed_buffer *mbuf, bool alone)
 {
     /* A count of 1 seen here is this caller's own reference: nobody else
      * can drop it concurrently, so the locked decrement can be skipped. */
     if (atomic_load_explicit(&mbuf->block_refs, memory_order_acquire) == 1 ||
-        atomic_fetch_sub_explicit(&mbuf->block_refs, 1, memory_order_acq_rel) == 1)
+        mv_count_sub(&mbuf->block_refs, alone || mbuf->local) == 1)
         free(mbuf);
 }
 
-static void managed_release(managed_buffer *mbuf)
+/* Unregister a view; owner: it is the view that shares mbuf's block.  The
+ * other user of the block is then that very view, which its caller holds a
+ * reference to, so the block count needs no lock either. */
+static void managed_release(managed_buffer *mbuf, bool owner)
 {
     /* A count of 1 is the caller's own view: a new view can only be
      * registered through a live one, so nobody can change it meanwhile
      * (saves the locked decrement on the common last release). */
     if (atomic_load_explicit(&mbuf->views, memory_order_acquire) == 1 ||
-        atomic_fetch_sub_explicit(&mbuf->views, 1, memory_order_acq_rel) == 1) {
+        mv_count_sub(&mbuf->views, mbuf->local) == 1) {
         mv_buffer_release(&mbuf->master);
         holder_decref(mbuf->format);
-        block_drop(mbuf);
+        block_drop(mbuf, owner);
     }
 }
 
@@ -261,7 +266,12 @@ static mv_view *view_alloc(int ndim, bool suboffsets, mv_error *err)
 /* Register v with mbuf and format (takes new references to both). */
 static void view_attach(mv_view *v, managed_buffer *mbuf, format_holder *format)
 {
-    atomic_fetch_add_explicit(&mbuf->views, 1, memory_order_relaxed);
+    /* No views means a fresh managed buffer (a released one is freed),
+     * which nobody else can see yet: no lock needed. */
+    mv_count_add(&mbuf->views,
+                 mbuf->local || atomic_load_explicit(&mbuf->views, memory_order_relaxed) == 0);
+    if (mbuf->local)
+        v->base.flags |= MV_OBJECT_LOCAL;
     holder_incref(format);
     v->mbuf = mbuf;
     v->format = format;
@@ -367,6 +377,7 @@ static managed_buffer *managed_new(mv_error *err)
         return NULL;
     }
     atomic_init(&mbuf->views, 0);
+    mbuf->local = false;
     atomic_init(&mbuf->block_refs, 1);
     memset(&mbuf->master, 0, sizeof mbuf->master);
     mbuf->format = NULL;
@@ -413,6 +424,7 @@ mv_view *mv_view_new(mv_object *exporter, mv_error *err)
         free(mbuf);
         return NULL;
     }
+    mbuf->local = mv_is_local(exporter);
     int bad = 0;
     if (mbuf->master.ndim > MV_MAX_NDIM) {
         bad = mv_error_set(err, MV_EVALUE, MSG_NDIM);
@@ -531,7 +543,7 @@ int mv_view_release(mv_view *view, mv_error *err)
     view->mbuf = NULL;
     view->view.obj = NULL;
     view->view.format = NULL;
-    managed_release(mbuf);
+    managed_release(mbuf, view->block == mbuf);
     return 0;
 }
 
@@ -565,11 +577,11 @@ static void view_destroy(mv_object *self)
             free(m);
             return;
         }
-        managed_release(m);
+        managed_release(m, v->block == m);
     }
     holder_decref(v->format);
     if (v->block)
-        block_drop(v->block);
+        block_drop(v->block, false);
     else
         free(v);
 }

@@ -103,6 +103,46 @@ static void test_incref_decref_destroy_once(void **state)
     assert_int_equal(destroyed, 1);
 }
 
+/* A local object counts exactly as a shared one does; only the
+ * instructions differ.  Views of it are local too (test_view.c). */
+static void test_local_counts(void **state)
+{
+    (void)state;
+    int destroyed = 0;
+    probe *p = probe_new(&probe_type, &destroyed);
+    assert_int_equal(p->ob.flags, 0);
+    mv_object_set_local(&p->ob);
+    assert_int_equal(p->ob.flags, MV_OBJECT_LOCAL);
+    mv_object_set_local(&p->ob); /* idempotent */
+    assert_int_equal(p->ob.flags, MV_OBJECT_LOCAL);
+    for (int i = 0; i < 5; i++)
+        mv_incref(p);
+    assert_int_equal(mv_object_refcount(p), 6);
+    mv_error err;
+    mv_buffer b[3];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(mv_object_getbuffer(&p->ob, &b[i], MV_BUF_SIMPLE, &err), 0);
+        assert_ptr_equal(b[i].obj, &p->ob);
+        assert_int_equal(mv_object_exports(p), (size_t)(i + 1));
+        assert_int_equal(mv_object_refcount(p), (size_t)(7 + i));
+    }
+    for (int i = 0; i < 3; i++) {
+        mv_buffer_release(&b[i]);
+        assert_int_equal(mv_object_exports(p), (size_t)(2 - i));
+        assert_int_equal(p->releases, i + 1);
+    }
+    /* A second release of a released buffer changes nothing. */
+    mv_buffer_release(&b[0]);
+    assert_int_equal(mv_object_exports(p), 0);
+    assert_int_equal(mv_object_refcount(p), 6);
+    for (int i = 0; i < 5; i++)
+        mv_decref(p);
+    assert_int_equal(destroyed, 0);
+    mv_decref(p);
+    assert_int_equal(destroyed, 1);
+    mv_object_set_local(NULL);
+}
+
 static void test_null_is_ignored(void **state)
 {
     (void)state;
@@ -326,6 +366,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_counts),
         cmocka_unit_test(test_incref_decref_destroy_once),
+        cmocka_unit_test(test_local_counts),
         cmocka_unit_test(test_null_is_ignored),
         cmocka_unit_test(test_type_names),
         cmocka_unit_test(test_no_destroy_is_fine),

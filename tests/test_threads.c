@@ -29,6 +29,41 @@ struct shared {
     atomic_int errors;
 };
 
+/* A thread's own local exporter (mv_object_set_local) and views of it,
+ * made and dropped while the other threads work on the shared ones: plain
+ * counts in one thread must not disturb the atomic ones (ThreadSanitizer
+ * watches), and this family must come back to nothing. */
+static void local_round(struct shared *s, int r)
+{
+    unsigned char mem[N];
+    for (int i = 0; i < N; i++)
+        mem[i] = (unsigned char)(i ^ r);
+    mv_error err;
+    mv_object *x = mv_external_new(mem, N, 0, NULL, NULL, &err);
+    if (!x) {
+        atomic_fetch_add(&s->errors, 1);
+        return;
+    }
+    mv_object_set_local(x);
+    mv_view *v = mv_view_new(x, &err);
+    mv_key k = {.kind = MV_KEY_SLICE, .start = 1, .has_start = true, .step = 2, .has_step = true};
+    mv_view *sl = v ? mv_view_subscript(v, &k, 1, &err) : NULL;
+    ptrdiff_t i = r % (N / 2);
+    mv_value val;
+    if (!sl || !(mv_view_object(sl)->flags & MV_OBJECT_LOCAL) ||
+        mv_view_get_item(sl, &i, 1, &val, 1, &err) < 0 ||
+        val.v.u != (unsigned char)((1 + 2 * i) ^ r))
+        atomic_fetch_add(&s->errors, 1);
+    /* The first view goes first: the slice keeps the family alive. */
+    mv_decref(mv_view_object(v));
+    if (mv_object_exports(x) != (sl ? 1u : 0u))
+        atomic_fetch_add(&s->errors, 1);
+    mv_decref(mv_view_object(sl));
+    if (mv_object_exports(x) != 0 || mv_object_refcount(x) != 1)
+        atomic_fetch_add(&s->errors, 1);
+    mv_decref(x);
+}
+
 static void *reader(void *arg)
 {
     struct shared *s = arg;
@@ -56,6 +91,7 @@ static void *reader(void *arg)
         mv_decref(mv_view_object(sliced));
         mv_decref(mv_view_object(chained));
         mv_decref(mv_view_object(own));
+        local_round(s, r);
     }
     return NULL;
 }

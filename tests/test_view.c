@@ -1078,10 +1078,15 @@ static void managed_buffer_shared(void **state)
         mem[i] = (unsigned char)i;
     ptrdiff_t shape[1], strides[1];
     /* Every release order of six derived views: the exporter is asked
-     * once and released once, after the last of them. */
-    for (int order = 0; order < 720; order++) {
+     * once and released once, after the last of them.  The second round
+     * marks the exporter local: every view of it must be local too, and
+     * the counts (plain then) must come out the same. */
+    for (int order = 0; order < 2 * 720; order++) {
+        bool local = order >= 720;
         test_exporter t;
         texp_bytes(&t, mem, 24, shape, strides, 0);
+        if (local)
+            mv_object_set_local(&t.base);
         mv_error err;
         mv_view *v[6];
         v[0] = mv_view_new(&t.base, &err);
@@ -1098,6 +1103,7 @@ static void managed_buffer_shared(void **state)
             assert_non_null(v[i]);
             assert_ptr_equal(mv_view_exporter(v[i]), &t.base);
             assert_ptr_equal(mv_view_buffer(v[i], &err)->obj, &t.base);
+            assert_int_equal((mv_view_object(v[i])->flags & MV_OBJECT_LOCAL) != 0, local);
         }
         assert_int_equal(t.getbuffer_calls, 1);
         assert_int_equal(mv_object_exports(&t.base), 1);
@@ -1107,7 +1113,7 @@ static void managed_buffer_shared(void **state)
         assert_int_equal(mv_object_exports(mv_view_object(v[0])), 0);
 
         int perm[6] = {0, 1, 2, 3, 4, 5};
-        int code = order;
+        int code = order % 720;
         for (int i = 6; i > 1; i--) {
             int j = code % i;
             code /= i;
