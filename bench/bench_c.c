@@ -512,6 +512,14 @@ static void bench_small(void)
         die_py("bytearray");
     run_case("create", (contender[]){{"cpython", py_create, &o}, {"memview", mv_create, &o}}, 2,
              9, 100000);
+    /* The same over a local exporter (mv_object_set_local): plain counts. */
+    op lo = {0};
+    lo.exporter = mv_bytearray_new(data, 4096, &err);
+    if (!lo.exporter)
+        die_mv("mv_bytearray_new", &err);
+    mv_object_set_local(lo.exporter);
+    run_case("create_local",
+             (contender[]){{"cpython", py_create, &o}, {"memview", mv_create, &lo}}, 2, 9, 100000);
     PyObject *ba = o.py;
     o.py = PyMemoryView_FromObject(ba);
     Py_DECREF(ba);
@@ -526,6 +534,12 @@ static void bench_small(void)
     o.key = slice_key(1, 1000, 2);
     run_case("slice", (contender[]){{"cpython", py_slice, &o}, {"memview", mv_slice, &o}}, 2, 9,
              100000);
+    lo.key = o.key;
+    if (!(lo.mv = mv_view_new(lo.exporter, &err)))
+        die_mv("mv_view_new", &err);
+    run_case("slice_local",
+             (contender[]){{"cpython", py_slice, &o}, {"memview", mv_slice, &lo}}, 2, 9, 100000);
+    op_clear(&lo);
     run_case("item", (contender[]){{"cpython", py_item, &o}, {"memview", mv_item, &o}}, 2, 9,
              200000);
     Py_DECREF(o.arg);

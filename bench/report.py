@@ -47,7 +47,9 @@ def fmt_x(x):
 
 
 CASES = [
-    ("create", "view creation"), ("slice", "slice [1:1000:2]"), ("item", "item get [100] ('B')"),
+    ("create", "view creation"), ("create_local", "view creation, local exporter"),
+    ("slice", "slice [1:1000:2]"), ("slice_local", "slice [1:1000:2], local exporter"),
+    ("item", "item get [100] ('B')"),
     ("cast", "cast('d') of 4 KiB"), ("tolist1m", "tolist, 1M 'd'"),
     ("hex4k", "hex, 4 KiB"), ("hex64m", "hex, 64 MiB"),
     ("eq_B16m", "== 16 MiB 'B'"), ("eq_i_step2", "== 'i'[::2] of 16 MiB"),
