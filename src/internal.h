@@ -9,9 +9,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#define MV_MSG_RELEASED "operation forbidden on released memoryview object"
-#define MV_MSG_READONLY "cannot modify read-only memory"
+#define MV_MSG_RELEASED  "operation forbidden on released memoryview object"
+#define MV_MSG_READONLY  "cannot modify read-only memory"
 #define MV_MSG_STRUCTURE "memoryview assignment: lvalue and rvalue have different structures"
+#define MV_MSG_NDIM      "memoryview: number of dimensions must not exceed 64"
 
 /* Checked arithmetic: true when the result overflowed ptrdiff_t. */
 static inline bool mv_mul_overflow(ptrdiff_t a, ptrdiff_t b, ptrdiff_t *out)
@@ -79,6 +80,99 @@ static inline bool mv_is_local(const mv_object *obj)
 {
     return obj && (obj->flags & MV_OBJECT_LOCAL);
 }
+
+/* p + n in address arithmetic: the exporter vouches for the addresses it
+ * describes, which need not lie inside one C object (suboffsets). */
+static inline char *mv_advance(const char *p, ptrdiff_t n)
+{
+    return (char *)((uintptr_t)p + (uintptr_t)n);
+}
+
+/* Follow a suboffset: the pointer stored at p, plus suboffset. */
+static inline char *mv_follow(const char *p, ptrdiff_t suboffset)
+{
+    char *q;
+    memcpy(&q, p, sizeof q);
+    return mv_advance(q, suboffset);
+}
+
+/* One item of a native integer or float format (mv_format.native), loaded
+ * directly: the general unpacker walks the field list, which costs more
+ * than the whole rest of an item get.  False for the codes it does not
+ * handle. */
+static inline bool mv_load_native(char code, const char *p, mv_value *out)
+{
+#define MV_LOAD(T, KIND, MEMBER)                                                                   \
+    do {                                                                                           \
+        T x;                                                                                       \
+        memcpy(&x, p, sizeof x);                                                                   \
+        out->kind = KIND;                                                                          \
+        out->v.MEMBER = x;                                                                         \
+        return true;                                                                               \
+    } while (0)
+    switch (code) {
+    case 'B':
+        MV_LOAD(unsigned char, MV_VALUE_UNSIGNED, u);
+    case 'b':
+        MV_LOAD(signed char, MV_VALUE_SIGNED, i);
+    case 'H':
+        MV_LOAD(unsigned short, MV_VALUE_UNSIGNED, u);
+    case 'h':
+        MV_LOAD(short, MV_VALUE_SIGNED, i);
+    case 'I':
+        MV_LOAD(unsigned int, MV_VALUE_UNSIGNED, u);
+    case 'i':
+        MV_LOAD(int, MV_VALUE_SIGNED, i);
+    case 'L':
+        MV_LOAD(unsigned long, MV_VALUE_UNSIGNED, u);
+    case 'l':
+        MV_LOAD(long, MV_VALUE_SIGNED, i);
+    case 'Q':
+        MV_LOAD(unsigned long long, MV_VALUE_UNSIGNED, u);
+    case 'q':
+        MV_LOAD(long long, MV_VALUE_SIGNED, i);
+    case 'N':
+        MV_LOAD(size_t, MV_VALUE_UNSIGNED, u);
+    case 'n':
+        MV_LOAD(ptrdiff_t, MV_VALUE_SIGNED, i);
+    case 'f':
+        MV_LOAD(float, MV_VALUE_DOUBLE, d);
+    case 'd':
+        MV_LOAD(double, MV_VALUE_DOUBLE, d);
+    default:
+        return false;
+    }
+#undef MV_LOAD
+}
+
+/* ---- Selections: what keys pick out of a buffer (subscript.c) ---------- */
+
+/* A layout under construction (subscript, cast, spans) before a view or a
+ * span owns it. */
+typedef struct mv_selection {
+    char *buf;
+    int ndim;
+    bool has_suboffsets;
+    ptrdiff_t shape[MV_MAX_NDIM];
+    ptrdiff_t strides[MV_MAX_NDIM];
+    ptrdiff_t suboffsets[MV_MAX_NDIM];
+} mv_selection;
+
+/* NumPy basic indexing of the validated descriptor b (shape and strides
+ * present) by keys into *out, with mv_view_subscript's checks and
+ * messages.  No allocation. */
+int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_selection *out, mv_error *err);
+
+/* The common b[start:stop:step] alone: one slice key on dimension 0 of a
+ * validated direct descriptor b (ndim >= 1, no suboffsets).  The result
+ * keeps b's other dimensions; *buf, *n (extent 0), *stride (stride 0) and
+ * *len (product(shape) * itemsize) describe the rest.  Same checks and
+ * messages as mv_select. */
+int mv_select_first(const mv_buffer *b, const mv_key *key, char **buf, ptrdiff_t *n,
+                    ptrdiff_t *stride, ptrdiff_t *len, mv_error *err);
+
+/* product(shape) * itemsize of a selection, or MV_EOVERFLOW. */
+int mv_selection_len(const mv_selection *l, ptrdiff_t itemsize, ptrdiff_t *len, mv_error *err);
 
 /* Copy the items of src into dst: both describe `ndim` dimensions of the
  * same `shape` and the same itemsize; strides and suboffsets may differ

@@ -1,5 +1,7 @@
-/* Subscript text -> keys: "[1:3, ::-1, ..., 0, None]".
+/* Keys: parsed from text (mv_subscript_parse) and applied to a buffer
+ * descriptor (mv_select, for views and spans alike).
  *
+ * Subscript text -> keys: "[1:3, ::-1, ..., 0, None]".
  * A recursive-descent scan over the text with no allocation: items are
  * separated by commas (one trailing comma allowed, as in a Python tuple),
  * brackets are optional but must match, whitespace may appear between any
@@ -226,5 +228,245 @@ int mv_subscript_parse(const char *text, mv_key *keys, int maxkeys, int *nkeys, 
     if (*s.p != '\0')
         return fail(&s, "unexpected text after the subscript");
     *nkeys = n;
+    return 0;
+}
+
+/* ---- applying keys ----------------------------------------------------- */
+
+/* Add the constant offset c of one source dimension at the point of the
+ * address computation where it belongs: after the last dereference before
+ * it (into that dimension's suboffset, as CPython's init_slice; collected
+ * in addend until the end), else into buf. */
+static int add_offset(mv_selection *out, ptrdiff_t *addend, int last_indirect, ptrdiff_t c,
+                      mv_error *err)
+{
+    if (last_indirect >= 0) {
+        if (mv_add_overflow(addend[last_indirect], c, &addend[last_indirect]))
+            return mv_error_set(err, MV_EOVERFLOW, "memoryview: suboffset overflows ptrdiff_t");
+    } else {
+        out->buf = mv_advance(out->buf, c);
+    }
+    return 0;
+}
+
+/* True when every output dimension so far adds nothing to the address
+ * (extent 1 or stride 0, no dereference), so the pointer reaching the next
+ * dimension is one fixed address. */
+static bool layout_fixed(const mv_selection *out)
+{
+    for (int o = 0; o < out->ndim; o++)
+        if (out->suboffsets[o] >= 0 || (out->shape[o] > 1 && out->strides[o] != 0))
+            return false;
+    return true;
+}
+
+/* Python's slice defaults (PySlice_Unpack), clipped to extent; returns the
+ * length or MV_EVALUE. */
+static ptrdiff_t slice_indices(const mv_key *k, ptrdiff_t extent, ptrdiff_t *start, ptrdiff_t *step,
+                               mv_error *err)
+{
+    ptrdiff_t st = k->has_step ? k->step : 1;
+    if (st == 0)
+        return mv_error_set(err, MV_EVALUE, "slice step cannot be zero");
+    /* -step must stay representable. */
+    if (st < -PTRDIFF_MAX)
+        st = -PTRDIFF_MAX;
+    ptrdiff_t b = k->has_start ? k->start : (st < 0 ? PTRDIFF_MAX : 0);
+    ptrdiff_t e = k->has_stop ? k->stop : (st < 0 ? PTRDIFF_MIN : PTRDIFF_MAX);
+    ptrdiff_t n = mv_slice_adjust(extent, &b, &e, st);
+    *start = b;
+    *step = st;
+    return n;
+}
+
+int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_selection *out, mv_error *err)
+{
+    if (nkeys < 0 || (nkeys > 0 && !keys))
+        return mv_error_set(err, MV_EVALUE, "memoryview: invalid key array");
+    int nidx = 0, nint = 0, nnew = 0, ellipsis = 0;
+    for (int k = 0; k < nkeys; k++) {
+        switch (keys[k].kind) {
+        case MV_KEY_INDEX:
+            nint++;
+            nidx++;
+            break;
+        case MV_KEY_SLICE:
+            nidx++;
+            break;
+        case MV_KEY_NEWAXIS:
+            nnew++;
+            break;
+        case MV_KEY_ELLIPSIS:
+            if (ellipsis++)
+                return mv_error_set(err, MV_EINDEX,
+                                    "an index can only have a single ellipsis ('...')");
+            break;
+        default:
+            return mv_error_set(err, MV_EVALUE, "memoryview: invalid key kind %d",
+                                (int)keys[k].kind);
+        }
+    }
+    if (nidx > b->ndim)
+        return mv_error_set(err, MV_EINDEX,
+                            "too many indices for memoryview: memoryview is %d-dimensional, "
+                            "but %d were indexed",
+                            b->ndim, nidx);
+    if (b->ndim - nint + nnew > MV_MAX_NDIM)
+        return mv_error_set(err, MV_EVALUE, MV_MSG_NDIM);
+
+    /* Without items no address is ever used (and buf may be NULL): offsets
+     * and dereferences stop once the result is known to be empty. */
+    bool empty = b->len == 0;
+    const ptrdiff_t *subs = b->suboffsets;
+    out->buf = b->buf;
+    out->ndim = 0;
+    ptrdiff_t addend[MV_MAX_NDIM];
+    int last_indirect = -1; /* output dimension of the last dereference */
+    int d = 0;              /* next source dimension */
+    int nfull = b->ndim - nidx;
+    for (int k = 0; k <= nkeys; k++) {
+        /* The ellipsis, or the end of the keys, stands for full slices. */
+        if (k == nkeys || keys[k].kind == MV_KEY_ELLIPSIS) {
+            for (; nfull > 0; nfull--, d++) {
+                int o = out->ndim++;
+                addend[o] = 0;
+                out->shape[o] = b->shape[d];
+                out->strides[o] = b->strides[d];
+                out->suboffsets[o] = subs ? subs[d] : -1;
+                if (out->suboffsets[o] >= 0)
+                    last_indirect = o;
+            }
+            continue;
+        }
+        const mv_key *key = &keys[k];
+        if (key->kind == MV_KEY_NEWAXIS) {
+            int o = out->ndim++;
+            addend[o] = 0;
+            out->shape[o] = 1;
+            out->strides[o] = 0;
+            out->suboffsets[o] = -1;
+            continue;
+        }
+        if (key->kind == MV_KEY_INDEX) {
+            ptrdiff_t i = key->index;
+            if (i < 0)
+                i += b->shape[d];
+            if (i < 0 || i >= b->shape[d])
+                return mv_error_set(err, MV_EINDEX, "index out of bounds on dimension %d", d + 1);
+            bool indirect = subs && subs[d] >= 0;
+            if (indirect && !empty && !layout_fixed(out))
+                return mv_error_set(err, MV_ENOTIMPL,
+                                    "memoryview: an integer index on an indirect dimension "
+                                    "(suboffsets) after a sliced dimension is not implemented");
+            if (!empty) {
+                ptrdiff_t c;
+                if (mv_mul_overflow(i, b->strides[d], &c))
+                    return mv_error_set(err, MV_EOVERFLOW,
+                                        "memoryview: offset overflows ptrdiff_t");
+                int rc = add_offset(out, addend, last_indirect, c, err);
+                if (rc < 0)
+                    return rc;
+                /* The pointer before this dimension's dereference is one
+                 * fixed address, so the dereference can happen now. */
+                if (indirect)
+                    out->buf = mv_follow(out->buf, subs[d]);
+            }
+            d++;
+            continue;
+        }
+        ptrdiff_t start = 0, step = 1;
+        ptrdiff_t n = slice_indices(key, b->shape[d], &start, &step, err);
+        if (n < 0)
+            return (int)n;
+        ptrdiff_t stride = b->strides[d];
+        if (n == 0)
+            empty = true;
+        if (!empty) {
+            ptrdiff_t c;
+            if (mv_mul_overflow(start, stride, &c))
+                return mv_error_set(err, MV_EOVERFLOW, "memoryview: offset overflows ptrdiff_t");
+            int rc = add_offset(out, addend, last_indirect, c, err);
+            if (rc < 0)
+                return rc;
+        }
+        /* With at most one item the stride is never used; keep the old one
+         * rather than an overflowing product. */
+        ptrdiff_t s;
+        if (!mv_mul_overflow(stride, step, &s))
+            stride = s;
+        else if (n > 1)
+            return mv_error_set(err, MV_EOVERFLOW, "memoryview: stride overflows ptrdiff_t");
+        int o = out->ndim++;
+        addend[o] = 0;
+        out->shape[o] = n;
+        out->strides[o] = stride;
+        out->suboffsets[o] = subs ? subs[d] : -1;
+        if (out->suboffsets[o] >= 0)
+            last_indirect = o;
+        d++;
+    }
+
+    for (int o = 0; !empty && o < out->ndim; o++) {
+        ptrdiff_t *so = &out->suboffsets[o];
+        if (*so < 0)
+            continue;
+        if (mv_add_overflow(*so, addend[o], so))
+            return mv_error_set(err, MV_EOVERFLOW, "memoryview: suboffset overflows ptrdiff_t");
+        /* A negative suboffset would mean "no dereference". */
+        if (*so < 0)
+            return mv_error_set(err, MV_ENOTIMPL,
+                                "memoryview: this sub-view would need a negative suboffset "
+                                "on dimension %d, which is not representable",
+                                o + 1);
+    }
+
+    /* Keep suboffsets while a dimension still dereferences (or, as CPython,
+     * when the exporter gave only negative ones); drop them once every
+     * indirection has been followed. */
+    bool any_out = false, any_src = false;
+    for (int o = 0; o < out->ndim; o++)
+        any_out |= out->suboffsets[o] >= 0;
+    for (int i = 0; subs && i < b->ndim; i++)
+        any_src |= subs[i] >= 0;
+    out->has_suboffsets = subs && out->ndim > 0 && (any_out || !any_src);
+    return 0;
+}
+
+int mv_selection_len(const mv_selection *l, ptrdiff_t itemsize, ptrdiff_t *len, mv_error *err)
+{
+    ptrdiff_t n = itemsize;
+    for (int i = 0; i < l->ndim; i++)
+        if (mv_mul_overflow(n, l->shape[i], &n))
+            return mv_error_set(err, MV_EOVERFLOW,
+                                "memoryview: product(shape) * itemsize overflows");
+    *len = n;
+    return 0;
+}
+
+int mv_select_first(const mv_buffer *b, const mv_key *key, char **buf, ptrdiff_t *n,
+                    ptrdiff_t *stride, ptrdiff_t *len, mv_error *err)
+{
+    ptrdiff_t start = 0, step = 1;
+    ptrdiff_t count = slice_indices(key, b->shape[0], &start, &step, err);
+    if (count < 0)
+        return (int)count;
+    ptrdiff_t st = b->strides[0], offset = 0, s;
+    /* Offsets are only taken while items remain (as mv_select). */
+    if (count > 0 && b->len > 0 && mv_mul_overflow(start, st, &offset))
+        return mv_error_set(err, MV_EOVERFLOW, "memoryview: offset overflows ptrdiff_t");
+    if (!mv_mul_overflow(st, step, &s))
+        st = s;
+    else if (count > 1)
+        return mv_error_set(err, MV_EOVERFLOW, "memoryview: stride overflows ptrdiff_t");
+    ptrdiff_t bytes = b->itemsize;
+    bool overflow = mv_mul_overflow(bytes, count, &bytes);
+    for (int d = 1; d < b->ndim; d++)
+        overflow |= mv_mul_overflow(bytes, b->shape[d], &bytes);
+    if (overflow)
+        return mv_error_set(err, MV_EOVERFLOW, "memoryview: product(shape) * itemsize overflows");
+    *buf = count > 0 && b->len > 0 ? mv_advance(b->buf, offset) : b->buf;
+    *n = count;
+    *stride = st;
+    *len = bytes;
     return 0;
 }

@@ -25,8 +25,6 @@
 #include <string.h>
 #include <threads.h>
 
-#define MSG_NDIM "memoryview: number of dimensions must not exceed 64"
-
 enum { VIEW_C = 0x1, VIEW_F = 0x2 };
 
 /* A parsed format shared by the views that use it; text is its own copy. */
@@ -52,10 +50,10 @@ typedef struct managed_buffer {
 
 struct mv_view {
     mv_object base;
-    managed_buffer *mbuf;   /* NULL once released */
-    format_holder *format;  /* kept until destroy: mv_view_format lends it */
-    managed_buffer *block;  /* the managed buffer sharing this view's block */
-    int flags;              /* VIEW_C | VIEW_F */
+    managed_buffer *mbuf;  /* NULL once released */
+    format_holder *format; /* kept until destroy: mv_view_format lends it */
+    managed_buffer *block; /* the managed buffer sharing this view's block */
+    int flags;             /* VIEW_C | VIEW_F */
     mv_buffer view;        /* obj borrowed (the exporter); arrays below */
     ptrdiff_t arrays[];    /* shape, strides, suboffsets: ndim each */
 };
@@ -64,18 +62,8 @@ struct mv_view {
  * this many dimensions (the usual case); the view starts at the first
  * suitably aligned offset after the managed buffer. */
 enum { BLOCK_NDIM = 2 };
-#define BLOCK_VIEW_OFFSET \
+#define BLOCK_VIEW_OFFSET                                                                          \
     ((sizeof(managed_buffer) + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1))
-
-/* A layout under construction (subscript, cast) before a view owns it. */
-typedef struct layout {
-    char *buf;
-    int ndim;
-    bool has_suboffsets;
-    ptrdiff_t shape[MV_MAX_NDIM];
-    ptrdiff_t strides[MV_MAX_NDIM];
-    ptrdiff_t suboffsets[MV_MAX_NDIM];
-} layout;
 
 static int view_getbuffer(mv_object *self, mv_buffer *out, int flags, mv_error *err);
 static void view_destroy(mv_object *self);
@@ -427,7 +415,7 @@ mv_view *mv_view_new(mv_object *exporter, mv_error *err)
     mbuf->local = mv_is_local(exporter);
     int bad = 0;
     if (mbuf->master.ndim > MV_MAX_NDIM) {
-        bad = mv_error_set(err, MV_EVALUE, MSG_NDIM);
+        bad = mv_error_set(err, MV_EVALUE, MV_MSG_NDIM);
     } else {
         /* The format is checked against itemsize only when it parses: a
          * view of an unparseable format still works as bytes. */
@@ -588,21 +576,6 @@ static void view_destroy(mv_object *self)
 
 /* ---- items ------------------------------------------------------------- */
 
-/* p + n in address arithmetic: the exporter vouches for the addresses it
- * describes, which need not lie inside one C object (suboffsets). */
-static char *advance(const char *p, ptrdiff_t n)
-{
-    return (char *)((uintptr_t)p + (uintptr_t)n);
-}
-
-/* Follow a suboffset: the pointer stored at p, plus suboffset. */
-static char *follow(const char *p, ptrdiff_t suboffset)
-{
-    char *q;
-    memcpy(&q, p, sizeof q);
-    return advance(q, suboffset);
-}
-
 /* ptr_from_tuple, with CPython's checks in its order. */
 static int item_pointer(const mv_view *v, const ptrdiff_t *index, int nindex, char **out,
                         mv_error *err)
@@ -623,45 +596,12 @@ static int item_pointer(const mv_view *v, const ptrdiff_t *index, int nindex, ch
         if (i < 0 || i >= b->shape[d])
             return mv_error_set(err, MV_EINDEX, "index out of bounds on dimension %d", d + 1);
         /* In range of a validated layout, so i * stride fits. */
-        p = advance(p, i * b->strides[d]);
+        p = mv_advance(p, i * b->strides[d]);
         if (b->suboffsets && b->suboffsets[d] >= 0)
-            p = follow(p, b->suboffsets[d]);
+            p = mv_follow(p, b->suboffsets[d]);
     }
     *out = p;
     return 0;
-}
-
-/* One item of a native integer or float format, loaded directly: the
- * general unpacker walks the field list, which costs more than the whole
- * rest of an item get.  False for the codes it does not handle. */
-static bool load_native(char code, const char *p, mv_value *out)
-{
-#define LOAD(T, KIND, MEMBER)                                                  \
-    do {                                                                       \
-        T x;                                                                   \
-        memcpy(&x, p, sizeof x);                                               \
-        out->kind = KIND;                                                      \
-        out->v.MEMBER = x;                                                     \
-        return true;                                                           \
-    } while (0)
-    switch (code) {
-    case 'B': LOAD(unsigned char, MV_VALUE_UNSIGNED, u);
-    case 'b': LOAD(signed char, MV_VALUE_SIGNED, i);
-    case 'H': LOAD(unsigned short, MV_VALUE_UNSIGNED, u);
-    case 'h': LOAD(short, MV_VALUE_SIGNED, i);
-    case 'I': LOAD(unsigned int, MV_VALUE_UNSIGNED, u);
-    case 'i': LOAD(int, MV_VALUE_SIGNED, i);
-    case 'L': LOAD(unsigned long, MV_VALUE_UNSIGNED, u);
-    case 'l': LOAD(long, MV_VALUE_SIGNED, i);
-    case 'Q': LOAD(unsigned long long, MV_VALUE_UNSIGNED, u);
-    case 'q': LOAD(long long, MV_VALUE_SIGNED, i);
-    case 'N': LOAD(size_t, MV_VALUE_UNSIGNED, u);
-    case 'n': LOAD(ptrdiff_t, MV_VALUE_SIGNED, i);
-    case 'f': LOAD(float, MV_VALUE_DOUBLE, d);
-    case 'd': LOAD(double, MV_VALUE_DOUBLE, d);
-    default: return false;
-    }
-#undef LOAD
 }
 
 int mv_view_get_item(const mv_view *view, const ptrdiff_t *index, int nindex, mv_value *values,
@@ -676,7 +616,7 @@ int mv_view_get_item(const mv_view *view, const ptrdiff_t *index, int nindex, mv
         view->format->status == 0) {
         ptrdiff_t i = index[0] < 0 ? index[0] + b->shape[0] : index[0];
         if (i >= 0 && i < b->shape[0] &&
-            load_native(view->format->fmt.native, advance(b->buf, i * b->strides[0]), values))
+            mv_load_native(view->format->fmt.native, mv_advance(b->buf, i * b->strides[0]), values))
             return 0;
     }
     const mv_format *fmt;
@@ -707,226 +647,12 @@ int mv_view_set_item(mv_view *view, const ptrdiff_t *index, int nindex, const mv
     return mv_format_pack(fmt, view->format->text, p, values, nvalues, err);
 }
 
-/* ---- keys -------------------------------------------------------------- */
-
-/* Add the constant offset c of one source dimension at the point of the
- * address computation where it belongs: after the last dereference before
- * it (into that dimension's suboffset, as CPython's init_slice; collected
- * in addend until the end), else into buf. */
-static int add_offset(layout *out, ptrdiff_t *addend, int last_indirect, ptrdiff_t c, mv_error *err)
-{
-    if (last_indirect >= 0) {
-        if (mv_add_overflow(addend[last_indirect], c, &addend[last_indirect]))
-            return mv_error_set(err, MV_EOVERFLOW, "memoryview: suboffset overflows ptrdiff_t");
-    } else {
-        out->buf = advance(out->buf, c);
-    }
-    return 0;
-}
-
-/* True when every output dimension so far adds nothing to the address
- * (extent 1 or stride 0, no dereference), so the pointer reaching the next
- * dimension is one fixed address. */
-static bool layout_fixed(const layout *out)
-{
-    for (int o = 0; o < out->ndim; o++)
-        if (out->suboffsets[o] >= 0 || (out->shape[o] > 1 && out->strides[o] != 0))
-            return false;
-    return true;
-}
-
-/* Python's slice defaults (PySlice_Unpack), clipped to extent; returns the
- * length or MV_EVALUE. */
-static ptrdiff_t slice_indices(const mv_key *k, ptrdiff_t extent, ptrdiff_t *start, ptrdiff_t *step,
-                               mv_error *err)
-{
-    ptrdiff_t st = k->has_step ? k->step : 1;
-    if (st == 0)
-        return mv_error_set(err, MV_EVALUE, "slice step cannot be zero");
-    /* -step must stay representable. */
-    if (st < -PTRDIFF_MAX)
-        st = -PTRDIFF_MAX;
-    ptrdiff_t b = k->has_start ? k->start : (st < 0 ? PTRDIFF_MAX : 0);
-    ptrdiff_t e = k->has_stop ? k->stop : (st < 0 ? PTRDIFF_MIN : PTRDIFF_MAX);
-    ptrdiff_t n = mv_slice_adjust(extent, &b, &e, st);
-    *start = b;
-    *step = st;
-    return n;
-}
-
-/* NumPy basic indexing of v by keys into *out (no allocation). */
-static int select_keys(const mv_view *v, const mv_key *keys, int nkeys, layout *out, mv_error *err)
-{
-    const mv_buffer *b = &v->view;
-    if (nkeys < 0 || (nkeys > 0 && !keys))
-        return mv_error_set(err, MV_EVALUE, "memoryview: invalid key array");
-    int nidx = 0, nint = 0, nnew = 0, ellipsis = 0;
-    for (int k = 0; k < nkeys; k++) {
-        switch (keys[k].kind) {
-        case MV_KEY_INDEX:
-            nint++;
-            nidx++;
-            break;
-        case MV_KEY_SLICE:
-            nidx++;
-            break;
-        case MV_KEY_NEWAXIS:
-            nnew++;
-            break;
-        case MV_KEY_ELLIPSIS:
-            if (ellipsis++)
-                return mv_error_set(err, MV_EINDEX,
-                                    "an index can only have a single ellipsis ('...')");
-            break;
-        default:
-            return mv_error_set(err, MV_EVALUE, "memoryview: invalid key kind %d",
-                                (int)keys[k].kind);
-        }
-    }
-    if (nidx > b->ndim)
-        return mv_error_set(err, MV_EINDEX,
-                            "too many indices for memoryview: memoryview is %d-dimensional, "
-                            "but %d were indexed",
-                            b->ndim, nidx);
-    if (b->ndim - nint + nnew > MV_MAX_NDIM)
-        return mv_error_set(err, MV_EVALUE, MSG_NDIM);
-
-    /* Without items no address is ever used (and buf may be NULL): offsets
-     * and dereferences stop once the result is known to be empty. */
-    bool empty = b->len == 0;
-    const ptrdiff_t *subs = b->suboffsets;
-    out->buf = b->buf;
-    out->ndim = 0;
-    ptrdiff_t addend[MV_MAX_NDIM];
-    int last_indirect = -1; /* output dimension of the last dereference */
-    int d = 0;              /* next source dimension */
-    int nfull = b->ndim - nidx;
-    for (int k = 0; k <= nkeys; k++) {
-        /* The ellipsis, or the end of the keys, stands for full slices. */
-        if (k == nkeys || keys[k].kind == MV_KEY_ELLIPSIS) {
-            for (; nfull > 0; nfull--, d++) {
-                int o = out->ndim++;
-                addend[o] = 0;
-                out->shape[o] = b->shape[d];
-                out->strides[o] = b->strides[d];
-                out->suboffsets[o] = subs ? subs[d] : -1;
-                if (out->suboffsets[o] >= 0)
-                    last_indirect = o;
-            }
-            continue;
-        }
-        const mv_key *key = &keys[k];
-        if (key->kind == MV_KEY_NEWAXIS) {
-            int o = out->ndim++;
-            addend[o] = 0;
-            out->shape[o] = 1;
-            out->strides[o] = 0;
-            out->suboffsets[o] = -1;
-            continue;
-        }
-        if (key->kind == MV_KEY_INDEX) {
-            ptrdiff_t i = key->index;
-            if (i < 0)
-                i += b->shape[d];
-            if (i < 0 || i >= b->shape[d])
-                return mv_error_set(err, MV_EINDEX, "index out of bounds on dimension %d", d + 1);
-            bool indirect = subs && subs[d] >= 0;
-            if (indirect && !empty && !layout_fixed(out))
-                return mv_error_set(err, MV_ENOTIMPL,
-                                    "memoryview: an integer index on an indirect dimension "
-                                    "(suboffsets) after a sliced dimension is not implemented");
-            if (!empty) {
-                ptrdiff_t c;
-                if (mv_mul_overflow(i, b->strides[d], &c))
-                    return mv_error_set(err, MV_EOVERFLOW,
-                                        "memoryview: offset overflows ptrdiff_t");
-                int rc = add_offset(out, addend, last_indirect, c, err);
-                if (rc < 0)
-                    return rc;
-                /* The pointer before this dimension's dereference is one
-                 * fixed address, so the dereference can happen now. */
-                if (indirect)
-                    out->buf = follow(out->buf, subs[d]);
-            }
-            d++;
-            continue;
-        }
-        ptrdiff_t start = 0, step = 1;
-        ptrdiff_t n = slice_indices(key, b->shape[d], &start, &step, err);
-        if (n < 0)
-            return (int)n;
-        ptrdiff_t stride = b->strides[d];
-        if (n == 0)
-            empty = true;
-        if (!empty) {
-            ptrdiff_t c;
-            if (mv_mul_overflow(start, stride, &c))
-                return mv_error_set(err, MV_EOVERFLOW, "memoryview: offset overflows ptrdiff_t");
-            int rc = add_offset(out, addend, last_indirect, c, err);
-            if (rc < 0)
-                return rc;
-        }
-        /* With at most one item the stride is never used; keep the old one
-         * rather than an overflowing product. */
-        ptrdiff_t s;
-        if (!mv_mul_overflow(stride, step, &s))
-            stride = s;
-        else if (n > 1)
-            return mv_error_set(err, MV_EOVERFLOW, "memoryview: stride overflows ptrdiff_t");
-        int o = out->ndim++;
-        addend[o] = 0;
-        out->shape[o] = n;
-        out->strides[o] = stride;
-        out->suboffsets[o] = subs ? subs[d] : -1;
-        if (out->suboffsets[o] >= 0)
-            last_indirect = o;
-        d++;
-    }
-
-    for (int o = 0; !empty && o < out->ndim; o++) {
-        ptrdiff_t *so = &out->suboffsets[o];
-        if (*so < 0)
-            continue;
-        if (mv_add_overflow(*so, addend[o], so))
-            return mv_error_set(err, MV_EOVERFLOW, "memoryview: suboffset overflows ptrdiff_t");
-        /* A negative suboffset would mean "no dereference". */
-        if (*so < 0)
-            return mv_error_set(err, MV_ENOTIMPL,
-                                "memoryview: this sub-view would need a negative suboffset "
-                                "on dimension %d, which is not representable",
-                                o + 1);
-    }
-
-    /* Keep suboffsets while a dimension still dereferences (or, as CPython,
-     * when the exporter gave only negative ones); drop them once every
-     * indirection has been followed. */
-    bool any_out = false, any_src = false;
-    for (int o = 0; o < out->ndim; o++)
-        any_out |= out->suboffsets[o] >= 0;
-    for (int i = 0; subs && i < b->ndim; i++)
-        any_src |= subs[i] >= 0;
-    out->has_suboffsets = subs && out->ndim > 0 && (any_out || !any_src);
-    return 0;
-}
-
-/* product(shape) * itemsize, or MV_EOVERFLOW. */
-static int layout_len(const layout *l, ptrdiff_t itemsize, ptrdiff_t *len, mv_error *err)
-{
-    ptrdiff_t n = itemsize;
-    for (int i = 0; i < l->ndim; i++)
-        if (mv_mul_overflow(n, l->shape[i], &n))
-            return mv_error_set(err, MV_EOVERFLOW,
-                                "memoryview: product(shape) * itemsize overflows");
-    *len = n;
-    return 0;
-}
-
 /* A new registered view of src's managed buffer with layout l. */
-static mv_view *view_from_layout(const mv_view *src, const layout *l, format_holder *format,
+static mv_view *view_from_layout(const mv_view *src, const mv_selection *l, format_holder *format,
                                  ptrdiff_t itemsize, mv_error *err)
 {
     ptrdiff_t len = 0;
-    if (layout_len(l, itemsize, &len, err) < 0)
+    if (mv_selection_len(l, itemsize, &len, err) < 0)
         return NULL;
     mv_view *v = view_alloc(l->ndim, l->has_suboffsets, err);
     if (!v)
@@ -947,42 +673,20 @@ static mv_view *view_from_layout(const mv_view *src, const layout *l, format_hol
     return v;
 }
 
-/* view[slice] on the first dimension of a direct view: select_keys'
- * result without its generality (the common m[a:b]). */
+/* view[slice] on the first dimension of a direct view (the common m[a:b]):
+ * mv_select's result without its generality. */
 static mv_view *subscript_slice0(mv_view *view, const mv_key *key, mv_error *err)
 {
     const mv_buffer *b = &view->view;
-    ptrdiff_t start = 0, step = 1;
-    ptrdiff_t n = slice_indices(key, b->shape[0], &start, &step, err);
-    if (n < 0)
+    char *buf;
+    ptrdiff_t n, stride, len;
+    if (mv_select_first(b, key, &buf, &n, &stride, &len, err) < 0)
         return NULL;
-    ptrdiff_t stride = b->strides[0], offset = 0, s;
-    /* Offsets are only taken while items remain (as select_keys). */
-    if (n > 0 && b->len > 0 && mv_mul_overflow(start, stride, &offset)) {
-        mv_error_set(err, MV_EOVERFLOW, "memoryview: offset overflows ptrdiff_t");
-        return NULL;
-    }
-    if (!mv_mul_overflow(stride, step, &s))
-        stride = s;
-    else if (n > 1) {
-        mv_error_set(err, MV_EOVERFLOW, "memoryview: stride overflows ptrdiff_t");
-        return NULL;
-    }
     int ndim = b->ndim;
-    ptrdiff_t len = b->itemsize;
-    if (mv_mul_overflow(len, n, &len)) {
-        mv_error_set(err, MV_EOVERFLOW, "memoryview: product(shape) * itemsize overflows");
-        return NULL;
-    }
-    for (int d = 1; d < ndim; d++)
-        if (mv_mul_overflow(len, b->shape[d], &len)) {
-            mv_error_set(err, MV_EOVERFLOW, "memoryview: product(shape) * itemsize overflows");
-            return NULL;
-        }
     mv_view *v = view_alloc(ndim, false, err);
     if (!v)
         return NULL;
-    v->view.buf = n > 0 && b->len > 0 ? advance(b->buf, offset) : b->buf;
+    v->view.buf = buf;
     v->view.len = len;
     v->view.itemsize = b->itemsize;
     v->view.readonly = b->readonly;
@@ -1004,8 +708,8 @@ mv_view *mv_view_subscript(mv_view *view, const mv_key *keys, int nkeys, mv_erro
     if (nkeys == 1 && keys && keys[0].kind == MV_KEY_SLICE && view->view.ndim > 0 &&
         !view->view.suboffsets)
         return subscript_slice0(view, keys, err);
-    layout l;
-    if (select_keys(view, keys, nkeys, &l, err) < 0)
+    mv_selection l;
+    if (mv_select(&view->view, keys, nkeys, &l, err) < 0)
         return NULL;
     return view_from_layout(view, &l, view->format, view->view.itemsize, err);
 }
@@ -1028,8 +732,8 @@ int mv_view_assign(mv_view *view, const mv_key *keys, int nkeys, const mv_buffer
         return mv_error_set(err, MV_ETYPE, MV_MSG_READONLY);
     if (!src)
         return mv_error_set(err, MV_EVALUE, "memoryview assignment: source must not be NULL");
-    layout l;
-    if ((rc = select_keys(view, keys, nkeys, &l, err)) < 0)
+    mv_selection l;
+    if ((rc = mv_select(&view->view, keys, nkeys, &l, err)) < 0)
         return rc;
     mv_buffer dst = {
         .buf = l.buf,
@@ -1040,7 +744,7 @@ int mv_view_assign(mv_view *view, const mv_key *keys, int nkeys, const mv_buffer
         .strides = l.ndim > 0 ? l.strides : NULL,
         .suboffsets = l.has_suboffsets ? l.suboffsets : NULL,
     };
-    if ((rc = layout_len(&l, dst.itemsize, &dst.len, err)) < 0)
+    if ((rc = mv_selection_len(&l, dst.itemsize, &dst.len, err)) < 0)
         return rc;
 
     /* equiv_structure: format and itemsize, then shapes up to the first 0. */
@@ -1102,7 +806,7 @@ static int cast_check_source(const mv_view *view, int ndim, bool strict, mv_erro
                             "Fortran-contiguous views");
     }
     if (has_shape && ndim > MV_MAX_NDIM)
-        return mv_error_set(err, MV_EVALUE, MSG_NDIM);
+        return mv_error_set(err, MV_EVALUE, MV_MSG_NDIM);
     if (strict && has_shape && b->ndim != 1 && ndim != 1)
         return mv_error_set(err, MV_ETYPE, "memoryview: cast must be 1D -> ND or ND -> 1D");
     return 0;
@@ -1137,7 +841,7 @@ static int cast_check_format(const mv_view *view, const format_holder *h, bool s
 
 /* cast_to_ND's shape: copy_shape's checks, then the size check. */
 static int cast_shape(const mv_buffer *b, const ptrdiff_t *shape, int ndim, ptrdiff_t itemsize,
-                      bool fortran, layout *l, mv_error *err)
+                      bool fortran, mv_selection *l, mv_error *err)
 {
     l->buf = b->buf;
     l->has_suboffsets = false;
@@ -1190,7 +894,7 @@ mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t *shape,
     if (!h)
         return NULL;
     mv_view *v = NULL;
-    layout l;
+    mv_selection l;
     if (cast_check_format(view, h, strict, err) == 0) {
         ptrdiff_t itemsize = h->fmt.itemsize;
         if (view->view.len % itemsize)
