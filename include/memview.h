@@ -623,6 +623,117 @@ MV_API mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t 
                              int flags, mv_error *err);
 
 /* ======================================================================== *
+ * Spans: views held by value (src/span.c)
+ *
+ * An mv_span is a strided view that the caller holds by value - on the
+ * stack, in a struct, copied with `=` - in the manner of C++'s mdspan,
+ * GSL's vector views and Py_buffer itself.  Making, slicing and reading one
+ * changes no count and allocates nothing (except to parse a format that is
+ * not a native single character, as items of records are read), so each
+ * step costs a few nanoseconds where an mv_view costs an allocation and
+ * counted references.
+ * The price is that a span owns nothing: the memory and the format text it
+ * describes must stay valid while the span, or any span sliced from it, is
+ * used.  Take a span from a buffer you hold (mv_object_getbuffer, until
+ * mv_buffer_release) or from a view you hold (until mv_view_release), and
+ * drop it when you let go of that; a span itself is never released.
+ *
+ * Spans are direct (no suboffsets) and have at most MV_SPAN_MAX_NDIM
+ * dimensions.  The fields are for reading; the functions trust a span they
+ * are given to be as mv_span_from_buffer / mv_span_from_view / mv_span_slice
+ * left it (a span filled by hand: pass it through mv_span_buffer and
+ * mv_span_from_buffer to have it checked).
+ *
+ * Thread-safety: a span is plain data; the functions only read their input
+ * span, so any number of threads may use one span at once.
+ * ======================================================================== */
+
+#define MV_SPAN_MAX_NDIM 8
+
+typedef struct mv_span {
+    char *buf;          /* address of the item at index (0, ..., 0) */
+    ptrdiff_t len;      /* product(shape) * itemsize */
+    ptrdiff_t itemsize; /* > 0 */
+    const char *format; /* struct syntax, borrowed; never NULL */
+    int ndim;           /* 0 .. MV_SPAN_MAX_NDIM */
+    bool readonly;
+    char native;        /* the format's native single-character code, as
+                           mv_format.native, or 0 */
+    ptrdiff_t shape[MV_SPAN_MAX_NDIM];
+    ptrdiff_t strides[MV_SPAN_MAX_NDIM]; /* bytes, any sign */
+} mv_span;
+
+/* A span of the memory b describes (b->obj is not used: the caller keeps
+ * the buffer).  b is checked as mv_buffer_validate does, so a descriptor
+ * from any source is safe to pass.  Errors: MV_EVALUE "span: NULL
+ * argument"; MV_EVALUE "span: ndim must be in [0, 8], not %d"; MV_EVALUE
+ * "span: indirect buffers (suboffsets) cannot be spans"; MV_EVALUE "span:
+ * itemsize must be > 0"; mv_buffer_validate's errors (a format that does
+ * not parse or does not match itemsize among them).  On error *span is
+ * left unchanged. */
+MV_API int mv_span_from_buffer(mv_span *span, const mv_buffer *b, mv_error *err);
+
+/* A span of a live view's memory, usable until the view is released.
+ * Errors: MV_EVALUE "operation forbidden on released memoryview object";
+ * the ndim / suboffsets errors of mv_span_from_buffer.  A view whose format
+ * does not parse gives a span with native 0 (get_item then reports the
+ * parse error). */
+MV_API int mv_span_from_view(mv_span *span, const mv_view *view, mv_error *err);
+
+/* NumPy basic indexing of span by keys into *out (out may be span): the
+ * keys, rules and messages of mv_view_subscript, and MV_EVALUE "span: ndim
+ * must be in [0, 8], not %d" when new axes would exceed
+ * MV_SPAN_MAX_NDIM.  On error *out is left unchanged. */
+MV_API int mv_span_slice(mv_span *out, const mv_span *span, const mv_key *keys, int nkeys,
+                         mv_error *err);
+
+/* The span as a descriptor (obj NULL, arrays pointing into *span, which
+ * must outlive *out): a source for mv_view_assign, a layout for
+ * mv_buffer_* and mv_external_new_layout.  NULL arguments are ignored. */
+MV_API void mv_span_buffer(const mv_span *span, mv_buffer *out);
+
+/* Read / write one item through the span, with mv_view_get_item's and
+ * mv_view_set_item's index rules, values and messages (in the view's order:
+ * read-only, format, index).  Native integer and float items are read
+ * directly; writes, and reads of other formats, parse the format on each
+ * call (hold a view for many accesses of records). */
+MV_API int mv_span_get_item(const mv_span *span, const ptrdiff_t *index, int nindex,
+                            mv_value *values, ptrdiff_t nvalues, mv_error *err);
+MV_API int mv_span_set_item(const mv_span *span, const ptrdiff_t *index, int nindex,
+                            const mv_value *values, ptrdiff_t nvalues, mv_error *err);
+
+/* The address of the item at index[0 .. ndim) (negative indices count from
+ * the end), or NULL when span is NULL, index is NULL for ndim > 0, or an
+ * index is out of range.  Inline: the item pointer costs a bounds check and
+ * a multiply-add per dimension.  Read it as the span's format says (e.g.
+ * memcpy into an int32_t for "i"). */
+static inline void *mv_span_at(const mv_span *span, const ptrdiff_t *index)
+{
+    if (!span || span->ndim < 0 || span->ndim > MV_SPAN_MAX_NDIM || (span->ndim > 0 && !index))
+        return NULL;
+    ptrdiff_t offset = 0;
+    for (int d = 0; d < span->ndim; d++) {
+        ptrdiff_t i = index[d] < 0 ? index[d] + span->shape[d] : index[d];
+        if (i < 0 || i >= span->shape[d])
+            return NULL;
+        offset += i * span->strides[d];
+    }
+    return span->buf + offset;
+}
+
+/* The same for a 1-D span and one index; NULL also when span is not 1-D. */
+static inline void *mv_span_at1(const mv_span *span, ptrdiff_t i)
+{
+    if (!span || span->ndim != 1)
+        return NULL;
+    if (i < 0)
+        i += span->shape[0];
+    if (i < 0 || i >= span->shape[0])
+        return NULL;
+    return span->buf + i * span->strides[0];
+}
+
+/* ======================================================================== *
  * Data out (src/copy.c, src/text.c)
  * ======================================================================== */
 

@@ -93,7 +93,8 @@ int mv_buffer_fill_info(mv_buffer *view, mv_object *exporter, void *buf, ptrdiff
     if ((flags & MV_BUF_WRITABLE) && readonly)
         return mv_error_set(err, MV_EBUFFER, "Object is not writable.");
 
-    mv_incref(exporter);
+    if (exporter) /* mv_incref, inline: this runs for every buffer */
+        mv_count_add(&exporter->refcount, mv_is_local(exporter));
     view->obj = exporter;
     view->buf = buf;
     view->len = len;
@@ -454,6 +455,8 @@ int mv_buffer_validate(const mv_buffer *view, mv_error *err)
         if (view->itemsize > 0 && view->len % view->itemsize != 0)
             return mv_error_set(err, MV_EVALUE, "buffer len %td is not a multiple of itemsize %td",
                                 view->len, view->itemsize);
+        if (UINTPTR_MAX - (uintptr_t)view->buf < (uintptr_t)view->len)
+            return mv_error_set(err, MV_EOVERFLOW, "buffer len reaches outside the address space");
     } else {
         bool zero = false;
         ptrdiff_t nbytes = 0;

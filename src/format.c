@@ -453,6 +453,27 @@ static char native_code(const char *text)
     return 0;
 }
 
+char mv_format_native(const char *text, ptrdiff_t *size)
+{
+    ptrdiff_t align;
+    if (!text) {
+        *size = 1;
+        return 'B';
+    }
+    /* One character, after an optional '@': the common formats, checked
+     * without native_code's scan (this runs for every new span). */
+    const char *c = text[0] == '@' ? text + 1 : text;
+    if (c[0] && !c[1]) {
+        if (c[0] == 'x' || c[0] == 's' || c[0] == 'p' || code_layout(c[0], '@', size, &align))
+            return 0;
+        return c[0];
+    }
+    char code = native_code(text);
+    if (!code || code_layout(code, '@', size, &align) != 0)
+        return 0;
+    return code;
+}
+
 MV_API int mv_format_parse(mv_format *fmt, const char *text, mv_error *err)
 {
     if (!fmt)

@@ -96,6 +96,9 @@ static inline char *mv_follow(const char *p, ptrdiff_t suboffset)
     return mv_advance(q, suboffset);
 }
 
+/* The codes mv_load_native handles. */
+#define MV_LOADABLE_CODES "BbHhIiLlQqNnfd"
+
 /* One item of a native integer or float format (mv_format.native), loaded
  * directly: the general unpacker walks the field list, which costs more
  * than the whole rest of an item get.  False for the codes it does not
@@ -163,13 +166,63 @@ typedef struct mv_selection {
  * messages.  No allocation. */
 int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_selection *out, mv_error *err);
 
+/* Python's slice defaults (PySlice_Unpack), clipped to extent; returns the
+ * length or MV_EVALUE. */
+static inline ptrdiff_t mv_slice_indices(const mv_key *k, ptrdiff_t extent, ptrdiff_t *start,
+                                         ptrdiff_t *step, mv_error *err)
+{
+    ptrdiff_t st = k->has_step ? k->step : 1;
+    if (st == 0)
+        return mv_error_set(err, MV_EVALUE, "slice step cannot be zero");
+    /* -step must stay representable. */
+    if (st < -PTRDIFF_MAX)
+        st = -PTRDIFF_MAX;
+    ptrdiff_t b = k->has_start ? k->start : (st < 0 ? PTRDIFF_MAX : 0);
+    ptrdiff_t e = k->has_stop ? k->stop : (st < 0 ? PTRDIFF_MIN : PTRDIFF_MAX);
+    ptrdiff_t n = mv_slice_adjust(extent, &b, &e, st);
+    *start = b;
+    *step = st;
+    return n;
+}
+
 /* The common b[start:stop:step] alone: one slice key on dimension 0 of a
  * validated direct descriptor b (ndim >= 1, no suboffsets).  The result
  * keeps b's other dimensions; *buf, *n (extent 0), *stride (stride 0) and
  * *len (product(shape) * itemsize) describe the rest.  Same checks and
  * messages as mv_select. */
-int mv_select_first(const mv_buffer *b, const mv_key *key, char **buf, ptrdiff_t *n,
-                    ptrdiff_t *stride, ptrdiff_t *len, mv_error *err);
+static inline int mv_select_first(const mv_buffer *b, const mv_key *key, char **buf, ptrdiff_t *n,
+                                  ptrdiff_t *stride, ptrdiff_t *len, mv_error *err)
+{
+    ptrdiff_t start = 0, step = 1;
+    ptrdiff_t count = mv_slice_indices(key, b->shape[0], &start, &step, err);
+    if (count < 0)
+        return (int)count;
+    ptrdiff_t st = b->strides[0], offset = 0, s;
+    /* Offsets are only taken while items remain (as mv_select). */
+    if (count > 0 && b->len > 0 && mv_mul_overflow(start, st, &offset))
+        return mv_error_set(err, MV_EOVERFLOW, "memoryview: offset overflows ptrdiff_t");
+    if (!mv_mul_overflow(st, step, &s))
+        st = s;
+    else if (count > 1)
+        return mv_error_set(err, MV_EOVERFLOW, "memoryview: stride overflows ptrdiff_t");
+    ptrdiff_t bytes = b->itemsize;
+    bool overflow = mv_mul_overflow(bytes, count, &bytes);
+    for (int d = 1; d < b->ndim; d++)
+        overflow |= mv_mul_overflow(bytes, b->shape[d], &bytes);
+    if (overflow)
+        return mv_error_set(err, MV_EOVERFLOW, "memoryview: product(shape) * itemsize overflows");
+    *buf = count > 0 && b->len > 0 ? mv_advance(b->buf, offset) : b->buf;
+    *n = count;
+    *stride = st;
+    *len = bytes;
+    return 0;
+}
+
+/* The address of the item at index[0 .. nindex) of the validated
+ * descriptor b (CPython's ptr_from_tuple, its checks in its order and its
+ * messages; suboffsets followed).  In subscript.c. */
+int mv_item_pointer(const mv_buffer *b, const ptrdiff_t *index, int nindex, char **out,
+                    mv_error *err);
 
 /* product(shape) * itemsize of a selection, or MV_EOVERFLOW. */
 int mv_selection_len(const mv_selection *l, ptrdiff_t itemsize, ptrdiff_t *len, mv_error *err);
@@ -274,6 +327,11 @@ static inline const char *mv_layout_item(const char *row, ptrdiff_t i, ptrdiff_t
  * code, MV_EVALUE if local holds none: for callees given a local mv_error
  * because the caller needs the code even when err is NULL. */
 int mv_error_pass(mv_error *err, const mv_error *local);
+
+/* The code of a native single-character format (what mv_format.native
+ * would say, without a parse; NULL text means "B") with its itemsize in
+ * *size; 0 (and *size untouched) for any other text.  In format.c. */
+char mv_format_native(const char *text, ptrdiff_t *size);
 
 /* 1 for a one-byte format 'B', 'b' or 'c' (optionally '@'-prefixed; NULL
  * means 'B'), else 0. */

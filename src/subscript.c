@@ -260,25 +260,6 @@ static bool layout_fixed(const mv_selection *out)
     return true;
 }
 
-/* Python's slice defaults (PySlice_Unpack), clipped to extent; returns the
- * length or MV_EVALUE. */
-static ptrdiff_t slice_indices(const mv_key *k, ptrdiff_t extent, ptrdiff_t *start, ptrdiff_t *step,
-                               mv_error *err)
-{
-    ptrdiff_t st = k->has_step ? k->step : 1;
-    if (st == 0)
-        return mv_error_set(err, MV_EVALUE, "slice step cannot be zero");
-    /* -step must stay representable. */
-    if (st < -PTRDIFF_MAX)
-        st = -PTRDIFF_MAX;
-    ptrdiff_t b = k->has_start ? k->start : (st < 0 ? PTRDIFF_MAX : 0);
-    ptrdiff_t e = k->has_stop ? k->stop : (st < 0 ? PTRDIFF_MIN : PTRDIFF_MAX);
-    ptrdiff_t n = mv_slice_adjust(extent, &b, &e, st);
-    *start = b;
-    *step = st;
-    return n;
-}
-
 int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_selection *out, mv_error *err)
 {
     if (nkeys < 0 || (nkeys > 0 && !keys))
@@ -375,7 +356,7 @@ int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_selection *o
             continue;
         }
         ptrdiff_t start = 0, step = 1;
-        ptrdiff_t n = slice_indices(key, b->shape[d], &start, &step, err);
+        ptrdiff_t n = mv_slice_indices(key, b->shape[d], &start, &step, err);
         if (n < 0)
             return (int)n;
         ptrdiff_t stride = b->strides[d];
@@ -443,30 +424,29 @@ int mv_selection_len(const mv_selection *l, ptrdiff_t itemsize, ptrdiff_t *len, 
     return 0;
 }
 
-int mv_select_first(const mv_buffer *b, const mv_key *key, char **buf, ptrdiff_t *n,
-                    ptrdiff_t *stride, ptrdiff_t *len, mv_error *err)
+/* ptr_from_tuple, with CPython's checks in its order. */
+int mv_item_pointer(const mv_buffer *b, const ptrdiff_t *index, int nindex, char **out,
+                    mv_error *err)
 {
-    ptrdiff_t start = 0, step = 1;
-    ptrdiff_t count = slice_indices(key, b->shape[0], &start, &step, err);
-    if (count < 0)
-        return (int)count;
-    ptrdiff_t st = b->strides[0], offset = 0, s;
-    /* Offsets are only taken while items remain (as mv_select). */
-    if (count > 0 && b->len > 0 && mv_mul_overflow(start, st, &offset))
-        return mv_error_set(err, MV_EOVERFLOW, "memoryview: offset overflows ptrdiff_t");
-    if (!mv_mul_overflow(st, step, &s))
-        st = s;
-    else if (count > 1)
-        return mv_error_set(err, MV_EOVERFLOW, "memoryview: stride overflows ptrdiff_t");
-    ptrdiff_t bytes = b->itemsize;
-    bool overflow = mv_mul_overflow(bytes, count, &bytes);
-    for (int d = 1; d < b->ndim; d++)
-        overflow |= mv_mul_overflow(bytes, b->shape[d], &bytes);
-    if (overflow)
-        return mv_error_set(err, MV_EOVERFLOW, "memoryview: product(shape) * itemsize overflows");
-    *buf = count > 0 && b->len > 0 ? mv_advance(b->buf, offset) : b->buf;
-    *n = count;
-    *stride = st;
-    *len = bytes;
+    if (nindex < 0 || (nindex > 0 && !index))
+        return mv_error_set(err, MV_EVALUE, "memoryview: invalid index array");
+    if (nindex < b->ndim)
+        return mv_error_set(err, MV_ENOTIMPL, "sub-views are not implemented");
+    if (nindex > b->ndim)
+        return mv_error_set(err, MV_ETYPE, "cannot index %zd-dimension view with %zd-element tuple",
+                            (ptrdiff_t)b->ndim, (ptrdiff_t)nindex);
+    char *p = b->buf;
+    for (int d = 0; d < b->ndim; d++) {
+        ptrdiff_t i = index[d];
+        if (i < 0)
+            i += b->shape[d];
+        if (i < 0 || i >= b->shape[d])
+            return mv_error_set(err, MV_EINDEX, "index out of bounds on dimension %d", d + 1);
+        /* In range of a validated layout, so i * stride fits. */
+        p = mv_advance(p, i * b->strides[d]);
+        if (b->suboffsets && b->suboffsets[d] >= 0)
+            p = mv_follow(p, b->suboffsets[d]);
+    }
+    *out = p;
     return 0;
 }

@@ -576,34 +576,6 @@ static void view_destroy(mv_object *self)
 
 /* ---- items ------------------------------------------------------------- */
 
-/* ptr_from_tuple, with CPython's checks in its order. */
-static int item_pointer(const mv_view *v, const ptrdiff_t *index, int nindex, char **out,
-                        mv_error *err)
-{
-    const mv_buffer *b = &v->view;
-    if (nindex < 0 || (nindex > 0 && !index))
-        return mv_error_set(err, MV_EVALUE, "memoryview: invalid index array");
-    if (nindex < b->ndim)
-        return mv_error_set(err, MV_ENOTIMPL, "sub-views are not implemented");
-    if (nindex > b->ndim)
-        return mv_error_set(err, MV_ETYPE, "cannot index %zd-dimension view with %zd-element tuple",
-                            (ptrdiff_t)b->ndim, (ptrdiff_t)nindex);
-    char *p = b->buf;
-    for (int d = 0; d < b->ndim; d++) {
-        ptrdiff_t i = index[d];
-        if (i < 0)
-            i += b->shape[d];
-        if (i < 0 || i >= b->shape[d])
-            return mv_error_set(err, MV_EINDEX, "index out of bounds on dimension %d", d + 1);
-        /* In range of a validated layout, so i * stride fits. */
-        p = mv_advance(p, i * b->strides[d]);
-        if (b->suboffsets && b->suboffsets[d] >= 0)
-            p = mv_follow(p, b->suboffsets[d]);
-    }
-    *out = p;
-    return 0;
-}
-
 int mv_view_get_item(const mv_view *view, const ptrdiff_t *index, int nindex, mv_value *values,
                      ptrdiff_t nvalues, mv_error *err)
 {
@@ -622,7 +594,7 @@ int mv_view_get_item(const mv_view *view, const ptrdiff_t *index, int nindex, mv
     const mv_format *fmt;
     char *p;
     if ((rc = holder_format(view->format, &fmt, err)) < 0 ||
-        (rc = item_pointer(view, index, nindex, &p, err)) < 0)
+        (rc = mv_item_pointer(&view->view, index, nindex, &p, err)) < 0)
         return rc;
     if (!values && nvalues > 0)
         return mv_error_set(err, MV_EVALUE, "memoryview: values must not be NULL");
@@ -640,7 +612,7 @@ int mv_view_set_item(mv_view *view, const ptrdiff_t *index, int nindex, const mv
     const mv_format *fmt;
     char *p;
     if ((rc = holder_format(view->format, &fmt, err)) < 0 ||
-        (rc = item_pointer(view, index, nindex, &p, err)) < 0)
+        (rc = mv_item_pointer(&view->view, index, nindex, &p, err)) < 0)
         return rc;
     if (!values && nvalues > 0)
         return mv_error_set(err, MV_EVALUE, "memoryview: values must not be NULL");
@@ -678,8 +650,8 @@ static mv_view *view_from_layout(const mv_view *src, const mv_selection *l, form
 static mv_view *subscript_slice0(mv_view *view, const mv_key *key, mv_error *err)
 {
     const mv_buffer *b = &view->view;
-    char *buf;
-    ptrdiff_t n, stride, len;
+    char *buf = NULL;
+    ptrdiff_t n = 0, stride = 0, len = 0;
     if (mv_select_first(b, key, &buf, &n, &stride, &len, err) < 0)
         return NULL;
     int ndim = b->ndim;

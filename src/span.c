@@ -1,0 +1,277 @@
+/* mv_span: views held by value.
+ *
+ * A span is a copy of a descriptor with its arrays inline, so nothing here
+ * allocates or counts: that is the point (an mv_view pays a malloc and
+ * counted references for its lifetime guarantees).  Creation checks the
+ * descriptor once, as mv_buffer_validate does; every span derived from a
+ * checked one by mv_span_slice stays consistent, because slicing only
+ * narrows extents inside the checked layout (mv_select, shared with views,
+ * with its overflow checks).  The common 1-D native descriptor is checked
+ * inline, without a format parse.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MSG_NDIM "span: ndim must be in [0, %d], not %d"
+
+/* A 1-D, C-contiguous descriptor of a native single-character format
+ * (code, of itemsize size) whose fields hold together: what most exporters
+ * hand out, filled in here without the general checks.  False sends the
+ * descriptor to them. */
+static bool plain_1d(mv_span *span, const mv_buffer *b, char code, ptrdiff_t size)
+{
+    if (!code || b->ndim != 1 || b->suboffsets || (b->strides && !b->shape) ||
+        b->itemsize != size || b->len < 0 || (!b->buf && b->len != 0) ||
+        (b->strides && b->strides[0] != size) ||
+        UINTPTR_MAX - (uintptr_t)b->buf < (uintptr_t)b->len)
+        return false;
+    ptrdiff_t n, bytes;
+    if (b->shape) {
+        n = b->shape[0];
+        if (n < 0 || mv_mul_overflow(n, size, &bytes) || bytes != b->len)
+            return false;
+    } else {
+        if (b->len % size != 0)
+            return false;
+        n = b->len / size;
+    }
+    span->buf = b->buf;
+    span->len = b->len;
+    span->itemsize = size;
+    span->format = b->format ? b->format : "B";
+    span->ndim = 1;
+    span->readonly = b->readonly != 0;
+    span->native = code;
+    span->shape[0] = n;
+    span->strides[0] = size;
+    return true;
+}
+
+/* Copy a descriptor known to be consistent, direct and of at most
+ * MV_SPAN_MAX_NDIM dimensions into *span. */
+static void span_fill(mv_span *span, const mv_buffer *b, char native)
+{
+    span->buf = b->buf;
+    span->len = b->len;
+    span->itemsize = b->itemsize;
+    span->format = b->format ? b->format : "B";
+    span->ndim = b->ndim;
+    span->readonly = b->readonly != 0;
+    span->native = native;
+    for (int d = 0; d < b->ndim; d++)
+        span->shape[d] = b->shape ? b->shape[d] : b->len / b->itemsize;
+    if (b->strides)
+        for (int d = 0; d < b->ndim; d++)
+            span->strides[d] = b->strides[d];
+    else if (b->ndim > 0)
+        mv_fill_contiguous_strides(b->ndim, span->shape, span->strides, b->itemsize, 'C');
+}
+
+/* Everything of src but its layout into *out (a slice's result). */
+static void span_head(mv_span *out, const mv_span *src)
+{
+    out->itemsize = src->itemsize;
+    out->format = src->format;
+    out->readonly = src->readonly;
+    out->native = src->native;
+}
+
+/* The checks a descriptor needs to become a span, beyond mv_buffer_validate. */
+static int span_check(const mv_buffer *b, mv_error *err)
+{
+    if (b->ndim < 0 || b->ndim > MV_SPAN_MAX_NDIM)
+        return mv_error_set(err, MV_EVALUE, MSG_NDIM, MV_SPAN_MAX_NDIM, b->ndim);
+    for (int d = 0; b->suboffsets && b->shape && d < b->ndim; d++)
+        if (b->suboffsets[d] >= 0)
+            return mv_error_set(err, MV_EVALUE,
+                                "span: indirect buffers (suboffsets) cannot be spans");
+    if (b->itemsize <= 0)
+        return mv_error_set(err, MV_EVALUE, "span: itemsize must be > 0");
+    return 0;
+}
+
+int mv_span_from_buffer(mv_span *span, const mv_buffer *b, mv_error *err)
+{
+    if (!span || !b)
+        return mv_error_set(err, MV_EVALUE, "span: NULL argument");
+    ptrdiff_t size = 0;
+    char native = mv_format_native(b->format, &size);
+    /* *span is only written once b has passed (the fast path checks
+     * everything before its first store). */
+    if (plain_1d(span, b, native, size))
+        return 0;
+    int rc = span_check(b, err);
+    if (rc < 0)
+        return rc;
+    /* A native format of the right size needs no parse (which would
+     * allocate); NULL means "B" and must match itemsize like any other. */
+    mv_buffer c = *b;
+    c.format = native && size == b->itemsize ? NULL : b->format ? b->format : "B";
+    if ((rc = mv_buffer_validate(&c, err)) < 0)
+        return rc;
+    span_fill(span, b, native);
+    return 0;
+}
+
+int mv_span_from_view(mv_span *span, const mv_view *view, mv_error *err)
+{
+    if (!span || !view)
+        return mv_error_set(err, MV_EVALUE, "span: NULL argument");
+    const mv_buffer *b = mv_view_buffer(view, err);
+    if (!b)
+        return MV_EVALUE;
+    int rc = span_check(b, err);
+    if (rc < 0)
+        return rc;
+    /* The view checked its layout when it was made; its format may not
+     * parse (such views work as bytes), so native comes from the view. */
+    const mv_format *fmt = mv_view_format(view, NULL);
+    span_fill(span, b, fmt ? fmt->native : 0);
+    return 0;
+}
+
+/* The span as a descriptor (its arrays lent). */
+static mv_buffer span_as_buffer(const mv_span *span)
+{
+    return (mv_buffer){
+        .buf = span->buf,
+        .obj = NULL,
+        .len = span->len,
+        .itemsize = span->itemsize,
+        .readonly = span->readonly,
+        .ndim = span->ndim,
+        .format = span->format,
+        .shape = span->ndim > 0 ? (ptrdiff_t *)span->shape : NULL,
+        .strides = span->ndim > 0 ? (ptrdiff_t *)span->strides : NULL,
+    };
+}
+
+void mv_span_buffer(const mv_span *span, mv_buffer *out)
+{
+    if (span && out)
+        *out = span_as_buffer(span);
+}
+
+/* Any keys: mv_select, then the result checked against the span's limit.
+ * Kept out of line so that the one-slice path stays a leaf. */
+static __attribute__((noinline)) int slice_general(mv_span *out, const mv_span *span,
+                                                   const mv_key *keys, int nkeys, mv_error *err)
+{
+    mv_buffer b = span_as_buffer(span);
+    mv_selection sel;
+    ptrdiff_t len;
+    int rc = mv_select(&b, keys, nkeys, &sel, err);
+    if (rc < 0 || (rc = mv_selection_len(&sel, span->itemsize, &len, err)) < 0)
+        return rc;
+    if (sel.ndim > MV_SPAN_MAX_NDIM)
+        return mv_error_set(err, MV_EVALUE, MSG_NDIM, MV_SPAN_MAX_NDIM, sel.ndim);
+    span_head(out, span);
+    out->buf = sel.buf;
+    out->len = len;
+    out->ndim = sel.ndim;
+    memcpy(out->shape, sel.shape, (size_t)sel.ndim * sizeof(ptrdiff_t));
+    memcpy(out->strides, sel.strides, (size_t)sel.ndim * sizeof(ptrdiff_t));
+    return 0;
+}
+
+int mv_span_slice(mv_span *out, const mv_span *span, const mv_key *keys, int nkeys, mv_error *err)
+{
+    if (!out || !span)
+        return mv_error_set(err, MV_EVALUE, "span: NULL argument");
+    if (span->ndim < 0 || span->ndim > MV_SPAN_MAX_NDIM)
+        return mv_error_set(err, MV_EVALUE, MSG_NDIM, MV_SPAN_MAX_NDIM, span->ndim);
+    if (nkeys != 1 || !keys || keys[0].kind != MV_KEY_SLICE || span->ndim == 0)
+        return slice_general(out, span, keys, nkeys, err);
+    mv_buffer b = span_as_buffer(span);
+    char *buf = NULL;
+    ptrdiff_t n = 0, stride = 0, len = 0;
+    int rc = mv_select_first(&b, keys, &buf, &n, &stride, &len, err);
+    if (rc < 0)
+        return rc;
+    span_head(out, span);
+    out->ndim = span->ndim;
+    for (int d = 1; d < span->ndim; d++) {
+        out->shape[d] = span->shape[d];
+        out->strides[d] = span->strides[d];
+    }
+    out->buf = buf;
+    out->len = len;
+    out->shape[0] = n;
+    out->strides[0] = stride;
+    return 0;
+}
+
+/* The checks before an item access, in the view's order: the span, then
+ * (for writes) read-only, then the format (parsed into *fmt unless the
+ * item will be read directly: *parsed says), then the index. */
+static int item_prepare(const mv_span *span, bool direct, bool write, const ptrdiff_t *index,
+                        int nindex, mv_format *fmt, bool *parsed, char **p, mv_error *err)
+{
+    *parsed = false;
+    if (!span)
+        return mv_error_set(err, MV_EVALUE, "span: NULL argument");
+    if (span->ndim < 0 || span->ndim > MV_SPAN_MAX_NDIM)
+        return mv_error_set(err, MV_EVALUE, MSG_NDIM, MV_SPAN_MAX_NDIM, span->ndim);
+    if (write && span->readonly)
+        return mv_error_set(err, MV_ETYPE, MV_MSG_READONLY);
+    if (!direct) {
+        int rc = mv_format_parse(fmt, span->format, err);
+        if (rc < 0)
+            return rc;
+        *parsed = true;
+    }
+    mv_buffer b = span_as_buffer(span);
+    int rc = mv_item_pointer(&b, index, nindex, p, err);
+    if (rc < 0 && *parsed) {
+        mv_format_clear(fmt);
+        *parsed = false;
+    }
+    return rc;
+}
+
+int mv_span_get_item(const mv_span *span, const ptrdiff_t *index, int nindex, mv_value *values,
+                     ptrdiff_t nvalues, mv_error *err)
+{
+    /* The common case first: one in-range index, a native format. */
+    if (nindex == 1 && index && values && nvalues >= 1) {
+        const char *q = mv_span_at1(span, index[0]);
+        if (q && mv_load_native(span->native, q, values))
+            return 0;
+    }
+    mv_format fmt;
+    bool parsed;
+    char *p;
+    bool direct =
+        values && nvalues >= 1 && span && span->native && strchr(MV_LOADABLE_CODES, span->native);
+    int rc = item_prepare(span, direct, false, index, nindex, &fmt, &parsed, &p, err);
+    if (rc < 0)
+        return rc;
+    if (!values && nvalues > 0)
+        rc = mv_error_set(err, MV_EVALUE, "memoryview: values must not be NULL");
+    else if (!parsed)
+        mv_load_native(span->native, p, values);
+    else
+        rc = mv_format_unpack(&fmt, p, values, nvalues, err);
+    if (parsed)
+        mv_format_clear(&fmt);
+    return rc;
+}
+
+int mv_span_set_item(const mv_span *span, const ptrdiff_t *index, int nindex,
+                     const mv_value *values, ptrdiff_t nvalues, mv_error *err)
+{
+    mv_format fmt;
+    bool parsed;
+    char *p;
+    int rc = item_prepare(span, false, true, index, nindex, &fmt, &parsed, &p, err);
+    if (rc < 0)
+        return rc;
+    if (!values && nvalues > 0)
+        rc = mv_error_set(err, MV_EVALUE, "memoryview: values must not be NULL");
+    else
+        rc = mv_format_pack(&fmt, span->format, p, values, nvalues, err);
+    mv_format_clear(&fmt);
+    return rc;
+}
