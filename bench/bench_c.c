@@ -288,6 +288,7 @@ typedef struct op {
     mv_object *exporter;
     mv_view *mv, *mv2;
     mv_key key;
+    mv_span span; /* a span of mv (the span cases) */
     void *dst;
     ptrdiff_t dstlen;
     int expect; /* expected equality result */
@@ -310,6 +311,14 @@ static void mv_create(void *ctx)
     if (!v)
         die_mv("mv_view_new", &err);
     mv_decref(v);
+}
+
+static void py_create_ba(void *ctx)
+{
+    PyObject *m = PyMemoryView_FromObject(((op *)ctx)->py2);
+    if (!m)
+        die_py("PyMemoryView_FromObject");
+    Py_DECREF(m);
 }
 
 static void py_slice(void *ctx)
@@ -346,6 +355,51 @@ static void mv_item(void *ctx)
     mv_value val;
     if (mv_view_get_item(((op *)ctx)->mv, &i, 1, &val, 1, &err) < 0)
         die_mv("mv_view_get_item", &err);
+    g_sink = val.v.u;
+}
+
+/* The same steps through a span (a view held by value): creation is
+ * the exporter's buffer taken and given back around the span, as a view
+ * holds it for its lifetime. */
+static void span_create(void *ctx)
+{
+    mv_error err; /* only written on failure: no per-call memset */
+    mv_buffer b;
+    mv_span s;
+    if (mv_object_getbuffer(((op *)ctx)->exporter, &b, MV_BUF_FULL_RO, &err) < 0 ||
+        mv_span_from_buffer(&s, &b, &err) < 0)
+        die_mv("mv_span_from_buffer", &err);
+    g_sink = (uint64_t)s.len;
+    mv_buffer_release(&b);
+}
+
+static void span_slice(void *ctx)
+{
+    op *o = ctx;
+    mv_error err; /* only written on failure: no per-call memset */
+    mv_span s;
+    if (mv_span_slice(&s, &o->span, &o->key, 1, &err) < 0)
+        die_mv("mv_span_slice", &err);
+    g_sink = (uint64_t)s.len;
+}
+
+/* The item read as C reads a known format: the inline address, a load. */
+static void span_item(void *ctx)
+{
+    const unsigned char *p = mv_span_at1(&((op *)ctx)->span, 100);
+    if (!p)
+        die_mv("mv_span_at1", NULL);
+    g_sink = *p;
+}
+
+/* The item read into an mv_value, whatever the format. */
+static void span_item_value(void *ctx)
+{
+    mv_error err; /* only written on failure: no per-call memset */
+    ptrdiff_t i = 100;
+    mv_value val;
+    if (mv_span_get_item(&((op *)ctx)->span, &i, 1, &val, 1, &err) < 0)
+        die_mv("mv_span_get_item", &err);
     g_sink = val.v.u;
 }
 
@@ -520,9 +574,8 @@ static void bench_small(void)
     mv_object_set_local(lo.exporter);
     run_case("create_local",
              (contender[]){{"cpython", py_create, &o}, {"memview", mv_create, &lo}}, 2, 9, 100000);
-    PyObject *ba = o.py;
-    o.py = PyMemoryView_FromObject(ba);
-    Py_DECREF(ba);
+    o.py2 = o.py; /* the bytearray, for create_span */
+    o.py = PyMemoryView_FromObject(o.py2);
     o.mv = mv_view_new(o.exporter, &err);
     if (!o.py || !o.mv)
         die_py("views");
@@ -539,9 +592,25 @@ static void bench_small(void)
         die_mv("mv_view_new", &err);
     run_case("slice_local",
              (contender[]){{"cpython", py_slice, &o}, {"memview", mv_slice, &lo}}, 2, 9, 100000);
-    op_clear(&lo);
     run_case("item", (contender[]){{"cpython", py_item, &o}, {"memview", mv_item, &o}}, 2, 9,
              200000);
+    /* Views held by value (mv_span): no allocation, no counts. */
+    run_case("create_span",
+             (contender[]){{"cpython", py_create_ba, &o}, {"memview", span_create, &o}}, 2, 9,
+             200000);
+    run_case("create_span_local",
+             (contender[]){{"cpython", py_create_ba, &o}, {"memview", span_create, &lo}}, 2, 9,
+             200000);
+    if (mv_span_from_view(&o.span, o.mv, &err) < 0)
+        die_mv("mv_span_from_view", &err);
+    run_case("slice_span", (contender[]){{"cpython", py_slice, &o}, {"memview", span_slice, &o}},
+             2, 9, 200000);
+    run_case("item_span", (contender[]){{"cpython", py_item, &o}, {"memview", span_item, &o}}, 2,
+             9, 400000);
+    run_case("item_span_value",
+             (contender[]){{"cpython", py_item, &o}, {"memview", span_item_value, &o}}, 2, 9,
+             400000);
+    op_clear(&lo);
     Py_DECREF(o.arg);
     o.arg = PyUnicode_FromString("d");
     run_case("cast", (contender[]){{"cpython", py_cast, &o}, {"memview", mv_cast, &o}}, 2, 9,
