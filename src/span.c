@@ -18,35 +18,19 @@
 
 /* A 1-D, C-contiguous descriptor of a native single-character format
  * (code, of itemsize size) whose fields hold together: what most exporters
- * hand out, filled in here without the general checks.  False sends the
- * descriptor to them. */
-static bool plain_1d(mv_span *span, const mv_buffer *b, char code, ptrdiff_t size)
+ * hand out, checked without the general path's format parse.  False sends
+ * the descriptor to the general checks. */
+static bool plain_1d(const mv_buffer *b, char code, ptrdiff_t size)
 {
     if (!code || b->ndim != 1 || b->suboffsets || (b->strides && !b->shape) ||
         b->itemsize != size || b->len < 0 || (!b->buf && b->len != 0) ||
         (b->strides && b->strides[0] != size) ||
         UINTPTR_MAX - (uintptr_t)b->buf < (uintptr_t)b->len)
         return false;
-    ptrdiff_t n, bytes;
-    if (b->shape) {
-        n = b->shape[0];
-        if (n < 0 || mv_mul_overflow(n, size, &bytes) || bytes != b->len)
-            return false;
-    } else {
-        if (b->len % size != 0)
-            return false;
-        n = b->len / size;
-    }
-    span->buf = b->buf;
-    span->len = b->len;
-    span->itemsize = size;
-    span->format = b->format ? b->format : "B";
-    span->ndim = 1;
-    span->readonly = b->readonly != 0;
-    span->native = code;
-    span->shape[0] = n;
-    span->strides[0] = size;
-    return true;
+    ptrdiff_t bytes;
+    if (b->shape)
+        return b->shape[0] >= 0 && !mv_mul_overflow(b->shape[0], size, &bytes) && bytes == b->len;
+    return b->len % size == 0;
 }
 
 /* Copy a descriptor known to be consistent, direct and of at most
@@ -98,19 +82,17 @@ int mv_span_from_buffer(mv_span *span, const mv_buffer *b, mv_error *err)
         return mv_error_set(err, MV_EVALUE, "span: NULL argument");
     ptrdiff_t size = 0;
     char native = mv_format_native(b->format, &size);
-    /* *span is only written once b has passed (the fast path checks
-     * everything before its first store). */
-    if (plain_1d(span, b, native, size))
-        return 0;
-    int rc = span_check(b, err);
-    if (rc < 0)
-        return rc;
-    /* A native format of the right size needs no parse (which would
-     * allocate); NULL means "B" and must match itemsize like any other. */
-    mv_buffer c = *b;
-    c.format = native && size == b->itemsize ? NULL : b->format ? b->format : "B";
-    if ((rc = mv_buffer_validate(&c, err)) < 0)
-        return rc;
+    if (!plain_1d(b, native, size)) {
+        int rc = span_check(b, err);
+        if (rc < 0)
+            return rc;
+        /* A native format of the right size needs no parse (which would
+         * allocate); NULL means "B" and must match itemsize like any other. */
+        mv_buffer c = *b;
+        c.format = native && size == b->itemsize ? NULL : b->format ? b->format : "B";
+        if ((rc = mv_buffer_validate(&c, err)) < 0)
+            return rc;
+    }
     span_fill(span, b, native);
     return 0;
 }
