@@ -692,6 +692,34 @@ MV_API int mv_span_slice(mv_span *out, const mv_span *span, const mv_key *keys, 
  * mv_buffer_* and mv_external_new_layout.  NULL arguments are ignored. */
 MV_API void mv_span_buffer(const mv_span *span, mv_buffer *out);
 
+/* 1 when span is contiguous in `order` ('C', 'F' or 'A' = either) as a view
+ * of its layout would say (mv_view_is_contiguous: CPython's memoryview
+ * rules), else 0; 0 also for a NULL span or an unknown order. */
+MV_API int mv_span_is_contiguous(const mv_span *span, char order);
+
+/* A heap view with span's layout and format, sharing base's managed buffer
+ * (as a slice of base would): the way to keep a span beyond the function
+ * that made it.  span must lie between the lowest and the highest byte of
+ * base (an empty span may point anywhere), and may be writable only when
+ * base is.  The format
+ * text is copied.  Errors: base's (NULL, released); MV_EVALUE "span: NULL
+ * argument"; MV_EVALUE "span: ndim must be in [0, 8], not %d";
+ * mv_buffer_validate's layout errors; MV_EVALUE "span: itemsize must be > 0
+ * and format not NULL"; MV_EBUFFER "span: a writable span of a read-only
+ * view"; MV_EVALUE "span: the span reaches outside the view's memory" (also
+ * for a base with suboffsets); MV_EVALUE "span: itemsize %td does not match
+ * format '%s' (size %td)"; MV_ENOMEM. */
+MV_API mv_view *mv_view_from_span(mv_view *base, const mv_span *span, mv_error *err);
+
+/* span cast as mv_view_cast casts a view (same flags, rules, checks and
+ * messages) into *out (out may be span), plus MV_EVALUE "span: ndim must be
+ * in [0, 8], not %d" for a longer shape.  out->format is `format` itself
+ * (borrowed: keep the text alive while out is used).  Only the format parse
+ * of a destination other than a native single character allocates.  On
+ * error *out is left unchanged. */
+MV_API int mv_span_cast(mv_span *out, const mv_span *span, const char *format,
+                        const ptrdiff_t *shape, int ndim, int flags, mv_error *err);
+
 /* Read / write one item through the span, with mv_view_get_item's and
  * mv_view_set_item's index rules, values and messages (in the view's order:
  * read-only, format, index).  Native integer and float items are read

@@ -257,3 +257,78 @@ int mv_span_set_item(const mv_span *span, const ptrdiff_t *index, int nindex,
     mv_format_clear(&fmt);
     return rc;
 }
+
+/* mv_cast_flags for a span, without building a descriptor for the common
+ * 0-D and 1-D cases. */
+static int span_flags(const mv_span *span)
+{
+    if (span->ndim == 0)
+        return MV_CONTIG_C | MV_CONTIG_F;
+    if (span->ndim == 1)
+        return span->shape[0] == 1 || span->strides[0] == span->itemsize
+                   ? MV_CONTIG_C | MV_CONTIG_F
+                   : 0;
+    mv_buffer b = span_as_buffer(span);
+    return mv_cast_flags(&b);
+}
+
+int mv_span_cast(mv_span *out, const mv_span *span, const char *format, const ptrdiff_t *shape,
+                 int ndim, int flags, mv_error *err)
+{
+    if (!out || !span)
+        return mv_error_set(err, MV_EVALUE, "span: NULL argument");
+    if (span->ndim < 0 || span->ndim > MV_SPAN_MAX_NDIM)
+        return mv_error_set(err, MV_EVALUE, MSG_NDIM, MV_SPAN_MAX_NDIM, span->ndim);
+    bool strict = flags & MV_CAST_STRICT;
+    mv_buffer b = span_as_buffer(span);
+    int rc;
+    if ((rc = mv_cast_args(format, shape, ndim, flags, err)) < 0 ||
+        (rc = mv_cast_check_source(&b, span_flags(span), ndim, strict, err)) < 0)
+        return rc;
+    ptrdiff_t itemsize = 0;
+    char dest = mv_format_native(format, &itemsize);
+    if (!dest) {
+        /* Strict casts refuse what does not parse with their own message. */
+        mv_format fmt;
+        rc = mv_format_parse(&fmt, format, strict ? NULL : err);
+        if (rc == MV_ENOMEM || (rc < 0 && !strict))
+            return rc == MV_ENOMEM ? mv_error_set(err, MV_ENOMEM, "out of memory") : rc;
+        if (rc == 0) {
+            itemsize = fmt.itemsize;
+            dest = fmt.native;
+            mv_format_clear(&fmt);
+        }
+    }
+    mv_selection l;
+    if ((rc = mv_cast_check_format(span->native, dest, itemsize, format, strict, err)) < 0 ||
+        (rc = mv_cast_shape(&b, shape, ndim, itemsize, flags & MV_CAST_FORTRAN, &l, err)) < 0)
+        return rc;
+    if (l.ndim > MV_SPAN_MAX_NDIM)
+        return mv_error_set(err, MV_EVALUE, MSG_NDIM, MV_SPAN_MAX_NDIM, l.ndim);
+    out->buf = l.buf;
+    out->len = span->len;
+    out->itemsize = itemsize;
+    out->format = format;
+    out->ndim = l.ndim;
+    out->readonly = span->readonly;
+    out->native = dest;
+    /* Whole arrays: a fixed-size copy is a few vector moves, where a loop
+     * over ndim compiles to rep movsq, whose start-up costs more than the
+     * rest of the cast. */
+    memcpy(out->shape, l.shape, sizeof out->shape);
+    memcpy(out->strides, l.strides, sizeof out->strides);
+    return 0;
+}
+
+int mv_span_is_contiguous(const mv_span *span, char order)
+{
+    if (!span || span->ndim < 0 || span->ndim > MV_SPAN_MAX_NDIM)
+        return 0;
+    int flags = span_flags(span);
+    switch (order) {
+    case 'C': return (flags & MV_CONTIG_C) != 0;
+    case 'F': return (flags & MV_CONTIG_F) != 0;
+    case 'A': return flags != 0;
+    default: return 0;
+    }
+}

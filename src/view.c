@@ -25,7 +25,6 @@
 #include <string.h>
 #include <threads.h>
 
-enum { VIEW_C = 0x1, VIEW_F = 0x2 };
 
 /* A parsed format shared by the views that use it; text is its own copy. */
 typedef struct format_holder {
@@ -53,7 +52,7 @@ struct mv_view {
     managed_buffer *mbuf;  /* NULL once released */
     format_holder *format; /* kept until destroy: mv_view_format lends it */
     managed_buffer *block; /* the managed buffer sharing this view's block */
-    int flags;             /* VIEW_C | VIEW_F */
+    int flags;             /* MV_CONTIG_C | MV_CONTIG_F */
     mv_buffer view;        /* obj borrowed (the exporter); arrays below */
     ptrdiff_t arrays[];    /* shape, strides, suboffsets: ndim each */
 };
@@ -268,25 +267,9 @@ static void view_attach(mv_view *v, managed_buffer *mbuf, format_holder *format)
     v->view.internal = NULL;
 }
 
-/* CPython's init_flags. */
 static void view_init_flags(mv_view *v)
 {
-    const mv_buffer *b = &v->view;
-    int flags = 0;
-    if (b->ndim == 0) {
-        flags = VIEW_C | VIEW_F;
-    } else if (b->ndim == 1) {
-        if (b->shape[0] == 1 || b->strides[0] == b->itemsize)
-            flags = VIEW_C | VIEW_F;
-    } else {
-        if (mv_buffer_is_contiguous(b, 'C'))
-            flags |= VIEW_C;
-        if (mv_buffer_is_contiguous(b, 'F'))
-            flags |= VIEW_F;
-    }
-    if (b->suboffsets)
-        flags = 0;
-    v->flags = flags;
+    v->flags = mv_cast_flags(&v->view);
 }
 
 /* A new registered view of src's managed buffer with src's layout. */
@@ -502,9 +485,9 @@ int mv_view_is_contiguous(const mv_view *view, char order, mv_error *err)
         return rc;
     switch (order) {
     case 'C':
-        return (view->flags & VIEW_C) != 0;
+        return (view->flags & MV_CONTIG_C) != 0;
     case 'F':
-        return (view->flags & VIEW_F) != 0;
+        return (view->flags & MV_CONTIG_F) != 0;
     case 'A':
         return view->flags != 0;
     default:
@@ -645,6 +628,83 @@ static mv_view *view_from_layout(const mv_view *src, const mv_selection *l, form
     return v;
 }
 
+/* The addresses [*lo, *hi) a validated direct layout touches; false when
+ * it has no items. */
+static bool layout_range(const mv_buffer *b, uintptr_t *lo, uintptr_t *hi)
+{
+    uintptr_t first = (uintptr_t)b->buf, last = first;
+    for (int d = 0; d < b->ndim; d++) {
+        if (b->shape[d] == 0)
+            return false;
+        /* Validated: (shape - 1) * stride does not overflow. */
+        ptrdiff_t step = (b->shape[d] - 1) * b->strides[d];
+        if (step < 0)
+            first -= (uintptr_t)-step;
+        else
+            last += (uintptr_t)step;
+    }
+    *lo = first;
+    *hi = last + (uintptr_t)b->itemsize;
+    return true;
+}
+
+mv_view *mv_view_from_span(mv_view *base, const mv_span *span, mv_error *err)
+{
+    if (check_view(base, err) < 0)
+        return NULL;
+    if (!span) {
+        mv_error_set(err, MV_EVALUE, "span: NULL argument");
+        return NULL;
+    }
+    if (span->ndim < 0 || span->ndim > MV_SPAN_MAX_NDIM) {
+        mv_error_set(err, MV_EVALUE, "span: ndim must be in [0, %d], not %d", MV_SPAN_MAX_NDIM,
+                     span->ndim);
+        return NULL;
+    }
+    mv_buffer s;
+    mv_span_buffer(span, &s);
+    s.format = NULL; /* checked below, against the holder */
+    if (mv_buffer_validate(&s, err) < 0)
+        return NULL;
+    if (s.itemsize <= 0 || !span->format) {
+        mv_error_set(err, MV_EVALUE, "span: itemsize must be > 0 and format not NULL");
+        return NULL;
+    }
+    if (!span->readonly && base->view.readonly) {
+        mv_error_set(err, MV_EBUFFER, "span: a writable span of a read-only view");
+        return NULL;
+    }
+    uintptr_t lo, hi, blo, bhi;
+    if (layout_range(&s, &lo, &hi)) {
+        if (base->view.suboffsets || !layout_range(&base->view, &blo, &bhi) || lo < blo ||
+            hi > bhi) {
+            mv_error_set(err, MV_EVALUE, "span: the span reaches outside the view's memory");
+            return NULL;
+        }
+    }
+    format_holder *h = holder_get(span->format, err);
+    if (!h)
+        return NULL;
+    mv_view *v = NULL;
+    if (h->status == 0 && h->fmt.itemsize != span->itemsize)
+        mv_error_set(err, MV_EVALUE, "span: itemsize %td does not match format '%s' (size %td)",
+                     span->itemsize, span->format, h->fmt.itemsize);
+    else if ((v = view_alloc(span->ndim, false, err))) {
+        v->view.buf = span->buf;
+        v->view.len = span->len;
+        v->view.itemsize = span->itemsize;
+        v->view.readonly = span->readonly;
+        for (int d = 0; d < span->ndim; d++) {
+            v->view.shape[d] = span->shape[d];
+            v->view.strides[d] = span->strides[d];
+        }
+        view_attach(v, base->mbuf, h);
+        view_init_flags(v);
+    }
+    holder_decref(h);
+    return v;
+}
+
 /* view[slice] on the first dimension of a direct view (the common m[a:b]):
  * mv_select's result without its generality. */
 static mv_view *subscript_slice0(mv_view *view, const mv_key *key, mv_error *err)
@@ -757,13 +817,29 @@ static bool is_byte_code(char c)
     return c == 'b' || c == 'B' || c == 'c';
 }
 
-/* The checks CPython's memoryview_cast_impl makes before the format. */
-static int cast_check_source(const mv_view *view, int ndim, bool strict, mv_error *err)
+/* CPython's init_flags for any descriptor: MV_CONTIG_C | MV_CONTIG_F as they hold. */
+int mv_cast_flags(const mv_buffer *b)
 {
-    const mv_buffer *b = &view->view;
+    int flags = 0;
+    if (b->ndim == 0) {
+        flags = MV_CONTIG_C | MV_CONTIG_F;
+    } else if (b->ndim == 1) {
+        if (b->shape[0] == 1 || b->strides[0] == b->itemsize)
+            flags = MV_CONTIG_C | MV_CONTIG_F;
+    } else {
+        if (mv_buffer_is_contiguous(b, 'C'))
+            flags |= MV_CONTIG_C;
+        if (mv_buffer_is_contiguous(b, 'F'))
+            flags |= MV_CONTIG_F;
+    }
+    return b->suboffsets ? 0 : flags;
+}
+
+int mv_cast_check_source(const mv_buffer *b, int flags, int ndim, bool strict, mv_error *err)
+{
     bool has_shape = ndim >= 0;
     if (strict) {
-        if (!(view->flags & VIEW_C))
+        if (!(flags & MV_CONTIG_C))
             return mv_error_set(err, MV_ETYPE, MSG_CAST_C);
         if (has_shape || b->ndim != 1) {
             for (int i = 0; i < b->ndim; i++)
@@ -772,7 +848,7 @@ static int cast_check_source(const mv_view *view, int ndim, bool strict, mv_erro
                                         "memoryview: cannot cast view with zeros "
                                         "in shape or strides");
         }
-    } else if (!view->flags) {
+    } else if (!flags) {
         return mv_error_set(err, MV_ETYPE,
                             "memoryview: casts are restricted to C-contiguous or "
                             "Fortran-contiguous views");
@@ -784,37 +860,42 @@ static int cast_check_source(const mv_view *view, int ndim, bool strict, mv_erro
     return 0;
 }
 
-/* cast_to_1D's format checks. */
-static int cast_check_format(const mv_view *view, const format_holder *h, bool strict,
-                             mv_error *err)
+int mv_cast_check_format(char src, char dest, ptrdiff_t itemsize, const char *text, bool strict,
+                         mv_error *err)
 {
     if (strict) {
-        char dest = h->status == 0 ? h->fmt.native : 0;
         if (!dest)
             return mv_error_set(err, MV_EVALUE,
                                 "memoryview: destination format must be a native single "
                                 "character format prefixed with an optional '@'");
-        const format_holder *sh = view->format;
-        char src = sh->status == 0 ? sh->fmt.native : 0;
         if (!is_byte_code(src) && !is_byte_code(dest))
             return mv_error_set(err, MV_ETYPE,
                                 "memoryview: cannot cast between two non-byte formats");
         return 0;
     }
-    const mv_format *fmt;
-    int rc = holder_format(h, &fmt, err);
-    if (rc < 0)
-        return rc;
-    if (fmt->itemsize <= 0)
+    if (itemsize <= 0)
         return mv_error_set(err, MV_EVALUE, "memoryview.cast(): format '%s' has itemsize 0",
-                            h->text);
+                            text);
     return 0;
 }
 
-/* cast_to_ND's shape: copy_shape's checks, then the size check. */
-static int cast_shape(const mv_buffer *b, const ptrdiff_t *shape, int ndim, ptrdiff_t itemsize,
-                      bool fortran, mv_selection *l, mv_error *err)
+int mv_cast_args(const char *format, const ptrdiff_t *shape, int ndim, int flags, mv_error *err)
 {
+    if (!format)
+        return mv_error_set(err, MV_EVALUE, "memoryview.cast(): format must not be NULL");
+    if (flags & ~(MV_CAST_STRICT | MV_CAST_FORTRAN))
+        return mv_error_set(err, MV_EVALUE, "memoryview.cast(): invalid flags 0x%x",
+                            (unsigned)flags);
+    if (ndim > 0 && !shape)
+        return mv_error_set(err, MV_EVALUE, "memoryview.cast(): shape must not be NULL");
+    return 0;
+}
+
+int mv_cast_shape(const mv_buffer *b, const ptrdiff_t *shape, int ndim, ptrdiff_t itemsize,
+                  bool fortran, mv_selection *l, mv_error *err)
+{
+    if (b->len % itemsize)
+        return mv_error_set(err, MV_ETYPE, "memoryview: length is not a multiple of itemsize");
     l->buf = b->buf;
     l->has_suboffsets = false;
     if (ndim < 0) {
@@ -845,36 +926,26 @@ static int cast_shape(const mv_buffer *b, const ptrdiff_t *shape, int ndim, ptrd
 mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t *shape, int ndim,
                       int flags, mv_error *err)
 {
-    if (check_view(view, err) < 0)
-        return NULL;
-    if (!format) {
-        mv_error_set(err, MV_EVALUE, "memoryview.cast(): format must not be NULL");
-        return NULL;
-    }
-    if (flags & ~(MV_CAST_STRICT | MV_CAST_FORTRAN)) {
-        mv_error_set(err, MV_EVALUE, "memoryview.cast(): invalid flags 0x%x", (unsigned)flags);
-        return NULL;
-    }
-    if (ndim > 0 && !shape) {
-        mv_error_set(err, MV_EVALUE, "memoryview.cast(): shape must not be NULL");
-        return NULL;
-    }
     bool strict = flags & MV_CAST_STRICT;
-    if (cast_check_source(view, ndim, strict, err) < 0)
+    if (check_view(view, err) < 0 || mv_cast_args(format, shape, ndim, flags, err) < 0 ||
+        mv_cast_check_source(&view->view, view->flags, ndim, strict, err) < 0)
         return NULL;
     format_holder *h = holder_get(format, err);
     if (!h)
         return NULL;
     mv_view *v = NULL;
     mv_selection l;
-    if (cast_check_format(view, h, strict, err) == 0) {
-        ptrdiff_t itemsize = h->fmt.itemsize;
-        if (view->view.len % itemsize)
-            mv_error_set(err, MV_ETYPE, "memoryview: length is not a multiple of itemsize");
-        else if (cast_shape(&view->view, shape, ndim, itemsize, flags & MV_CAST_FORTRAN, &l, err) ==
-                 0)
-            v = view_from_layout(view, &l, h, itemsize, err);
-    }
+    const mv_format *fmt = NULL;
+    const format_holder *sh = view->format;
+    /* A destination that does not parse is refused by strict casts with
+     * their own message, by wide ones with the parse error. */
+    if ((strict || holder_format(h, &fmt, err) == 0) &&
+        mv_cast_check_format(sh->status == 0 ? sh->fmt.native : 0,
+                             h->status == 0 ? h->fmt.native : 0, h->fmt.itemsize, h->text, strict,
+                             err) == 0 &&
+        mv_cast_shape(&view->view, shape, ndim, h->fmt.itemsize, flags & MV_CAST_FORTRAN, &l,
+                      err) == 0)
+        v = view_from_layout(view, &l, h, h->fmt.itemsize, err);
     holder_decref(h);
     return v;
 }

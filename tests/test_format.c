@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "failalloc.h"
+#include "internal.h"
 #include "memview.h"
 
 /* ------------------------------------------------------------------------ */
@@ -1492,6 +1493,37 @@ static void test_pack_overlap(void **state)
     mv_format_clear(&fmt);
 }
 
+/* mv_format_native (the parse-free check every new span makes) agrees with
+ * the parser on every one- and '@'-prefixed two-character text: the same
+ * native code (or none) and, for a native code, the same itemsize. */
+static void test_native_matches_parser(void **state)
+{
+    (void)state;
+    int natives = 0;
+    for (int c = 1; c < 128; c++) {
+        for (int at = 0; at < 2; at++) {
+            char text[3] = {at ? '@' : (char)c, at ? (char)c : '\0', '\0'};
+            ptrdiff_t size = -1;
+            char code = mv_format_native(text, &size);
+            mv_format fmt;
+            int rc = mv_format_parse(&fmt, text, NULL);
+            char parsed = rc == 0 ? fmt.native : 0;
+            assert_int_equal(code, parsed);
+            if (code) {
+                assert_int_equal(size, fmt.itemsize);
+                natives++;
+            }
+            if (rc == 0)
+                mv_format_clear(&fmt);
+        }
+    }
+    /* B b c ? h H i I l L q Q n N P e f d, with and without '@'. */
+    assert_int_equal(natives, 36);
+    ptrdiff_t size = 0;
+    assert_int_equal(mv_format_native(NULL, &size), 'B');
+    assert_int_equal(size, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1513,6 +1545,7 @@ int main(void)
         cmocka_unit_test(test_records),
         cmocka_unit_test(test_pack_unpack_arguments),
         cmocka_unit_test(test_pack_overlap),
+        cmocka_unit_test(test_native_matches_parser),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1144,6 +1144,9 @@ static void hand_made_bad_ndim(void **state)
         ptrdiff_t idx[8] = {0};
         assert_null(mv_span_at(&h, idx));
         assert_null(mv_span_at1(&h, 0));
+        poison(&out);
+        expect_error(mv_span_cast(&out, &h, "B", NULL, -1, 0, &err), &err, MV_EVALUE, msg);
+        assert_poisoned(&out);
         /* Passing it through mv_span_buffer + mv_span_from_buffer checks
          * it, as the header advises. */
         if (bad[k] == -1 || bad[k] == 9) {
@@ -2263,6 +2266,1213 @@ static void address_space_without_shape(void **state)
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* mv_span_cast                                                               */
+/* ------------------------------------------------------------------------ */
+
+#define MSG_NOT_MULTIPLE "memoryview: length is not a multiple of itemsize"
+#define MSG_PRODUCT      "memoryview: product(shape) * itemsize != buffer size"
+#define MSG_SHAPE_ITEMS  "memoryview.cast(): elements of shape must be integers > 0"
+#define MSG_CAST_C_OR_F                                                                            \
+    "memoryview: casts are restricted to C-contiguous or Fortran-contiguous views"
+#define MSG_CAST_C "memoryview: casts are restricted to C-contiguous views"
+#define MSG_DEST_NATIVE                                                                            \
+    "memoryview: destination format must be a native single character format prefixed with an "    \
+    "optional '@'"
+#define MSG_NON_BYTE   "memoryview: cannot cast between two non-byte formats"
+#define MSG_1D_ND      "memoryview: cast must be 1D -> ND or ND -> 1D"
+#define MSG_SPAN_NDIM9 "span: ndim must be in [0, 8], not 9"
+#define MSG_OUTSIDE    "span: the span reaches outside the view's memory"
+#define MSG_BAD_SPAN   "span: itemsize must be > 0 and format not NULL"
+
+/* A bytearray of n bytes 7k + 3 (mod 256), and a view of it; *data is the
+ * bytearray's memory. */
+static mv_view *bytearray_view(size_t n, mv_object **ba, unsigned char **data)
+{
+    unsigned char init[64];
+    assert_true(n <= sizeof init);
+    for (size_t k = 0; k < n; k++)
+        init[k] = (unsigned char)(7 * k + 3);
+    mv_error err;
+    *ba = mv_bytearray_new(init, n, &err);
+    assert_non_null(*ba);
+    size_t len = 0;
+    *data = mv_object_data(*ba, &len);
+    assert_int_equal(len, n);
+    mv_view *v = mv_view_new(*ba, &err);
+    assert_non_null(v);
+    return v;
+}
+
+static mv_view *cast_view(mv_view *v, const char *format, const ptrdiff_t *shape, int ndim,
+                          int flags)
+{
+    mv_error err;
+    mv_view *c = mv_view_cast(v, format, shape, ndim, flags, &err);
+    if (!c)
+        fail_msg("mv_view_cast '%s': %s", format, err.message);
+    return c;
+}
+
+static mv_view *sub_view(mv_view *v, const mv_key *keys, int nkeys)
+{
+    mv_error err;
+    mv_view *s = mv_view_subscript(v, keys, nkeys, &err);
+    if (!s)
+        fail_msg("mv_view_subscript: %s", err.message);
+    return s;
+}
+
+static mv_span span_of_view(const mv_view *v)
+{
+    mv_span s;
+    mv_error err;
+    poison(&s); /* every byte defined: spans are compared with memcmp */
+    if (mv_span_from_view(&s, v, &err) != 0)
+        fail_msg("mv_span_from_view: %s", err.message);
+    return s;
+}
+
+/* The first field in which span a and descriptor b differ (format as text),
+ * or NULL. */
+static const char *span_buffer_diff(const mv_span *a, const mv_buffer *b)
+{
+    if (a->buf != b->buf)
+        return "buf";
+    if (a->len != b->len)
+        return "len";
+    if (a->itemsize != b->itemsize)
+        return "itemsize";
+    if (a->ndim != b->ndim)
+        return "ndim";
+    if (a->readonly != (b->readonly != 0))
+        return "readonly";
+    if (!a->format || !b->format || strcmp(a->format, b->format) != 0)
+        return "format";
+    for (int d = 0; d < a->ndim; d++)
+        if (a->shape[d] != b->shape[d] || a->strides[d] != b->strides[d])
+            return "shape / strides";
+    return NULL;
+}
+
+/* mv_format_parse's native code of text (the test's model of out->native). */
+static char parsed_native(const char *text)
+{
+    mv_format f;
+    if (mv_format_parse(&f, text, NULL) != 0)
+        fail_msg("'%s' does not parse", text);
+    char c = f.native;
+    mv_format_clear(&f);
+    return c;
+}
+
+/* mv_span_cast of v's span and mv_view_cast of v with the same arguments
+ * agree: the same error (code and text, *out untouched, also when out is
+ * the span itself), or the same layout.  A view cast to more than
+ * MV_SPAN_MAX_NDIM dimensions is the span's ndim error.  Returns 1 when
+ * the cast succeeded. */
+static int check_cast_pair(mv_view *v, const char *format, const ptrdiff_t *shape, int ndim,
+                           int flags, const char *what)
+{
+    mv_span s = span_of_view(v);
+    mv_span out, self;
+    poison(&out);
+    memcpy(&self, &s, sizeof self);
+    mv_error err, serr, verr;
+    mv_error_clear(&err);
+    mv_error_clear(&verr);
+    int rc = mv_span_cast(&out, &s, format, shape, ndim, flags, &err);
+    int src = mv_span_cast(&self, &self, format, shape, ndim, flags, &serr);
+    mv_view *c = mv_view_cast(v, format, shape, ndim, flags, &verr);
+    if (src != rc)
+        fail_msg("%s: in place rc %d, out of place %d", what, src, rc);
+    const mv_buffer *b = c ? mv_view_buffer(c, NULL) : NULL;
+    if (b && b->ndim > MV_SPAN_MAX_NDIM) {
+        char msg[MV_ERROR_MESSAGE_MAX];
+        snprintf(msg, sizeof msg, "span: ndim must be in [0, 8], not %d", b->ndim);
+        mv_decref(mv_view_object(c));
+        c = NULL;
+        verr.code = MV_EVALUE;
+        snprintf(verr.message, sizeof verr.message, "%s", msg);
+    }
+    if (!c) {
+        if (rc != verr.code || err.code != verr.code || strcmp(err.message, verr.message) != 0)
+            fail_msg("%s: span rc %d '%s', view %d '%s'", what, rc, rc ? err.message : "",
+                     verr.code, verr.message);
+        assert_string_equal(serr.message, err.message);
+        assert_poisoned(&out);
+        assert_memory_equal(&self, &s, sizeof s);
+        return 0;
+    }
+    if (rc != 0)
+        fail_msg("%s: span rc %d '%s', the view cast succeeded", what, rc, err.message);
+    const char *diff = span_buffer_diff(&out, b);
+    if (diff)
+        fail_msg("%s: %s differs from the view cast's", what, diff);
+    assert_ptr_equal(out.format, format);
+    if (out.native != parsed_native(format))
+        fail_msg("%s: native %d, the format's %d", what, out.native, parsed_native(format));
+    assert_span_equal(&self, &out);
+    assert_ptr_equal(self.format, format);
+    mv_decref(mv_view_object(c));
+    return 1;
+}
+
+typedef struct cast_shape {
+    int ndim;
+    const ptrdiff_t *shape;
+} cast_shape;
+
+/* Every source x format x shape x flags: span cast and view cast agree. */
+static void cast_matches_view_cast(void **state)
+{
+    (void)state;
+    mv_object *ba;
+    unsigned char *data;
+    mv_view *base = bytearray_view(48, &ba, &data);
+    static const ptrdiff_t sh68[] = {6, 8}, sh34[] = {3, 4}, sh46[] = {4, 6},
+                           sh2342[] = {2, 3, 4, 2};
+    mv_key k_step2 = ks(4, 0, 0, 2), k_rev = ks(4, 0, 0, -1), k_empty = ks(3, 0, 0, 0);
+    mv_key k_8 = ks(3, 0, 8, 0), k_1byte = ks(3, 5, 6, 0), k_one = ks(3, 3, 4, 0);
+    mv_key k_cols2[] = {KALL, ks(4, 0, 0, 2)}, k_norows[] = {ks(3, 0, 0, 0), KALL};
+    mv_key k_row = ki(1), k_newaxis[] = {KN, KALL};
+    static unsigned char raw[1] = {42};
+
+    mv_view *c68 = cast_view(base, "B", sh68, 2, 0);
+    mv_view *slice8 = sub_view(base, &k_8, 1);
+    mv_view *byte1 = sub_view(base, &k_1byte, 1);
+    mv_view *every2 = sub_view(base, &k_step2, 1);
+    mv_view *src[] = {
+        base,
+        mv_view_toreadonly(base, NULL),
+        cast_view(base, "b", NULL, -1, 0),
+        cast_view(base, "c", NULL, -1, 0),
+        cast_view(base, "h", NULL, -1, 0),
+        cast_view(base, "i", NULL, -1, 0),
+        cast_view(base, "d", NULL, -1, 0),
+        cast_view(base, "Q", NULL, -1, 0),
+        cast_view(base, "<i", NULL, -1, 0),
+        cast_view(base, "2h", NULL, -1, 0),
+        c68,
+        cast_view(base, "i", sh34, 2, 0),
+        cast_view(base, "B", sh2342, 4, 0),
+        cast_view(base, "B", sh68, 2, MV_CAST_FORTRAN), /* F only */
+        cast_view(base, "h", sh46, 2, MV_CAST_FORTRAN),
+        every2, /* not contiguous */
+        sub_view(base, &k_rev, 1),
+        sub_view(c68, k_cols2, 2),
+        sub_view(c68, &k_row, 1),           /* a C-contiguous row */
+        sub_view(every2, &k_one, 1),        /* one item, stride 2: contiguous */
+        sub_view(c68, k_newaxis, 2),        /* {1, 6, 8}, stride 0 first */
+        sub_view(base, &k_empty, 1),        /* zero length */
+        sub_view(c68, k_norows, 2),         /* {0, 8} */
+        cast_view(slice8, "d", NULL, 0, 0), /* 0-dim */
+        cast_view(byte1, "B", NULL, 0, 0),  /* 0-dim, 1 byte */
+        byte1,
+        view_raw_format(raw, "Y"), /* the source's format does not parse */
+    };
+    const size_t nsrc = sizeof src / sizeof src[0];
+    assert_non_null(src[1]);
+
+    static const char *const formats[] = {
+        "B",           "b",  "c",  "@B", "h",  "i",  "@i",
+        "d",           "Q",  "q",  "?",  "e",  "f",  "P",
+        "Zd",          "<i", ">h", "=q", "2h", "3s", "T{<i:a:<h:b:}",
+        "T{i:a:h:b:}", "x",  "0i", "Y",  "",   "1i", "@@i",
+        "ii",          "i@", NULL,
+    };
+    static const ptrdiff_t ones65[65] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                         1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                         1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                         1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    const cast_shape shapes[] = {
+        {-1, NULL},
+        {-5, NULL},
+        {0, NULL},
+        {1, (const ptrdiff_t[]){48}},
+        {1, (const ptrdiff_t[]){24}},
+        {1, (const ptrdiff_t[]){12}},
+        {1, (const ptrdiff_t[]){6}},
+        {1, (const ptrdiff_t[]){1}},
+        {1, (const ptrdiff_t[]){0}},
+        {1, (const ptrdiff_t[]){-2}},
+        {2, sh68},
+        {2, sh34},
+        {2, (const ptrdiff_t[]){2, 3}},
+        {3, (const ptrdiff_t[]){2, 3, 4}},
+        {2, (const ptrdiff_t[]){PTRDIFF_MAX, 2}},
+        {2, NULL},
+        {8, ones65},
+        {9, ones65},
+        {65, ones65},
+    };
+    const int flag_sets[] = {0, MV_CAST_STRICT, MV_CAST_FORTRAN, MV_CAST_STRICT | MV_CAST_FORTRAN,
+                             4};
+
+    long ok = 0, errors = 0;
+    char what[160];
+    for (size_t i = 0; i < nsrc; i++)
+        for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++)
+            for (size_t h = 0; h < sizeof shapes / sizeof shapes[0]; h++)
+                for (size_t g = 0; g < sizeof flag_sets / sizeof flag_sets[0]; g++) {
+                    snprintf(what, sizeof what, "source %zu, format %s, ndim %d, flags %d", i,
+                             formats[f] ? formats[f] : "NULL", shapes[h].ndim, flag_sets[g]);
+                    if (check_cast_pair(src[i], formats[f], shapes[h].shape, shapes[h].ndim,
+                                        flag_sets[g], what))
+                        ok++;
+                    else
+                        errors++;
+                }
+    /* Both outcomes in numbers (strict and wide, N-D and 0-dim among them). */
+    assert_true(ok > 4000);
+    assert_true(errors > 50000);
+    for (size_t i = 1; i < nsrc; i++)
+        mv_decref(mv_view_object(src[i]));
+    mv_decref(mv_view_object(slice8));
+    mv_decref(mv_view_object(base));
+    assert_int_equal(mv_object_exports(ba), 0);
+    mv_decref(ba);
+}
+
+/* Cast s into a fresh span (fails the test on error). */
+static mv_span cast_span(const mv_span *s, const char *format, const ptrdiff_t *shape, int ndim,
+                         int flags)
+{
+    mv_span out;
+    mv_error err;
+    poison(&out);
+    if (mv_span_cast(&out, s, format, shape, ndim, flags, &err) != 0)
+        fail_msg("mv_span_cast '%s': %s", format, err.message);
+    assert_ptr_equal(out.format, format);
+    return out;
+}
+
+static mv_value item_at(const mv_span *s, const ptrdiff_t *idx, int n)
+{
+    mv_value v[2];
+    mv_error err;
+    if (mv_span_get_item(s, idx, n, v, 2, &err) != 0)
+        fail_msg("mv_span_get_item: %s", err.message);
+    return v[0];
+}
+
+/* Casts of a 24-byte span with every expectation written out. */
+static void cast_by_hand(void **state)
+{
+    (void)state;
+    _Alignas(8) unsigned char mem[24];
+    ptrdiff_t n24[] = {24};
+    mv_buffer b = desc(mem, "B", 1, 1, n24, NULL, 0);
+    mv_span s = span_of(&b);
+    mv_error err;
+
+    /* 'i': 6 items of 4 bytes. */
+    const int32_t ints[6] = {-5, 70000, INT32_MAX, INT32_MIN, 12, -1};
+    memcpy(mem, ints, sizeof ints);
+    mv_span t = cast_span(&s, "i", NULL, -1, MV_CAST_STRICT);
+    ptrdiff_t sh6[] = {6}, st4[] = {4};
+    expect_span(&t, mem, 4, 1, sh6, st4);
+    assert_int_equal(t.native, 'i');
+    assert_false(t.readonly);
+    for (ptrdiff_t i = 0; i < 6; i++) {
+        assert_int_equal(item_at(&t, &i, 1).v.i, ints[i]);
+        assert_ptr_equal(mv_span_at1(&t, i), mem + 4 * i);
+    }
+    /* ... and written through. */
+    ptrdiff_t i4 = 4;
+    mv_value w = {.kind = MV_VALUE_SIGNED, .v.i = -123456};
+    assert_int_equal(mv_span_set_item(&t, &i4, 1, &w, 1, &err), 0);
+    assert_int_equal(read_i32(mem + 16), -123456);
+    /* Back to bytes, 1-D -> 1-D strict. */
+    mv_span back = cast_span(&t, "B", NULL, -1, MV_CAST_STRICT);
+    expect_span(&back, mem, 1, 1, n24, (ptrdiff_t[]){1});
+    assert_int_equal(back.native, 'B');
+
+    /* 'd' with a shape. */
+    const double dbl[3] = {1.5, -2.25, 1e300};
+    memcpy(mem, dbl, sizeof dbl);
+    t = cast_span(&s, "@d", (ptrdiff_t[]){3}, 1, MV_CAST_STRICT);
+    expect_span(&t, mem, 8, 1, (ptrdiff_t[]){3}, (ptrdiff_t[]){8});
+    assert_int_equal(t.native, 'd');
+    for (ptrdiff_t i = 0; i < 3; i++)
+        assert_true(item_at(&t, &i, 1).v.d == dbl[i]);
+
+    /* 'B' {2, 3, 4}: C order, then Fortran order. */
+    for (int k = 0; k < 24; k++)
+        mem[k] = (unsigned char)(11 * k + 1);
+    ptrdiff_t sh234[] = {2, 3, 4};
+    mv_span c3 = cast_span(&s, "B", sh234, 3, MV_CAST_STRICT);
+    expect_span(&c3, mem, 1, 3, sh234, (ptrdiff_t[]){12, 4, 1});
+    mv_span f3 = cast_span(&s, "B", sh234, 3, MV_CAST_FORTRAN);
+    expect_span(&f3, mem, 1, 3, sh234, (ptrdiff_t[]){1, 2, 6});
+    for (ptrdiff_t i = 0; i < 2; i++)
+        for (ptrdiff_t j = 0; j < 3; j++)
+            for (ptrdiff_t k = 0; k < 4; k++) {
+                ptrdiff_t idx[] = {i, j, k};
+                assert_int_equal(item_at(&c3, idx, 3).v.u, mem[12 * i + 4 * j + k]);
+                assert_int_equal(item_at(&f3, idx, 3).v.u, mem[i + 2 * j + 6 * k]);
+            }
+    /* N-D -> 1-D: strict from C order; F order only without strict. */
+    t = cast_span(&c3, "h", NULL, -1, MV_CAST_STRICT);
+    expect_span(&t, mem, 2, 1, (ptrdiff_t[]){12}, (ptrdiff_t[]){2});
+    t = cast_span(&f3, "h", NULL, -1, 0);
+    expect_span(&t, mem, 2, 1, (ptrdiff_t[]){12}, (ptrdiff_t[]){2});
+    for (ptrdiff_t i = 0; i < 12; i++) {
+        uint16_t h;
+        memcpy(&h, mem + 2 * i, 2);
+        assert_int_equal(item_at(&t, &i, 1).v.i, (int16_t)h);
+    }
+    /* N-D -> N-D is wide only. */
+    t = cast_span(&c3, "h", (ptrdiff_t[]){3, 4}, 2, 0);
+    expect_span(&t, mem, 2, 2, (ptrdiff_t[]){3, 4}, (ptrdiff_t[]){8, 2});
+    t = cast_span(&c3, "i", (ptrdiff_t[]){2, 3}, 2, MV_CAST_FORTRAN);
+    expect_span(&t, mem, 4, 2, (ptrdiff_t[]){2, 3}, (ptrdiff_t[]){4, 8});
+    /* Eight dimensions of 1 over one byte: the span limit, reached. */
+    mv_span one;
+    mv_key first = ks(3, 0, 1, 0);
+    assert_int_equal(mv_span_slice(&one, &s, &first, 1, &err), 0);
+    ptrdiff_t ones8[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    t = cast_span(&one, "B", ones8, 8, MV_CAST_STRICT);
+    assert_int_equal(t.ndim, 8);
+    assert_int_equal(t.len, 1);
+    for (int d = 0; d < 8; d++) {
+        assert_int_equal(t.shape[d], 1);
+        assert_int_equal(t.strides[d], 1);
+    }
+
+    /* 0-dim from the first 8 bytes. */
+    memcpy(mem, &dbl[1], 8);
+    mv_key first8 = ks(3, 0, 8, 0);
+    mv_span s8;
+    assert_int_equal(mv_span_slice(&s8, &s, &first8, 1, &err), 0);
+    t = cast_span(&s8, "d", NULL, 0, MV_CAST_STRICT);
+    assert_int_equal(t.ndim, 0);
+    assert_int_equal(t.len, 8);
+    assert_int_equal(t.itemsize, 8);
+    assert_ptr_equal(t.buf, mem);
+    assert_true(item_at(&t, NULL, 0).v.d == -2.25);
+
+    /* Wide casts: standard byte orders, repeat counts, records, strings. */
+    for (int k = 0; k < 6; k++)
+        put_uint(mem + 4 * k, 4, true, (0x01020304u * (uint32_t)(k + 1)) ^ 0x80000000u);
+    t = cast_span(&s, "<i", NULL, -1, 0);
+    expect_span(&t, mem, 4, 1, sh6, st4);
+    assert_int_equal(t.native, 0);
+    for (ptrdiff_t i = 0; i < 6; i++)
+        assert_int_equal(item_at(&t, &i, 1).v.i,
+                         (int32_t)((0x01020304u * (uint32_t)(i + 1)) ^ 0x80000000u));
+    for (int k = 0; k < 12; k++)
+        put_uint(mem + 2 * k, 2, false, 0xF000u + (unsigned)k);
+    t = cast_span(&s, ">h", NULL, -1, 0);
+    expect_span(&t, mem, 2, 1, (ptrdiff_t[]){12}, (ptrdiff_t[]){2});
+    for (ptrdiff_t i = 0; i < 12; i++)
+        assert_int_equal(item_at(&t, &i, 1).v.i, (int16_t)(0xF000 + i));
+    t = cast_span(&s, "2h", (ptrdiff_t[]){2, 3}, 2, 0);
+    expect_span(&t, mem, 4, 2, (ptrdiff_t[]){2, 3}, (ptrdiff_t[]){12, 4});
+    assert_int_equal(t.native, 0);
+    ptrdiff_t i12[] = {1, 2};
+    mv_value two[2];
+    assert_int_equal(mv_span_get_item(&t, i12, 2, two, 2, &err), 0);
+    int16_t h2[2];
+    memcpy(h2, mem + 20, 4);
+    assert_int_equal(two[0].v.i, h2[0]);
+    assert_int_equal(two[1].v.i, h2[1]);
+    for (int k = 0; k < 4; k++) {
+        put_uint(mem + 6 * k, 4, true, (uint64_t)(uint32_t)(-70000 * (k + 1)));
+        put_uint(mem + 6 * k + 4, 2, true, (uint64_t)(300 + k));
+    }
+    t = cast_span(&s, "T{<i:a:<h:b:}", NULL, -1, 0);
+    expect_span(&t, mem, 6, 1, (ptrdiff_t[]){4}, (ptrdiff_t[]){6});
+    assert_int_equal(t.native, 0);
+    for (ptrdiff_t i = 0; i < 4; i++) {
+        assert_int_equal(mv_span_get_item(&t, &i, 1, two, 2, &err), 0);
+        assert_int_equal(two[0].v.i, -70000 * (i + 1));
+        assert_int_equal(two[1].v.i, 300 + i);
+    }
+    memcpy(mem, "abcdefghijklmnopqrstuvwx", 24);
+    t = cast_span(&s, "3s", (ptrdiff_t[]){2, 4}, 2, 0);
+    expect_span(&t, mem, 3, 2, (ptrdiff_t[]){2, 4}, (ptrdiff_t[]){12, 3});
+    mv_value sv = item_at(&t, i12, 2);
+    assert_int_equal(sv.kind, MV_VALUE_BYTES);
+    assert_int_equal(sv.v.bytes.len, 3);
+    assert_memory_equal(sv.v.bytes.ptr, "stu", 3);
+
+    /* Read-only stays read-only. */
+    mv_buffer rb = desc(mem, "B", 1, 1, n24, NULL, 1);
+    mv_span rs = span_of(&rb);
+    t = cast_span(&rs, "i", (ptrdiff_t[]){2, 3}, 2, MV_CAST_STRICT);
+    assert_true(t.readonly);
+    expect_error(mv_span_set_item(&t, i12, 2, &w, 1, &err), &err, MV_ETYPE, MSG_READONLY);
+
+    /* out may be the span itself. */
+    mv_span inplace = s;
+    assert_int_equal(mv_span_cast(&inplace, &inplace, "i", (ptrdiff_t[]){3, 2}, 2, 0, &err), 0);
+    expect_span(&inplace, mem, 4, 2, (ptrdiff_t[]){3, 2}, (ptrdiff_t[]){8, 4});
+    assert_int_equal(inplace.native, 'i');
+}
+
+typedef struct cast_error_case {
+    int source; /* index into the test's spans */
+    const char *format;
+    int ndim;
+    const ptrdiff_t *shape;
+    int flags;
+    int code;
+    const char *msg;
+} cast_error_case;
+
+static void cast_errors(void **state)
+{
+    (void)state;
+    static unsigned char mem[24];
+    static const ptrdiff_t ones65[65] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                         1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                         1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                         1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    ptrdiff_t n24[] = {24}, n10[] = {10}, n1[] = {1}, n0[] = {0}, n12[] = {12}, s2[] = {2};
+    ptrdiff_t sh23[] = {2, 3}, fst23[] = {4, 8}, n6[] = {6};
+    mv_buffer descs[] = {
+        desc(mem, "B", 1, 1, n24, NULL, 0),   /* 0: 24 bytes */
+        desc(mem, "B", 1, 1, n10, NULL, 0),   /* 1: 10 bytes */
+        desc(mem, "B", 1, 1, n12, s2, 0),     /* 2: every other byte */
+        desc(mem, "i", 4, 2, sh23, fst23, 0), /* 3: F-contiguous only */
+        desc(mem, "B", 1, 1, n1, NULL, 1),    /* 4: one byte */
+        desc(mem, "i", 4, 1, n6, NULL, 0),    /* 5: 'i' */
+        desc(mem, "i", 4, 2, sh23, NULL, 0),  /* 6: 'i' 2-D */
+        desc(mem, "B", 1, 1, n0, NULL, 0),    /* 7: empty */
+    };
+    mv_span spans[8];
+    for (int k = 0; k < 8; k++)
+        spans[k] = span_of(&descs[k]);
+    const ptrdiff_t big2[] = {PTRDIFF_MAX, 2}, big1[] = {PTRDIFF_MAX}, neg[] = {-4, -6};
+    const ptrdiff_t z[] = {0}, n25[] = {25}, sh46[] = {4, 6};
+    const cast_error_case cases[] = {
+        {0, NULL, -1, NULL, 0, MV_EVALUE, "memoryview.cast(): format must not be NULL"},
+        {0, "B", -1, NULL, 4, MV_EVALUE, "memoryview.cast(): invalid flags 0x4"},
+        {0, "B", -1, NULL, -1, MV_EVALUE, "memoryview.cast(): invalid flags 0xffffffff"},
+        {0, "B", 2, NULL, 0, MV_EVALUE, "memoryview.cast(): shape must not be NULL"},
+        {0, "B", 1, z, 0, MV_EVALUE, MSG_SHAPE_ITEMS},
+        {0, "B", 2, neg, MV_CAST_STRICT, MV_EVALUE, MSG_SHAPE_ITEMS},
+        {0, "B", 2, big2, 0, MV_EVALUE, "memoryview.cast(): product(shape) > SSIZE_MAX"},
+        {0, "i", 1, big1, 0, MV_EVALUE, "memoryview.cast(): product(shape) > SSIZE_MAX"},
+        {0, "B", 1, n25, 0, MV_ETYPE, MSG_PRODUCT},
+        {0, "i", 1, n1, MV_CAST_STRICT, MV_ETYPE, MSG_PRODUCT},
+        {1, "i", -1, NULL, 0, MV_ETYPE, MSG_NOT_MULTIPLE},
+        {1, "d", 1, n1, MV_CAST_STRICT, MV_ETYPE, MSG_NOT_MULTIPLE},
+        {1, "T{<i:a:<h:b:}", -1, NULL, 0, MV_ETYPE, MSG_NOT_MULTIPLE},
+        {2, "B", -1, NULL, 0, MV_ETYPE, MSG_CAST_C_OR_F},
+        {2, "B", -1, NULL, MV_CAST_STRICT, MV_ETYPE, MSG_CAST_C},
+        {3, "B", -1, NULL, MV_CAST_STRICT, MV_ETYPE, MSG_CAST_C},
+        {4, "B", 9, ones65, 0, MV_EVALUE, MSG_SPAN_NDIM9},
+        {4, "B", 9, ones65, MV_CAST_STRICT, MV_EVALUE, MSG_SPAN_NDIM9},
+        {4, "c", 9, ones65, MV_CAST_FORTRAN, MV_EVALUE, MSG_SPAN_NDIM9},
+        {4, "B", 65, ones65, 0, MV_EVALUE, "memoryview: number of dimensions must not exceed 64"},
+        {0, "<i", -1, NULL, MV_CAST_STRICT, MV_EVALUE, MSG_DEST_NATIVE},
+        {0, "2h", -1, NULL, MV_CAST_STRICT, MV_EVALUE, MSG_DEST_NATIVE},
+        {0, "Y", -1, NULL, MV_CAST_STRICT, MV_EVALUE, MSG_DEST_NATIVE},
+        {0, "Y", -1, NULL, 0, MV_EVALUE, "invalid format string 'Y': bad char 'Y'"},
+        {0, "", -1, NULL, 0, MV_EVALUE, "invalid format string '': empty format"},
+        {5, "h", -1, NULL, MV_CAST_STRICT, MV_ETYPE, MSG_NON_BYTE},
+        {5, "@d", -1, NULL, MV_CAST_STRICT, MV_ETYPE, MSG_NON_BYTE},
+        {6, "B", 2, sh46, MV_CAST_STRICT, MV_ETYPE, MSG_1D_ND},
+        {7, "B", 1, n1, MV_CAST_STRICT, MV_ETYPE,
+         "memoryview: cannot cast view with zeros in shape or strides"},
+        {7, "B", 1, n1, 0, MV_ETYPE, MSG_PRODUCT},
+        {0, "0i", -1, NULL, 0, MV_EVALUE, "memoryview.cast(): format '0i' has itemsize 0"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const cast_error_case *k = &cases[c];
+        const mv_span *src = &spans[k->source];
+        mv_span out, self;
+        mv_error err;
+        poison(&out);
+        mv_error_clear(&err);
+        int rc = mv_span_cast(&out, src, k->format, k->shape, k->ndim, k->flags, &err);
+        if (rc != k->code || strcmp(err.message, k->msg) != 0)
+            fail_msg("case %zu: rc %d '%s', expected %d '%s'", c, rc, err.message, k->code, k->msg);
+        assert_int_equal(err.code, k->code);
+        assert_poisoned(&out);
+        /* In place: the span stays as it was. */
+        memcpy(&self, src, sizeof self);
+        expect_error(mv_span_cast(&self, &self, k->format, k->shape, k->ndim, k->flags, &err), &err,
+                     k->code, k->msg);
+        assert_memory_equal(&self, src, sizeof self);
+        /* err may be NULL. */
+        assert_int_equal(mv_span_cast(&out, src, k->format, k->shape, k->ndim, k->flags, NULL),
+                         k->code);
+        assert_poisoned(&out);
+    }
+    /* NULL out or span. */
+    mv_span out;
+    mv_error err;
+    poison(&out);
+    expect_error(mv_span_cast(NULL, &spans[0], "B", NULL, -1, 0, &err), &err, MV_EVALUE, MSG_NULL);
+    expect_error(mv_span_cast(&out, NULL, "B", NULL, -1, 0, &err), &err, MV_EVALUE, MSG_NULL);
+    assert_poisoned(&out);
+    assert_int_equal(mv_span_cast(NULL, NULL, NULL, NULL, 0, 0, NULL), MV_EVALUE);
+    /* The F-contiguous source is fine without strict. */
+    mv_span t = cast_span(&spans[3], "B", NULL, -1, 0);
+    expect_span(&t, mem, 1, 1, n24, (ptrdiff_t[]){1});
+}
+
+/* ------------------------------------------------------------------------ */
+/* mv_view_from_span                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* mv_view_from_span(base, t): a view with t's layout on base's exporter
+ * (no count of the exporter or of base changes), whose items are t's. */
+static mv_view *view_of_span(mv_view *base, const mv_span *t)
+{
+    mv_object *exporter = mv_view_exporter(base);
+    size_t exports = mv_object_exports(exporter), refs = mv_object_refcount(exporter);
+    size_t base_refs = mv_object_refcount(mv_view_object(base));
+    mv_error err;
+    mv_view *v = mv_view_from_span(base, t, &err);
+    if (!v)
+        fail_msg("mv_view_from_span: %s", err.message);
+    assert_int_equal(mv_object_exports(exporter), exports);
+    assert_int_equal(mv_object_refcount(exporter), refs);
+    assert_int_equal(mv_object_refcount(mv_view_object(base)), base_refs);
+    assert_int_equal(mv_object_refcount(mv_view_object(v)), 1);
+    assert_ptr_equal(mv_view_exporter(v), exporter);
+
+    const mv_buffer *b = mv_view_buffer(v, &err);
+    assert_non_null(b);
+    const char *diff = span_buffer_diff(t, b);
+    if (diff)
+        fail_msg("the view's %s differs from the span's", diff);
+    assert_null(b->suboffsets);
+    const mv_format *fmt = mv_view_format(v, &err);
+    assert_non_null(fmt);
+    assert_int_equal(fmt->native, t->native);
+
+    ptrdiff_t idx[MV_SPAN_MAX_NDIM] = {0};
+    for (ptrdiff_t c = 0; c < product(t->ndim, t->shape); c++) {
+        assert_ptr_equal(mv_buffer_get_pointer(b, idx, &err), mv_span_at(t, idx));
+        mv_value a[4], e[4];
+        assert_int_equal(mv_view_get_item(v, idx, t->ndim, a, 4, &err), 0);
+        assert_int_equal(mv_span_get_item(t, idx, t->ndim, e, 4, &err), 0);
+        for (ptrdiff_t k = 0; k < fmt->nvalues; k++) {
+            assert_int_equal(a[k].kind, e[k].kind);
+            assert_true(mv_value_equal(&a[k], &e[k]));
+        }
+        for (int o = t->ndim - 1; o >= 0; o--) {
+            if (++idx[o] < t->shape[o])
+                break;
+            idx[o] = 0;
+        }
+    }
+    return v;
+}
+
+/* Spans sliced and cast from a bytearray's view, made views again. */
+static void view_from_span_round_trip(void **state)
+{
+    (void)state;
+    mv_object *ba;
+    unsigned char *data;
+    mv_view *base = bytearray_view(48, &ba, &data);
+    assert_int_equal(mv_object_exports(ba), 1);
+    mv_span s = span_of_view(base);
+    mv_error err;
+    mv_value w = {.kind = MV_VALUE_UNSIGNED, .v.u = 0xEE};
+
+    /* The whole span. */
+    mv_view *v = view_of_span(base, &s);
+    ptrdiff_t i47 = 47;
+    assert_int_equal(mv_view_set_item(v, &i47, 1, &w, 1, &err), 0);
+    assert_int_equal(data[47], 0xEE);
+    assert_int_equal(mv_view_is_contiguous(v, 'C', &err), 1);
+    mv_decref(mv_view_object(v));
+
+    /* data[40:4:-3]: 12 items from data + 40 down. */
+    mv_span t;
+    mv_key k1 = ks(7, 40, 4, -3);
+    assert_int_equal(mv_span_slice(&t, &s, &k1, 1, &err), 0);
+    expect_span(&t, data + 40, 1, 1, (ptrdiff_t[]){12}, (ptrdiff_t[]){-3});
+    v = view_of_span(base, &t);
+    assert_int_equal(mv_view_is_contiguous(v, 'A', &err), 0);
+    for (ptrdiff_t i = 0; i < 12; i++) {
+        mv_value x;
+        assert_int_equal(mv_view_get_item(v, &i, 1, &x, 1, &err), 0);
+        assert_int_equal(x.v.u, (unsigned char)(7 * (40 - 3 * i) + 3));
+    }
+    ptrdiff_t i5 = 5;
+    w.v.u = 0xA5;
+    assert_int_equal(mv_view_set_item(v, &i5, 1, &w, 1, &err), 0);
+    assert_int_equal(data[25], 0xA5);
+    mv_decref(mv_view_object(v));
+
+    /* {6, 8} then [::-2, 1::3]: rows 5, 3, 1, columns 1, 4, 7. */
+    mv_span c68 = cast_span(&s, "B", (ptrdiff_t[]){6, 8}, 2, 0);
+    mv_key k2[] = {ks(4, 0, 0, -2), ks(5, 1, 0, 3)};
+    assert_int_equal(mv_span_slice(&t, &c68, k2, 2, &err), 0);
+    expect_span(&t, data + 41, 1, 2, (ptrdiff_t[]){3, 3}, (ptrdiff_t[]){-16, 3});
+    v = view_of_span(base, &t);
+    ptrdiff_t i21[] = {2, 1};
+    w.v.u = 0x5A;
+    assert_int_equal(mv_view_set_item(v, i21, 2, &w, 1, &err), 0);
+    assert_int_equal(data[8 + 4], 0x5A);
+    mv_decref(mv_view_object(v));
+
+    /* Casts: 'i' {3, 4}, 'h' {4, 6} in Fortran order. */
+    t = cast_span(&s, "i", (ptrdiff_t[]){3, 4}, 2, MV_CAST_STRICT);
+    v = view_of_span(base, &t);
+    ptrdiff_t i23[] = {2, 3};
+    mv_value wi = {.kind = MV_VALUE_SIGNED, .v.i = -2000000000};
+    assert_int_equal(mv_view_set_item(v, i23, 2, &wi, 1, &err), 0);
+    assert_int_equal(read_i32(data + 44), -2000000000);
+    assert_int_equal(mv_view_is_contiguous(v, 'C', &err), 1);
+    mv_decref(mv_view_object(v));
+    t = cast_span(&s, "h", (ptrdiff_t[]){4, 6}, 2, MV_CAST_FORTRAN);
+    expect_span(&t, data, 2, 2, (ptrdiff_t[]){4, 6}, (ptrdiff_t[]){2, 8});
+    v = view_of_span(base, &t);
+    assert_int_equal(mv_view_is_contiguous(v, 'F', &err), 1);
+    assert_int_equal(mv_view_is_contiguous(v, 'C', &err), 0);
+    mv_decref(mv_view_object(v));
+
+    /* 0-dim: {6, 8}[2, 5]. */
+    mv_key k3[] = {ki(2), ki(5)};
+    assert_int_equal(mv_span_slice(&t, &c68, k3, 2, &err), 0);
+    assert_int_equal(t.ndim, 0);
+    assert_ptr_equal(t.buf, data + 21);
+    v = view_of_span(base, &t);
+    mv_decref(mv_view_object(v));
+
+    /* A new axis (stride 0) over data[10:14]. */
+    mv_key k4[] = {KN, ks(3, 10, 14, 0)};
+    assert_int_equal(mv_span_slice(&t, &s, k4, 2, &err), 0);
+    expect_span(&t, data + 10, 1, 2, (ptrdiff_t[]){1, 4}, (ptrdiff_t[]){0, 1});
+    v = view_of_span(base, &t);
+    mv_decref(mv_view_object(v));
+
+    /* Formats that are not native single characters. */
+    t = cast_span(&s, "<i", NULL, -1, 0);
+    v = view_of_span(base, &t);
+    mv_decref(mv_view_object(v));
+    t = cast_span(&s, "T{<i:a:<h:b:}", (ptrdiff_t[]){2, 4}, 2, MV_CAST_FORTRAN);
+    expect_span(&t, data, 6, 2, (ptrdiff_t[]){2, 4}, (ptrdiff_t[]){6, 12});
+    v = view_of_span(base, &t);
+    mv_decref(mv_view_object(v));
+
+    /* The format text is copied: the caller's buffer may change after. */
+    char text[] = "<h";
+    t = cast_span(&s, text, NULL, -1, 0);
+    v = view_of_span(base, &t);
+    text[1] = 'q';
+    assert_string_equal(mv_view_buffer(v, &err)->format, "<h");
+    assert_int_equal(mv_view_format(v, &err)->itemsize, 2);
+    mv_decref(mv_view_object(v));
+
+    /* A read-only span of a writable base gives a read-only view. */
+    t = s;
+    t.readonly = true;
+    v = view_of_span(base, &t);
+    expect_error(mv_view_set_item(v, &i5, 1, &w, 1, &err), &err, MV_ETYPE, MSG_READONLY);
+    mv_decref(mv_view_object(v));
+
+    /* Empty: data[5:5] (and anywhere at all). */
+    mv_key k5 = ks(3, 5, 5, 0);
+    assert_int_equal(mv_span_slice(&t, &s, &k5, 1, &err), 0);
+    assert_int_equal(t.shape[0], 0);
+    assert_int_equal(t.len, 0);
+    v = view_of_span(base, &t);
+    mv_decref(mv_view_object(v));
+    t.buf = (char *)(uintptr_t)0x10;
+    v = view_of_span(base, &t);
+    mv_decref(mv_view_object(v));
+    t = cast_span(&c68, "B", (ptrdiff_t[]){6, 8}, 2, 0);
+    t.shape[0] = 0;
+    t.len = 0;
+    t.buf = NULL;
+    v = view_of_span(base, &t);
+    mv_decref(mv_view_object(v));
+
+    /* Eight dimensions, the most a span has: {2, 1, 3, 1, 2, 1, 2, 1}. */
+    ptrdiff_t sh8[] = {2, 1, 3, 1, 2, 1, 2, 1};
+    t = cast_span(&s, "h", sh8, 8, MV_CAST_FORTRAN);
+    expect_span(&t, data, 2, 8, sh8, (ptrdiff_t[]){2, 4, 4, 12, 12, 24, 24, 48});
+    v = view_of_span(base, &t);
+    mv_decref(mv_view_object(v));
+
+    /* A view of a view made from a span, and a span of a sub-view. */
+    mv_key k6 = ks(3, 8, 24, 0);
+    mv_view *sub = sub_view(base, &k6, 1);
+    mv_span ss = span_of_view(sub);
+    mv_key k7 = ks(4, 0, 0, -1);
+    assert_int_equal(mv_span_slice(&t, &ss, &k7, 1, &err), 0);
+    v = view_of_span(sub, &t);
+    mv_span vs = span_of_view(v);
+    mv_view *v2 = view_of_span(v, &vs);
+    mv_decref(mv_view_object(v));
+    mv_decref(mv_view_object(sub));
+    assert_int_equal(mv_object_exports(ba), 1);
+    mv_decref(mv_view_object(v2));
+
+    mv_decref(mv_view_object(base));
+    assert_int_equal(mv_object_exports(ba), 0);
+    mv_decref(ba);
+}
+
+static void count_release(void *ctx, void *mem)
+{
+    ++*(int *)ctx;
+    free(mem);
+}
+
+/* The new view holds the managed buffer: the base may go first. */
+static void view_from_span_outlives_base(void **state)
+{
+    (void)state;
+    /* Heap memory freed by the exporter's release: a read after it is a
+     * use after free for ASan and valgrind. */
+    int released = 0;
+    unsigned char *mem = malloc(32);
+    assert_non_null(mem);
+    for (int k = 0; k < 32; k++)
+        mem[k] = (unsigned char)(255 - k);
+    mv_error err;
+    mv_object *x = mv_external_new(mem, 32, 0, count_release, &released, &err);
+    assert_non_null(x);
+    mv_view *base = mv_view_new(x, &err);
+    assert_non_null(base);
+    mv_decref(x); /* the view's buffer holds it */
+    mv_span s = span_of_view(base);
+    mv_span t;
+    mv_key k = ks(7, 30, 0, -4); /* 30, 26, ..., 2 */
+    assert_int_equal(mv_span_slice(&t, &s, &k, 1, &err), 0);
+    mv_view *v = mv_view_from_span(base, &t, &err);
+    assert_non_null(v);
+    assert_int_equal(mv_view_release(base, &err), 0);
+    mv_decref(mv_view_object(base));
+    assert_int_equal(released, 0);
+    ptrdiff_t i3 = 3;
+    mv_value w = {.kind = MV_VALUE_UNSIGNED, .v.u = 7};
+    assert_int_equal(mv_view_set_item(v, &i3, 1, &w, 1, &err), 0);
+    for (ptrdiff_t i = 0; i < 8; i++) {
+        mv_value x8;
+        assert_int_equal(mv_view_get_item(v, &i, 1, &x8, 1, &err), 0);
+        assert_int_equal(x8.v.u, i == 3 ? 7 : 255 - (30 - 4 * i));
+    }
+    /* A view of it, made from its own span, keeps it in turn. */
+    mv_span vs = span_of_view(v);
+    mv_view *v2 = mv_view_from_span(v, &vs, &err);
+    assert_non_null(v2);
+    mv_decref(mv_view_object(v));
+    assert_int_equal(released, 0);
+    size_t len = 0;
+    unsigned char *bytes = mv_view_tobytes(v2, 'C', &len, &err);
+    assert_non_null(bytes);
+    assert_int_equal(len, 8);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(bytes[i], i == 3 ? 7 : 255 - (30 - 4 * i));
+    free(bytes);
+    mv_decref(mv_view_object(v2));
+    assert_int_equal(released, 1);
+
+    /* A view of plain memory (no exporter) as the base. */
+    unsigned char plain[12];
+    for (int i = 0; i < 12; i++)
+        plain[i] = (unsigned char)(i * i);
+    base = mv_view_from_memory(plain, 12, MV_BUF_READ, &err);
+    assert_non_null(base);
+    s = span_of_view(base);
+    t = cast_span(&s, "B", (ptrdiff_t[]){3, 4}, 2, MV_CAST_FORTRAN);
+    v = view_of_span(base, &t);
+    assert_null(mv_view_exporter(v));
+    mv_decref(mv_view_object(base));
+    ptrdiff_t i21[] = {2, 1};
+    assert_int_equal(mv_view_get_item(v, i21, 2, &w, 1, &err), 0);
+    assert_int_equal(w.v.u, 25); /* plain[2 + 3 * 1] */
+    mv_decref(mv_view_object(v));
+
+    /* A bytearray: one export while any view lives, the resize lock with
+     * it, none after. */
+    mv_object *ba;
+    unsigned char *data;
+    base = bytearray_view(16, &ba, &data);
+    s = span_of_view(base);
+    v = mv_view_from_span(base, &s, &err);
+    assert_non_null(v);
+    assert_int_equal(mv_object_exports(ba), 1);
+    assert_int_equal(mv_view_release(base, &err), 0);
+    mv_decref(mv_view_object(base));
+    assert_int_equal(mv_object_exports(ba), 1);
+    expect_error(mv_bytearray_resize(ba, 4, &err), &err, MV_EBUFFER, NULL);
+    assert_int_equal(mv_view_release(v, &err), 0);
+    assert_int_equal(mv_object_exports(ba), 0);
+    assert_int_equal(mv_bytearray_resize(ba, 4, &err), 0);
+    expect_error(mv_view_get_item(v, &i3, 1, &w, 1, &err), &err, MV_EVALUE, RELEASED_MSG);
+    mv_decref(mv_view_object(v));
+    mv_decref(ba);
+}
+
+/* mv_view_from_span fails with code and message, and no count changes. */
+#define expect_from_span_error(base, span, code, msg)                                              \
+    expect_from_span_error_at(__LINE__, base, span, code, msg)
+
+static void expect_from_span_error_at(int line, mv_view *base, const mv_span *span, int code,
+                                      const char *msg)
+{
+    mv_object *x = mv_view_exporter(base);
+    size_t exports = x ? mv_object_exports(x) : 0;
+    mv_error err;
+    mv_error_clear(&err);
+    mv_view *v = mv_view_from_span(base, span, &err);
+    if (v)
+        fail_msg("line %d: a view, expected %d '%s'", line, code, msg);
+    if (err.code != code || strcmp(err.message, msg) != 0)
+        fail_msg("line %d: %d '%s', expected %d '%s'", line, err.code, err.message, code, msg);
+    assert_null(mv_view_from_span(base, span, NULL));
+    if (x)
+        assert_int_equal(mv_object_exports(x), exports);
+}
+
+static void view_from_span_errors(void **state)
+{
+    (void)state;
+    mv_object *ba;
+    unsigned char *data;
+    mv_view *base = bytearray_view(48, &ba, &data);
+    mv_span s = span_of_view(base), t;
+    mv_error err;
+    char msg[MV_ERROR_MESSAGE_MAX];
+
+    /* Arguments. */
+    expect_from_span_error(NULL, &s, MV_EVALUE, "memoryview: view must not be NULL");
+    mv_view *rel = released_view();
+    expect_from_span_error(rel, &s, MV_EVALUE, RELEASED_MSG);
+    mv_decref(mv_view_object(rel));
+    expect_from_span_error(base, NULL, MV_EVALUE, MSG_NULL);
+    t = s;
+    t.ndim = -1;
+    expect_from_span_error(base, &t, MV_EVALUE, "span: ndim must be in [0, 8], not -1");
+    t.ndim = 9;
+    expect_from_span_error(base, &t, MV_EVALUE, MSG_SPAN_NDIM9);
+    t.ndim = INT_MIN;
+    snprintf(msg, sizeof msg, "span: ndim must be in [0, 8], not %d", INT_MIN);
+    expect_from_span_error(base, &t, MV_EVALUE, msg);
+
+    /* Outside the base's memory: a byte before, a byte after, past the
+     * end, a negative stride running off the front. */
+    t = s;
+    t.buf = (char *)data - 1;
+    expect_from_span_error(base, &t, MV_EVALUE, MSG_OUTSIDE);
+    t.buf = (char *)data + 1;
+    expect_from_span_error(base, &t, MV_EVALUE, MSG_OUTSIDE);
+    t.buf = (char *)data + 48;
+    t.shape[0] = 1;
+    t.len = 1;
+    expect_from_span_error(base, &t, MV_EVALUE, MSG_OUTSIDE);
+    t.buf = (char *)data + 47; /* the last byte: inside */
+    mv_view *v = mv_view_from_span(base, &t, &err);
+    assert_non_null(v);
+    mv_decref(mv_view_object(v));
+    t = s;
+    t.buf = (char *)data + 10;
+    t.shape[0] = 12;
+    t.strides[0] = -1;
+    t.len = 12;
+    expect_from_span_error(base, &t, MV_EVALUE, MSG_OUTSIDE);
+    t.shape[0] = 11; /* data[10] down to data[0] */
+    t.len = 11;
+    v = mv_view_from_span(base, &t, &err);
+    assert_non_null(v);
+    mv_decref(mv_view_object(v));
+    t = cast_span(&s, "i", (ptrdiff_t[]){3, 4}, 2, 0);
+    t.strides[0] = 20; /* the last item at 40 + 12 = 52 */
+    expect_from_span_error(base, &t, MV_EVALUE, MSG_OUTSIDE);
+    t.strides[0] = 16;
+    t.strides[1] = -4;
+    t.buf = (char *)data + 12; /* items at 12 + 16 i - 4 j: 0 to 44 */
+    v = mv_view_from_span(base, &t, &err);
+    assert_non_null(v);
+    mv_decref(mv_view_object(v));
+
+    /* Inside the exporter's memory but outside base's: base = data[8:24]. */
+    mv_key k = ks(3, 8, 24, 0);
+    mv_view *sub = sub_view(base, &k, 1);
+    expect_from_span_error(sub, &s, MV_EVALUE, MSG_OUTSIDE);
+    mv_key in = ks(3, 8, 24, 0), early = ks(3, 7, 24, 0), late = ks(3, 8, 25, 0);
+    assert_int_equal(mv_span_slice(&t, &s, &early, 1, &err), 0);
+    expect_from_span_error(sub, &t, MV_EVALUE, MSG_OUTSIDE);
+    assert_int_equal(mv_span_slice(&t, &s, &late, 1, &err), 0);
+    expect_from_span_error(sub, &t, MV_EVALUE, MSG_OUTSIDE);
+    assert_int_equal(mv_span_slice(&t, &s, &in, 1, &err), 0);
+    v = view_of_span(sub, &t);
+    mv_decref(mv_view_object(v));
+    /* An empty base holds no memory: only empty spans fit. */
+    mv_key none = ks(3, 4, 4, 0);
+    mv_view *empty = sub_view(base, &none, 1);
+    mv_key one = ks(3, 4, 5, 0);
+    assert_int_equal(mv_span_slice(&t, &s, &one, 1, &err), 0);
+    expect_from_span_error(empty, &t, MV_EVALUE, MSG_OUTSIDE);
+    assert_int_equal(mv_span_slice(&t, &s, &none, 1, &err), 0);
+    v = view_of_span(empty, &t);
+    mv_decref(mv_view_object(v));
+    mv_decref(mv_view_object(empty));
+    mv_decref(mv_view_object(sub));
+
+    /* A writable span of a read-only view. */
+    mv_view *ro = mv_view_toreadonly(base, &err);
+    assert_non_null(ro);
+    t = s;
+    expect_from_span_error(ro, &t, MV_EBUFFER, "span: a writable span of a read-only view");
+    t.readonly = true;
+    v = view_of_span(ro, &t);
+    mv_decref(mv_view_object(v));
+    mv_decref(mv_view_object(ro));
+
+    /* Format and itemsize. */
+    t = s;
+    t.format = "i";
+    expect_from_span_error(base, &t, MV_EVALUE,
+                           "span: itemsize 1 does not match format 'i' (size 4)");
+    t = cast_span(&s, "<q", NULL, -1, 0);
+    t.format = "T{<i:a:<h:b:}";
+    expect_from_span_error(base, &t, MV_EVALUE,
+                           "span: itemsize 8 does not match format 'T{<i:a:<h:b:}' (size 6)");
+    t = s;
+    t.format = NULL;
+    expect_from_span_error(base, &t, MV_EVALUE, MSG_BAD_SPAN);
+    t = s;
+    t.shape[0] = 0;
+    t.len = 0;
+    t.itemsize = 0;
+    expect_from_span_error(base, &t, MV_EVALUE, MSG_BAD_SPAN);
+    t = s;
+    t.itemsize = 0;
+    expect_from_span_error(base, &t, MV_EVALUE, "buffer itemsize 0 is invalid for len 48");
+    t = s;
+    t.itemsize = -1;
+    expect_from_span_error(base, &t, MV_EVALUE, "buffer itemsize -1 is invalid for len 48");
+
+    /* Layouts mv_buffer_validate refuses. */
+    t = s;
+    t.len = 47;
+    expect_from_span_error(base, &t, MV_EVALUE, "buffer len 47 != product(shape) * itemsize = 48");
+    t.len = -48;
+    expect_from_span_error(base, &t, MV_EVALUE, "buffer len -48 is negative");
+    t = s;
+    t.shape[0] = -1;
+    t.len = 0;
+    expect_from_span_error(base, &t, MV_EVALUE, "shape[0] = -1 is negative");
+    t = s;
+    t.buf = NULL;
+    expect_from_span_error(base, &t, MV_EVALUE, "buffer buf is NULL but len is 48");
+    t = s;
+    t.strides[0] = PTRDIFF_MAX;
+    snprintf(msg, sizeof msg, "strides[0] = %td times shape[0] - 1 = 47 overflows", PTRDIFF_MAX);
+    expect_from_span_error(base, &t, MV_EOVERFLOW, msg);
+    t = s;
+    t.ndim = 0;
+    expect_from_span_error(base, &t, MV_EVALUE, "buffer len 48 != itemsize 1 for ndim 0");
+
+    /* A base with suboffsets: no span is inside it, except an empty one. */
+    unsigned char rows[2][3] = {{1, 2, 3}, {4, 5, 6}};
+    unsigned char *ptrs[2] = {rows[1], rows[0]};
+    ptrdiff_t psh[] = {2, 3}, pst[] = {(ptrdiff_t)sizeof(unsigned char *), 1}, psub[] = {0, -1};
+    mv_view *pil = view_layout(ptrs, "B", 1, 2, psh, pst, psub, 1);
+    ptrdiff_t nptrs[] = {(ptrdiff_t)sizeof ptrs};
+    mv_buffer pb = desc(ptrs, "B", 1, 1, nptrs, NULL, 1);
+    t = span_of(&pb);
+    expect_from_span_error(pil, &t, MV_EVALUE, MSG_OUTSIDE);
+    /* The first pointer's bytes lie within base's own layout (ptrs to
+     * ptrs + 8 + 2), still not memory a span of it may reach. */
+    mv_buffer p0 = desc(ptrs, "B", 1, 1, (ptrdiff_t[]){(ptrdiff_t)sizeof ptrs[0]}, NULL, 1);
+    t = span_of(&p0);
+    expect_from_span_error(pil, &t, MV_EVALUE, MSG_OUTSIDE);
+    mv_buffer rb = desc(rows[0], "B", 1, 1, (ptrdiff_t[]){3}, NULL, 1);
+    t = span_of(&rb);
+    expect_from_span_error(pil, &t, MV_EVALUE, MSG_OUTSIDE);
+    t.shape[0] = 0;
+    t.len = 0;
+    v = mv_view_from_span(pil, &t, &err);
+    assert_non_null(v);
+    assert_int_equal(mv_view_buffer(v, &err)->len, 0);
+    mv_decref(mv_view_object(v));
+    mv_decref(mv_view_object(pil));
+
+    /* Checks run in the header's order: ndim before layout before format. */
+    t = s;
+    t.ndim = 9;
+    t.format = NULL;
+    t.len = 3;
+    expect_from_span_error(base, &t, MV_EVALUE, MSG_SPAN_NDIM9);
+    t.ndim = 1;
+    expect_from_span_error(base, &t, MV_EVALUE, "buffer len 3 != product(shape) * itemsize = 48");
+    t.len = 48;
+    t.buf = (char *)data + 1;
+    expect_from_span_error(base, &t, MV_EVALUE, MSG_BAD_SPAN);
+
+    assert_int_equal(mv_object_exports(ba), 1);
+    mv_decref(mv_view_object(base));
+    mv_decref(ba);
+}
+
+/* A view whose format does not parse: the span of it makes a view again,
+ * which reports the parse error as the original does. */
+static void view_from_span_unparseable(void **state)
+{
+    (void)state;
+    unsigned char mem[1] = {42};
+    mv_view *base = view_raw_format(mem, "Y");
+    mv_span s = span_of_view(base);
+    assert_int_equal(s.native, 0);
+    mv_error err, verr;
+    mv_view *v = mv_view_from_span(base, &s, &err);
+    assert_non_null(v);
+    assert_string_equal(mv_view_buffer(v, &err)->format, "Y");
+    ptrdiff_t i0 = 0;
+    mv_value x;
+    int rc = mv_view_get_item(v, &i0, 1, &x, 1, &err);
+    expect_error(mv_view_get_item(base, &i0, 1, &x, 1, &verr), &verr, MV_EVALUE, NULL);
+    expect_error(rc, &err, MV_EVALUE, verr.message);
+    /* Cast to bytes, it reads. */
+    mv_span b = cast_span(&s, "B", NULL, -1, 0);
+    mv_view *vb = view_of_span(base, &b);
+    assert_int_equal(mv_view_get_item(vb, &i0, 1, &x, 1, &err), 0);
+    assert_int_equal(x.v.u, 42);
+    mv_decref(mv_view_object(vb));
+    mv_decref(mv_view_object(v));
+    mv_decref(mv_view_object(base));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Allocation failures                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* mv_span_cast allocates only to parse a format other than a native single
+ * character: every other cast, and every error before the parse, is free. */
+static void cast_no_allocations(void **state)
+{
+    (void)state;
+    static unsigned char mem[24];
+    mv_buffer b = desc(mem, "B", 1, 1, (ptrdiff_t[]){24}, NULL, 0);
+    mv_span s = span_of(&b);
+    static const ptrdiff_t ones[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+    const struct {
+        const char *format;
+        int ndim;
+        const ptrdiff_t *shape;
+        int flags;
+        int rc;
+    } cases[] = {
+        {"i", -1, NULL, MV_CAST_STRICT, 0},
+        {"@d", 1, (const ptrdiff_t[]){3}, 0, 0},
+        {"B", 3, (const ptrdiff_t[]){2, 3, 4}, MV_CAST_FORTRAN, 0},
+        {"Q", 0, NULL, 0, MV_ETYPE},
+        {"d", 2, (const ptrdiff_t[]){0, 3}, 0, MV_EVALUE},
+        {"B", 2, NULL, 0, MV_EVALUE},
+        {NULL, -1, NULL, 0, MV_EVALUE},
+        {"B", -1, NULL, 8, MV_EVALUE},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        mv_span out;
+        mv_error err;
+        noalloc_begin();
+        int rc = mv_span_cast(&out, &s, cases[c].format, cases[c].shape, cases[c].ndim,
+                              cases[c].flags, &err);
+        long failed = noalloc_end();
+        if (rc != cases[c].rc || failed != 0)
+            fail_msg("case %zu: rc %d, %ld allocation(s) tried", c, rc, failed);
+    }
+    mv_span one;
+    mv_key k = ks(3, 0, 1, 0);
+    mv_error err;
+    assert_int_equal(mv_span_slice(&one, &s, &k, 1, &err), 0);
+    noalloc_begin();
+    int rc = mv_span_cast(&one, &one, "B", ones, 9, 0, &err);
+    long failed = noalloc_end();
+    assert_int_equal(failed, 0);
+    expect_error(rc, &err, MV_EVALUE, MSG_SPAN_NDIM9);
+}
+
+static void cast_alloc_sweep(void **state)
+{
+    (void)state;
+    _Alignas(8) unsigned char mem[24];
+    for (int k = 0; k < 24; k++)
+        mem[k] = (unsigned char)(k + 1);
+    mv_buffer b = desc(mem, "B", 1, 1, (ptrdiff_t[]){24}, NULL, 0);
+    mv_span s = span_of(&b);
+    const struct {
+        const char *format;
+        int flags;
+        int rc; /* once allocations succeed */
+        ptrdiff_t itemsize;
+    } cases[] = {
+        {"<i", 0, 0, 4},
+        {"T{<i:a:<h:b:}", 0, 0, 6},
+        {"2h", MV_CAST_FORTRAN, 0, 4},
+        {">d", 0, 0, 8},
+        {"<i", MV_CAST_STRICT, MV_EVALUE, 0},
+        {"Y", MV_CAST_STRICT, MV_EVALUE, 0},
+        {"Y", 0, MV_EVALUE, 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        mv_span out;
+        int rc = 0;
+        long n;
+        for (n = 0; n < 100; n++) {
+            mv_error err;
+            poison(&out);
+            sweep_arm(n, &err);
+            rc = mv_span_cast(&out, &s, cases[c].format, NULL, -1, cases[c].flags, &err);
+            long failed = mv_test_failed_allocations();
+            mv_test_fail_after(-1);
+            if (rc == MV_ENOMEM) {
+                assert_true(failed > 0);
+                assert_int_equal(err.code, MV_ENOMEM);
+                assert_poisoned(&out);
+                continue;
+            }
+            break;
+        }
+        if (rc != cases[c].rc)
+            fail_msg("'%s' flags %d: rc %d after %ld allocation(s) allowed", cases[c].format,
+                     cases[c].flags, rc, n);
+        if (rc == 0) {
+            expect_span(&out, mem, cases[c].itemsize, 1, (ptrdiff_t[]){24 / cases[c].itemsize},
+                        (ptrdiff_t[]){cases[c].itemsize});
+            assert_ptr_equal(out.format, cases[c].format);
+            assert_int_equal(out.native, 0);
+        } else {
+            assert_poisoned(&out);
+        }
+    }
+}
+
+static void view_from_span_alloc_sweep(void **state)
+{
+    (void)state;
+    mv_object *ba;
+    unsigned char *data;
+    mv_view *base = bytearray_view(48, &ba, &data);
+    mv_span s = span_of_view(base);
+    mv_span spans[] = {
+        s,
+        cast_span(&s, "<i", (ptrdiff_t[]){3, 4}, 2, 0),
+        cast_span(&s, "T{<i:a:<h:b:}", NULL, -1, 0),
+        cast_span(&s, "h", (ptrdiff_t[]){2, 3, 4}, 3, MV_CAST_FORTRAN),
+    };
+    for (size_t c = 0; c < sizeof spans / sizeof spans[0]; c++) {
+        mv_view *v;
+        SWEEP_PTR(v, mv_view_from_span(base, &spans[c], sweep_err),
+                  assert_int_equal(mv_object_exports(ba), 1));
+        const mv_buffer *b = mv_view_buffer(v, NULL);
+        assert_non_null(b);
+        assert_null(span_buffer_diff(&spans[c], b));
+        mv_decref(mv_view_object(v));
+        /* base is intact after the failures. */
+        mv_span again = span_of_view(base);
+        assert_span_equal(&again, &s);
+    }
+    mv_decref(mv_view_object(base));
+    assert_int_equal(mv_object_exports(ba), 0);
+    mv_decref(ba);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2287,6 +3497,16 @@ int main(void)
         cmocka_unit_test(format_null_wide_items),
         cmocka_unit_test(strides_without_shape),
         cmocka_unit_test(address_space_without_shape),
+        cmocka_unit_test(cast_matches_view_cast),
+        cmocka_unit_test(cast_by_hand),
+        cmocka_unit_test(cast_errors),
+        cmocka_unit_test(view_from_span_round_trip),
+        cmocka_unit_test(view_from_span_outlives_base),
+        cmocka_unit_test(view_from_span_errors),
+        cmocka_unit_test(view_from_span_unparseable),
+        cmocka_unit_test(cast_no_allocations),
+        cmocka_unit_test(cast_alloc_sweep),
+        cmocka_unit_test(view_from_span_alloc_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
