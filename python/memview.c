@@ -169,6 +169,8 @@ typedef struct {
     char *stand_in;  /* the format libmemview is given instead of the
                         exporter's, when that one disagrees with itemsize */
     py_exporter exporter; /* how libmemview sees master (no allocation) */
+    mv_view *root;        /* libmemview's view of master, made on first
+                             need; the family's views derive from it */
 } mbufobject;
 
 /* The itemsize of each native single-character format libmemview knows
@@ -177,6 +179,11 @@ typedef struct {
  * one needs none either. */
 static ptrdiff_t native_size[128];
 
+/* Static copies of the same formats, with and without '@': the format text
+ * of a cast to one (as CPython's get_native_fmtstr), which must outlive the
+ * argument it came from. */
+static char native_texts[128][4];
+
 static void native_size_init(void)
 {
     static const char codes[] = "BbchHiIlLqQnNfde?P";
@@ -184,8 +191,12 @@ static void native_size_init(void)
         char text[2] = {*c, '\0'};
         mv_format fmt;
         if (mv_format_parse(&fmt, text, NULL) == 0) {
-            if (fmt.native == *c)
+            if (fmt.native == *c) {
                 native_size[(unsigned char)*c] = fmt.itemsize;
+                char *t = native_texts[(unsigned char)*c];
+                t[0] = '@';
+                t[1] = *c;
+            }
             mv_format_clear(&fmt);
         }
     }
@@ -201,6 +212,15 @@ static ptrdiff_t native_format_size(const char *f)
     return c < 128 && f[1] == '\0' ? native_size[c] : 0;
 }
 
+/* f's static copy, or NULL when f is not a native single code. */
+static const char *native_static(const char *f)
+{
+    if (!native_format_size(f))
+        return NULL;
+    char *t = native_texts[(unsigned char)f[f[0] == '@']];
+    return f[0] == '@' ? t : t + 1;
+}
+
 static int mbuf_traverse(mbufobject *self, visitproc visit, void *arg)
 {
     if (self->has_master && !self->hide_master)
@@ -209,9 +229,13 @@ static int mbuf_traverse(mbufobject *self, visitproc visit, void *arg)
     return 0;
 }
 
+static void drop_view(mv_view *v);
+
 static void mbuf_dealloc(mbufobject *self)
 {
     PyObject_GC_UnTrack(self);
+    drop_view(self->root); /* the exporter inside self goes with it */
+    self->root = NULL;
     if (self->has_master) {
         self->has_master = 0;
         PyBuffer_Release(&self->master);
@@ -282,9 +306,9 @@ static int mbuf_choose_format(mbufobject *mb, const char **out)
 }
 
 /* A managed buffer over obj's buffer for the request `flags` (PyBUF_FULL_RO
- * but for memoryview._from_flags) and the first libmemview view of it (in
- * *first).  NULL with an exception set on failure. */
-static mbufobject *mbuf_from_object(PyObject *obj, int flags, mv_view **first)
+ * but for memoryview._from_flags).  NULL with an exception set on
+ * failure. */
+static mbufobject *mbuf_from_object(PyObject *obj, int flags)
 {
     mbufobject *mb = PyObject_GC_New(mbufobject, &ManagedBuffer_Type);
     if (!mb)
@@ -294,6 +318,7 @@ static mbufobject *mbuf_from_object(PyObject *obj, int flags, mv_view **first)
     mb->hide_master = 0;
     mb->obj = NULL;
     mb->stand_in = NULL;
+    mb->root = NULL;
 
     /* A builtin memoryview is asked for a buffer as any exporter.  Before
      * 3.13 its tp_clear drops its managed buffer even while buffers
@@ -325,38 +350,56 @@ static mbufobject *mbuf_from_object(PyObject *obj, int flags, mv_view **first)
         Py_DECREF(mb);
         return NULL;
     }
-    py_exporter *x = &mb->exporter;
-    mv_object_init(&x->ob, &py_exporter_type);
-#ifndef Py_GIL_DISABLED
-    /* Every use of the view family is under the GIL: plain counts. */
-    mv_object_set_local(&x->ob);
-#endif
-    x->master = &mb->master;
-    x->format = format;
-    mv_error err;
-    mv_error_clear(&err);
-    x->given = 0;
-    *first = mv_view_new(&x->ob, &err);
-    /* x's own reference went to the master buffer (py_exporter_getbuffer),
-     * or x was never asked: its memory is mb's either way. */
-    if (!*first) {
-        Py_DECREF(mb);
-        set_error(&err);
-        return NULL;
-    }
+    mb->exporter.format = format; /* the rest when mbuf_root needs it */
     return mb;
+}
+
+/* mb's libmemview view, made on first need: mv_view_new checks the
+ * exporter's descriptor, so its error is the one a bad exporter gets.
+ * Borrowed; NULL with an exception set. */
+static mv_view *mbuf_root(mbufobject *mb)
+{
+    if (!mb->root) {
+        py_exporter *x = &mb->exporter;
+        mv_object_init(&x->ob, &py_exporter_type);
+#ifndef Py_GIL_DISABLED
+        /* Every use of the view family is under the GIL: plain counts. */
+        mv_object_set_local(&x->ob);
+#endif
+        x->master = &mb->master;
+        x->given = 0;
+        mv_error err;
+        mv_error_clear(&err);
+        /* x's own reference goes to the master buffer (py_exporter_getbuffer),
+         * or x is never asked: its memory is mb's either way. */
+        mb->root = mv_view_new(&mb->exporter.ob, &err);
+        if (!mb->root)
+            set_error(&err);
+    }
+    return mb->root;
 }
 
 /* ======================================================================== *
  * memview.memoryview: the object
  * ======================================================================== */
 
+/* Most views are direct, of at most MV_SPAN_MAX_NDIM dimensions and of a
+ * native single-character format: those hold their layout as an mv_span
+ * (made, sliced and cast without an allocation or a count, as CPython's
+ * own memoryview holds its Py_buffer) and make a libmemview view from it
+ * only when an operation needs one.  The others hold a view from the
+ * start. */
 typedef struct {
     PyObject ob_base; /* PyObject_HEAD */
     mbufobject *mbuf; /* strong; NULL once released */
-    mv_view *view;    /* own reference; NULL once released */
+    mv_view *view;    /* own reference; NULL once released, or until
+                         need_view makes it from span */
+    bool spanned;     /* the layout is span's */
+    mv_span span;
+    mv_buffer desc;   /* the layout (arrays in span or in view) */
     Py_hash_t hash;   /* cached; -1 until computed */
     PyObject *weakreflist;
+    signed char contig; /* -1 until is_contiguous computes it */
     char item_code;   /* FAST_UNKNOWN, FAST_NONE or the view's item code
                          when m[i] may take item_fast (a view's format and
                          layout never change) */
@@ -374,28 +417,125 @@ static void drop_view(mv_view *v)
     }
 }
 
+static mvobject *mv_alloc(mbufobject *mb)
+{
+    mvobject *self = PyObject_GC_New(mvobject, &MemoryView_Type);
+    if (!self)
+        return NULL;
+    Py_INCREF(mb);
+    self->mbuf = mb;
+    self->view = NULL;
+    self->hash = -1;
+    self->weakreflist = NULL;
+    self->item_code = FAST_UNKNOWN;
+    self->contig = -1;
+    return self;
+}
+
 /* A new memoryview on mb holding v (stolen, also on failure). */
 static PyObject *mv_wrap(mbufobject *mb, mv_view *v)
 {
-    mvobject *self = PyObject_GC_New(mvobject, &MemoryView_Type);
+    mvobject *self = mv_alloc(mb);
     if (!self) {
         drop_view(v);
         return NULL;
     }
-    Py_INCREF(mb);
-    self->mbuf = mb;
     self->view = v;
-    self->hash = -1;
-    self->weakreflist = NULL;
-    self->item_code = FAST_UNKNOWN;
+    self->spanned = false;
+    self->desc = *mv_view_buffer(v, NULL);
     PyObject_GC_Track(self);
     return (PyObject *)self;
+}
+
+/* A new memoryview on mb with span's layout (its format text lives in mb
+ * or is static). */
+static PyObject *mv_wrap_span(mbufobject *mb, const mv_span *span)
+{
+    mvobject *self = mv_alloc(mb);
+    if (!self)
+        return NULL;
+    self->spanned = true;
+    /* Only the dimensions in use (most views have one), and field by field
+     * from the argument: reading back a copy just written, as
+     * mv_span_buffer would, stalls store forwarding. */
+    mv_span *t = &self->span;
+    t->buf = span->buf;
+    t->len = span->len;
+    t->itemsize = span->itemsize;
+    t->format = span->format;
+    t->ndim = span->ndim;
+    t->readonly = span->readonly;
+    t->native = span->native;
+    if (span->ndim == 1) {
+        t->shape[0] = span->shape[0];
+        t->strides[0] = span->strides[0];
+    } else {
+        memcpy(t->shape, span->shape, sizeof t->shape);
+        memcpy(t->strides, span->strides, sizeof t->strides);
+    }
+    mv_buffer *d = &self->desc;
+    d->buf = span->buf;
+    d->obj = NULL;
+    d->len = span->len;
+    d->itemsize = span->itemsize;
+    d->readonly = span->readonly;
+    d->ndim = span->ndim;
+    d->format = span->format;
+    d->shape = span->ndim > 0 ? self->span.shape : NULL;
+    d->strides = span->ndim > 0 ? self->span.strides : NULL;
+    d->suboffsets = NULL;
+    d->internal = NULL;
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+/* The libmemview view of a live memoryview (borrowed), made from its span
+ * on first need.  NULL with an exception set. */
+static mv_view *need_view(mvobject *self)
+{
+    if (!self->view) {
+        mv_view *root = mbuf_root(self->mbuf);
+        if (!root)
+            return NULL;
+        mv_error err;
+        mv_error_clear(&err);
+        self->view = mv_view_from_span(root, &self->span, &err);
+        if (!self->view)
+            set_error(&err);
+    }
+    return self->view;
+}
+
+/* The libmemview format of a live memoryview (NULL when it does not parse,
+ * or with an exception set when no view could be made). */
+static const mv_format *view_format(mvobject *self)
+{
+    mv_view *v = need_view(self);
+    return v ? mv_view_format(v, NULL) : NULL;
+}
+
+static int is_contiguous(mvobject *self, char order)
+{
+    if (self->contig < 0) {
+        /* A layout never changes: both answers are computed once. */
+        if (self->spanned)
+            self->contig = (signed char)(mv_span_is_contiguous(&self->span, 'C') |
+                                         mv_span_is_contiguous(&self->span, 'F') << 1);
+        else
+            self->contig = (signed char)((mv_view_is_contiguous(self->view, 'C', NULL) == 1) |
+                                         (mv_view_is_contiguous(self->view, 'F', NULL) == 1) << 1);
+    }
+    switch (order) {
+    case 'C': return self->contig & 1;
+    case 'F': return self->contig >> 1;
+    default: return self->contig != 0;
+    }
 }
 
 /* 0, or -1 with ValueError when the view is released. */
 static int check_released(mvobject *self)
 {
-    if (!self->view) {
+    if (!self->mbuf) {
         PyErr_SetString(PyExc_ValueError, MSG_RELEASED);
         return -1;
     }
@@ -405,7 +545,7 @@ static int check_released(mvobject *self)
 /* The descriptor of a live view (never NULL: callers checked "released"). */
 static const mv_buffer *view_buffer(mvobject *self)
 {
-    return mv_view_buffer(self->view, NULL);
+    return &self->desc;
 }
 
 /* The format text as CPython would report it (the exporter's, not a
@@ -422,9 +562,12 @@ static const char *format_text(mvobject *self, const char *text)
  * format" (CPython's adjust_fmt) when it does not parse. */
 static const mv_format *item_format(mvobject *self)
 {
+    mv_view *v = need_view(self);
+    if (!v)
+        return NULL;
     mv_error err;
     mv_error_clear(&err);
-    const mv_format *f = mv_view_format(self->view, &err);
+    const mv_format *f = mv_view_format(v, &err);
     if (!f) {
         if (err.code == MV_ENOMEM) {
             PyErr_NoMemory();
@@ -446,7 +589,8 @@ static const mv_format *item_format(mvobject *self)
  * character after an optional '@') and libmemview cannot read it either. */
 static int unsupported_multichar(mvobject *self)
 {
-    if (mv_view_format(self->view, NULL))
+    /* A span's format is a native single character: it parses. */
+    if (self->spanned || mv_view_format(self->view, NULL))
         return 0;
     const char *t = format_text(self, view_buffer(self)->format);
     const char *c = t[0] == '@' ? t + 1 : t;
@@ -474,6 +618,30 @@ static char *message_format(mvobject *self, const mv_format *fmt)
  * Constructor, release, deallocation, GC
  * ======================================================================== */
 
+static mv_buffer buffer_from_py(const Py_buffer *p);
+
+/* The first memoryview of a new managed buffer: a span when the exporter's
+ * descriptor allows one (checked as libmemview checks any), else a view of
+ * the root (which reports what is wrong with the descriptor). */
+static PyObject *mv_from_mbuf(mbufobject *mb)
+{
+    mv_buffer d = buffer_from_py(&mb->master);
+    d.format = mb->exporter.format;
+    mv_span span;
+    if (d.ndim <= MV_SPAN_MAX_NDIM && !d.suboffsets && native_format_size(d.format) == d.itemsize &&
+        mv_span_from_buffer(&span, &d, NULL) == 0)
+        return mv_wrap_span(mb, &span);
+    mv_view *root = mbuf_root(mb);
+    if (!root)
+        return NULL;
+    mv_error err;
+    mv_error_clear(&err);
+    mv_view *v = mv_view_new(mv_view_object(root), &err);
+    if (!v)
+        return set_error(&err);
+    return mv_wrap(mb, v);
+}
+
 static PyObject *mv_from_object_flags(PyObject *obj, int flags)
 {
     mv_error err;
@@ -482,6 +650,8 @@ static PyObject *mv_from_object_flags(PyObject *obj, int flags)
         mvobject *src = (mvobject *)obj;
         if (check_released(src) < 0)
             return NULL;
+        if (src->spanned)
+            return mv_wrap_span(src->mbuf, &src->span);
         mv_view *v = mv_view_new(mv_view_object(src->view), &err);
         if (!v)
             return set_error(&err);
@@ -492,11 +662,10 @@ static PyObject *mv_from_object_flags(PyObject *obj, int flags)
                      Py_TYPE(obj)->tp_name);
         return NULL;
     }
-    mv_view *first = NULL;
-    mbufobject *mb = mbuf_from_object(obj, flags, &first);
+    mbufobject *mb = mbuf_from_object(obj, flags);
     if (!mb)
         return NULL;
-    PyObject *res = mv_wrap(mb, first);
+    PyObject *res = mv_from_mbuf(mb);
     Py_DECREF(mb);
     return res;
 }
@@ -586,15 +755,17 @@ static PyObject *mv_vectorcall(PyObject *type, PyObject *const *args, size_t nar
  * held. */
 static int mv_release_view(mvobject *self)
 {
-    if (!self->view)
+    if (!self->mbuf)
         return 0;
-    mv_error err;
-    mv_error_clear(&err);
-    if (mv_view_release(self->view, &err) < 0)
-        return set_error_int(&err);
-    mv_view *v = self->view;
-    self->view = NULL;
-    mv_decref(v);
+    if (self->view) {
+        mv_error err;
+        mv_error_clear(&err);
+        if (mv_view_release(self->view, &err) < 0)
+            return set_error_int(&err);
+        mv_view *v = self->view;
+        self->view = NULL;
+        mv_decref(v);
+    }
     /* Last: dropping the managed buffer may run the exporter's release
      * (Python code) once nothing here refers to its memory. */
     Py_CLEAR(self->mbuf);
@@ -611,7 +782,7 @@ static int mv_traverse(mvobject *self, visitproc visit, void *arg)
  * holding them are in the cycle too and let go first). */
 static int mv_clear(mvobject *self)
 {
-    if (self->view && mv_object_exports(mv_view_object(self->view)) == 0)
+    if (!self->view || mv_object_exports(mv_view_object(self->view)) == 0)
         mv_release_view(self);
     return 0;
 }
@@ -636,7 +807,7 @@ static void mv_dealloc(mvobject *self)
 
 static int mv_getbuf(mvobject *self, Py_buffer *pv, int flags)
 {
-    if (check_released(self) < 0)
+    if (check_released(self) < 0 || !need_view(self))
         return -1;
     mv_buffer *b = PyMem_Malloc(sizeof *b);
     if (!b) {
@@ -1024,6 +1195,21 @@ static PyObject *subview_keys(mvobject *self, const mv_key *keys, int nkeys)
 {
     mv_error err;
     mv_error_clear(&err);
+    if (self->spanned) {
+        /* A span holds what the keys give unless new axes push it past
+         * its dimensions (the view then reports any other error too). */
+        int ndim = self->span.ndim;
+        for (int i = 0; i < nkeys; i++)
+            ndim += keys[i].kind == MV_KEY_NEWAXIS;
+        if (ndim <= MV_SPAN_MAX_NDIM) {
+            mv_span out;
+            if (mv_span_slice(&out, &self->span, keys, nkeys, &err) < 0)
+                return set_error(&err);
+            return mv_wrap_span(self->mbuf, &out);
+        }
+    }
+    if (!need_view(self))
+        return NULL;
     mv_view *v = mv_view_subscript(self->view, keys, nkeys, &err);
     if (!v)
         return set_error(&err);
@@ -1261,8 +1447,8 @@ static char item_code(mvobject *self)
 {
     if (self->item_code == FAST_UNKNOWN) {
         const mv_buffer *b = view_buffer(self);
-        const mv_format *f = mv_view_format(self->view, NULL);
-        char c = f ? f->native : 0;
+        const mv_format *f = self->spanned ? NULL : mv_view_format(self->view, NULL);
+        char c = self->spanned ? self->span.native : f ? f->native : 0;
         self->item_code = FAST_NONE;
         if (b->ndim == 1 && !b->suboffsets && c && strchr("bBhHiIlLqQnNfd", c))
             self->item_code = c;
@@ -1344,6 +1530,14 @@ static PyObject *mv_subscript(mvobject *self, PyObject *key)
         mv_key k;
         if (key_convert(key, &k) < 0)
             return NULL;
+        if (self->spanned) {
+            /* subview_keys' span path, for the one key it needs no count. */
+            mv_span out;
+            mv_error err;
+            if (mv_span_slice(&out, &self->span, &k, 1, &err) < 0)
+                return set_error(&err);
+            return mv_wrap_span(self->mbuf, &out);
+        }
         return subview_keys(self, &k, 1);
     }
     if (ndim == 0) {
@@ -1405,7 +1599,9 @@ static int subview_assign(mvobject *self, PyObject *key, PyObject *value, int nd
         mv_buffer s = buffer_from_py(&src);
         mv_error err;
         mv_error_clear(&err);
-        if (mv_view_assign(self->view, ks.keys, ks.n, &s, &err) < 0)
+        if (!need_view(self))
+            ;
+        else if (mv_view_assign(self->view, ks.keys, ks.n, &s, &err) < 0)
             set_error(&err);
         else
             rc = 0;
@@ -1592,12 +1788,14 @@ static PyObject *mv_richcompare(PyObject *v, PyObject *w, int op)
     mv_error err;
     mv_error_clear(&err);
     int equal;
-    if (!self->view) {
+    if (!self->mbuf) {
         equal = v == w;
     } else if (IS_MEMVIEW(w)) {
         mvobject *other = (mvobject *)w;
-        if (!other->view)
+        if (!other->mbuf)
             equal = v == w;
+        else if (!need_view(self) || !need_view(other))
+            return NULL;
         else
             equal = mv_view_equal(self->view, other->view, &err);
     } else {
@@ -1607,7 +1805,7 @@ static PyObject *mv_richcompare(PyObject *v, PyObject *w, int op)
             Py_RETURN_NOTIMPLEMENTED;
         }
         /* The exporter ran code: self may be released by now. */
-        if (!self->view) {
+        if (!self->mbuf) {
             equal = 0;
         } else {
             mv_buffer wm = buffer_from_py(&wb);
@@ -1636,6 +1834,10 @@ static Py_hash_t hash_as_bytes(mvobject *self)
         return -1;
     mv_error err;
     mv_error_clear(&err);
+    if (!need_view(self)) {
+        Py_DECREF(bytes);
+        return -1;
+    }
     if (mv_view_tobytes_into(self->view, PyBytes_AS_STRING(bytes), b->len, 'C', &err) < 0) {
         Py_DECREF(bytes);
         return set_error_int(&err);
@@ -1661,7 +1863,9 @@ static Py_hash_t mv_hash(mvobject *self)
         return -1;
     if (check_released(self) < 0)
         return -1;
-    const mv_format *fmt = mv_view_format(self->view, NULL);
+    const mv_format *fmt = view_format(self);
+    if (!fmt && PyErr_Occurred())
+        return -1;
     Py_hash_t h;
     /* Byte formats hash as bytes(m) does, so hash(m) == hash(m.tobytes());
      * so do views of formats libmemview cannot read. */
@@ -1757,6 +1961,11 @@ static PyObject *mv_toreadonly(mvobject *self, PyObject *unused)
     (void)unused;
     if (check_released(self) < 0)
         return NULL;
+    if (self->spanned) {
+        mv_span ro = self->span;
+        ro.readonly = true;
+        return mv_wrap_span(self->mbuf, &ro);
+    }
     mv_error err;
     mv_error_clear(&err);
     mv_view *v = mv_view_toreadonly(self->view, &err);
@@ -1807,6 +2016,10 @@ static PyObject *mv_tobytes(mvobject *self, PyObject *args, PyObject *kwds)
         return NULL;
     mv_error err;
     mv_error_clear(&err);
+    if (!need_view(self)) {
+        Py_DECREF(bytes);
+        return NULL;
+    }
     if (mv_view_tobytes_into(self->view, PyBytes_AS_STRING(bytes), b->len, o, &err) < 0) {
         Py_DECREF(bytes);
         return set_error(&err);
@@ -1893,6 +2106,8 @@ static PyObject *mv_tolist(mvobject *self, PyObject *unused)
     }
     if (!item_format(self))
         return NULL;
+    if (!need_view(self))
+        return NULL;
     tolist_ctx c;
     memset(&c, 0, sizeof c);
     c.b = view_buffer(self);
@@ -1958,6 +2173,8 @@ static PyObject *mv_hex(mvobject *self, PyObject *args, PyObject *kwds)
     /* libmemview reads sep 0 as "no separator"; a NUL separator is written
      * as 0x01 (never a hex digit) and swapped afterwards. */
     char lsep = sep ? (sepc ? (char)sepc : '\x01') : 0;
+    if (!need_view(self))
+        return NULL;
     mv_error err;
     mv_error_clear(&err);
     ptrdiff_t n = mv_view_hex_length(self->view, lsep, bps, &err);
@@ -2053,8 +2270,54 @@ static PyObject *mv_cast(mvobject *self, PyObject *const *args, Py_ssize_t nargs
     return call_packed((PyObject *)self, args, (size_t)nargs, kwnames, mv_cast_args);
 }
 
+/* m.cast(fmt) to 1-D in the case CPython accepts (C-contiguous, no zero
+ * extent for N-D, a native destination, a byte format on one side, a
+ * length that divides): cast_to_1D's layout, without the general path's
+ * bookkeeping for refusals.  NULL without an exception when the case is
+ * another. */
+static PyObject *cast_1d_fast(mvobject *self, PyObject *format)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(format) < 0) {
+        PyErr_Clear();
+        return NULL;
+    }
+#endif
+    if (!self->spanned || !PyUnicode_IS_ASCII(format) || !is_contiguous(self, 'C'))
+        return NULL;
+    const char *text = PyUnicode_AsUTF8(format);
+    if (!text) {
+        PyErr_Clear(); /* the general path reports it */
+        return NULL;
+    }
+    const char *stext = native_static(text);
+    if (!stext)
+        return NULL;
+    const mv_span *src = &self->span;
+    char dest = interpreter_native(stext[stext[0] == '@']);
+    ptrdiff_t itemsize = native_format_size(stext);
+    if (!dest || (!is_byte_code(src->native) && !is_byte_code(dest)) || src->len % itemsize)
+        return NULL;
+    for (int d = 0; src->ndim != 1 && d < src->ndim; d++)
+        if (src->shape[d] == 0)
+            return NULL;
+    mv_span out = *src;
+    out.itemsize = itemsize;
+    out.format = stext;
+    out.native = dest;
+    out.ndim = 1;
+    out.shape[0] = src->len / itemsize;
+    out.strides[0] = itemsize;
+    return mv_wrap_span(self->mbuf, &out);
+}
+
 static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape)
 {
+    if (!shape && PyUnicode_Check(format) && self->mbuf) {
+        PyObject *res = cast_1d_fast(self, format);
+        if (res || PyErr_Occurred()) /* a result, or no memory for one */
+            return res;
+    }
     if (!PyUnicode_Check(format)) {
         PyErr_Format(PyExc_TypeError, "cast() argument 'format' must be str, not %.50s",
                      format == Py_None ? "None" : Py_TYPE(format)->tp_name);
@@ -2064,8 +2327,8 @@ static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape)
         return NULL;
     const mv_buffer *b = view_buffer(self);
     cast_limit lim = {NULL, NULL};
-    int c_contig = mv_view_is_contiguous(self->view, 'C', NULL) == 1;
-    int f_contig = mv_view_is_contiguous(self->view, 'F', NULL) == 1;
+    int c_contig = is_contiguous(self, 'C');
+    int f_contig = is_contiguous(self, 'F');
     if (!c_contig) {
         const char *msg = "memoryview: casts are restricted to C-contiguous views";
         if (!f_contig)
@@ -2138,8 +2401,8 @@ static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape)
     }
     if (!dest)
         limit_note(&lim, PyExc_ValueError, msg_dest);
-    const mv_format *sfmt = mv_view_format(self->view, NULL);
-    char src = sfmt ? sfmt->native : 0;
+    const mv_format *sfmt = self->spanned ? NULL : mv_view_format(self->view, NULL);
+    char src = self->spanned ? self->span.native : sfmt ? sfmt->native : 0;
     if (!is_byte_code(src) && !is_byte_code(dest))
         limit_note(&lim, PyExc_TypeError, "memoryview: cannot cast between two non-byte formats");
     if (b->len % itemsize) {
@@ -2165,7 +2428,20 @@ static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape)
     }
     /* A Fortran-only source keeps its logical order in an N-D result. */
     int flags = (!c_contig && ndim > 1) ? MV_CAST_FORTRAN : 0;
-    mv_view *v = mv_view_cast(self->view, text, dims, (int)ndim, flags, &err);
+    const char *stext = self->spanned && ndim <= MV_SPAN_MAX_NDIM ? native_static(text) : NULL;
+    if (stext) {
+        mv_span out;
+        if (mv_span_cast(&out, &self->span, stext, dims, (int)ndim, flags, &err) == 0)
+            res = mv_wrap_span(self->mbuf, &out);
+        else if (lim.type && err.code != MV_ENOMEM)
+            cast_fail(&lim, NULL, NULL);
+        else
+            set_error(&err);
+        goto out;
+    }
+    mv_view *v = need_view(self) ? mv_view_cast(self->view, text, dims, (int)ndim, flags, &err) : NULL;
+    if (!v && PyErr_Occurred())
+        goto out;
     if (!v) {
         if (lim.type && err.code != MV_ENOMEM)
             cast_fail(&lim, NULL, NULL);
@@ -2230,11 +2506,15 @@ static int simple_value(PyObject *o, mv_value *v)
     return 0;
 }
 
-/* libmemview can search this view (1-D, a format it reads) for value. */
+/* 1 when libmemview can search this view (1-D, a format it reads) for
+ * value, 0 when not, -1 with an exception. */
 static int fast_lookup(mvobject *self, PyObject *value, mv_value *v)
 {
-    return view_buffer(self)->ndim == 1 && mv_view_format(self->view, NULL) != NULL &&
-           simple_value(value, v);
+    if (view_buffer(self)->ndim != 1)
+        return 0;
+    if (!need_view(self))
+        return -1;
+    return mv_view_format(self->view, NULL) != NULL && simple_value(value, v);
 }
 
 static PyObject *mv_count(mvobject *self, PyObject *value)
@@ -2249,7 +2529,10 @@ static PyObject *mv_count(mvobject *self, PyObject *value)
         return NULL;
     }
     mv_value v;
-    if (fast_lookup(self, value, &v)) {
+    int fast = fast_lookup(self, value, &v);
+    if (fast < 0)
+        return NULL;
+    if (fast) {
         ptrdiff_t n = 0;
         mv_error err;
         mv_error_clear(&err);
@@ -2299,7 +2582,10 @@ static PyObject *mv_index(mvobject *self, PyObject *args)
         return NULL;
     }
     mv_value v;
-    if (fast_lookup(self, value, &v)) {
+    int fast = fast_lookup(self, value, &v);
+    if (fast < 0)
+        return NULL;
+    if (fast) {
         ptrdiff_t pos = 0;
         mv_error err;
         mv_error_clear(&err);
@@ -2389,7 +2675,7 @@ static PyObject *mv_find_common(mvobject *self, PyObject *args, const char *fmt,
     PyObject *res = NULL;
     mv_error err;
     mv_error_clear(&err);
-    if (check_released(self) < 0)
+    if (check_released(self) < 0 || !need_view(self))
         goto out;
     if (as_view) {
         mv_view *match = NULL;
@@ -2426,6 +2712,8 @@ static int check_searchable(mvobject *self)
 {
     mv_error err;
     mv_error_clear(&err);
+    if (!need_view(self))
+        return -1;
     if (mv_view_startswith(self->view, "", 0, &err) < 0)
         return set_error_int(&err);
     return 0;
@@ -2455,6 +2743,10 @@ static int tailmatch(mvobject *self, const needle *nd, Py_ssize_t start, Py_ssiz
         mvobject *part = (mvobject *)slice_view(self, start, end);
         if (!part)
             return -1;
+        if (!need_view(part)) {
+            Py_DECREF(part);
+            return -1;
+        }
         rc = at_end ? mv_view_endswith(part->view, nd->p, nd->n, &err)
                     : mv_view_startswith(part->view, nd->p, nd->n, &err);
         Py_DECREF(part);
@@ -2731,7 +3023,7 @@ static PyObject *get_contiguity(mvobject *self, char order)
 {
     if (check_released(self) < 0)
         return NULL;
-    return PyBool_FromLong(mv_view_is_contiguous(self->view, order, NULL) == 1);
+    return PyBool_FromLong(is_contiguous(self, order));
 }
 
 static PyObject *get_c_contiguous(mvobject *self, void *closure)
@@ -2754,7 +3046,7 @@ static PyObject *get_contiguous(mvobject *self, void *closure)
 
 static PyObject *mv_repr(mvobject *self)
 {
-    if (!self->view)
+    if (!self->mbuf)
         return PyUnicode_FromFormat("<released memory at %p>", (void *)self);
     return PyUnicode_FromFormat("<memory at %p>", (void *)self);
 }
