@@ -258,20 +258,6 @@ int mv_span_set_item(const mv_span *span, const ptrdiff_t *index, int nindex,
     return rc;
 }
 
-/* mv_cast_flags for a span, without building a descriptor for the common
- * 0-D and 1-D cases. */
-static int span_flags(const mv_span *span)
-{
-    if (span->ndim == 0)
-        return MV_CONTIG_C | MV_CONTIG_F;
-    if (span->ndim == 1)
-        return span->shape[0] == 1 || span->strides[0] == span->itemsize
-                   ? MV_CONTIG_C | MV_CONTIG_F
-                   : 0;
-    mv_buffer b = span_as_buffer(span);
-    return mv_cast_flags(&b);
-}
-
 int mv_span_cast(mv_span *out, const mv_span *span, const char *format, const ptrdiff_t *shape,
                  int ndim, int flags, mv_error *err)
 {
@@ -283,7 +269,7 @@ int mv_span_cast(mv_span *out, const mv_span *span, const char *format, const pt
     mv_buffer b = span_as_buffer(span);
     int rc;
     if ((rc = mv_cast_args(format, shape, ndim, flags, err)) < 0 ||
-        (rc = mv_cast_check_source(&b, span_flags(span), ndim, strict, err)) < 0)
+        (rc = mv_cast_check_source(&b, mv_cast_flags(&b), ndim, strict, err)) < 0)
         return rc;
     ptrdiff_t itemsize = 0;
     char dest = mv_format_native(format, &itemsize);
@@ -324,7 +310,8 @@ int mv_span_is_contiguous(const mv_span *span, char order)
 {
     if (!span || span->ndim < 0 || span->ndim > MV_SPAN_MAX_NDIM)
         return 0;
-    int flags = span_flags(span);
+    mv_buffer b = span_as_buffer(span);
+    int flags = mv_cast_flags(&b);
     switch (order) {
     case 'C': return (flags & MV_CONTIG_C) != 0;
     case 'F': return (flags & MV_CONTIG_F) != 0;
