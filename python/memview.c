@@ -395,8 +395,10 @@ typedef struct {
     mv_view *view;    /* own reference; NULL once released, or until
                          need_view makes it from span */
     bool spanned;     /* the layout is span's */
+    bool described;   /* desc is filled (view_buffer) */
     mv_span span;
-    mv_buffer desc;   /* the layout (arrays in span or in view) */
+    mv_buffer desc;   /* the layout (arrays in span or in view), filled
+                         on first need: most views never need it */
     Py_hash_t hash;   /* cached; -1 until computed */
     PyObject *weakreflist;
     signed char contig; /* -1 until is_contiguous computes it */
@@ -442,7 +444,27 @@ static PyObject *mv_wrap(mbufobject *mb, mv_view *v)
     }
     self->view = v;
     self->spanned = false;
+    self->described = true;
     self->desc = *mv_view_buffer(v, NULL);
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+/* A memoryview on mb whose span the caller fills, then hands to
+ * mv_spanned (or drops with Py_DECREF): the span is written in place, not
+ * copied in. */
+static mvobject *mv_alloc_span(mbufobject *mb)
+{
+    mvobject *self = mv_alloc(mb);
+    if (self) {
+        self->spanned = true;
+        self->described = false;
+    }
+    return self;
+}
+
+static PyObject *mv_spanned(mvobject *self)
+{
     PyObject_GC_Track(self);
     return (PyObject *)self;
 }
@@ -451,13 +473,12 @@ static PyObject *mv_wrap(mbufobject *mb, mv_view *v)
  * or is static). */
 static PyObject *mv_wrap_span(mbufobject *mb, const mv_span *span)
 {
-    mvobject *self = mv_alloc(mb);
+    mvobject *self = mv_alloc_span(mb);
     if (!self)
         return NULL;
-    self->spanned = true;
     /* Only the dimensions in use (most views have one), and field by field
-     * from the argument: reading back a copy just written, as
-     * mv_span_buffer would, stalls store forwarding. */
+     * from the argument: reading back a copy just written stalls store
+     * forwarding. */
     mv_span *t = &self->span;
     t->buf = span->buf;
     t->len = span->len;
@@ -473,20 +494,7 @@ static PyObject *mv_wrap_span(mbufobject *mb, const mv_span *span)
         memcpy(t->shape, span->shape, sizeof t->shape);
         memcpy(t->strides, span->strides, sizeof t->strides);
     }
-    mv_buffer *d = &self->desc;
-    d->buf = span->buf;
-    d->obj = NULL;
-    d->len = span->len;
-    d->itemsize = span->itemsize;
-    d->readonly = span->readonly;
-    d->ndim = span->ndim;
-    d->format = span->format;
-    d->shape = span->ndim > 0 ? self->span.shape : NULL;
-    d->strides = span->ndim > 0 ? self->span.strides : NULL;
-    d->suboffsets = NULL;
-    d->internal = NULL;
-    PyObject_GC_Track(self);
-    return (PyObject *)self;
+    return mv_spanned(self);
 }
 
 /* The libmemview view of a live memoryview (borrowed), made from its span
@@ -545,7 +553,17 @@ static int check_released(mvobject *self)
 /* The descriptor of a live view (never NULL: callers checked "released"). */
 static const mv_buffer *view_buffer(mvobject *self)
 {
+    if (!self->described) {
+        mv_span_buffer(&self->span, &self->desc);
+        self->described = true;
+    }
     return &self->desc;
+}
+
+/* view_buffer(self)->ndim without filling the descriptor. */
+static int view_ndim(const mvobject *self)
+{
+    return self->spanned ? self->span.ndim : self->desc.ndim;
 }
 
 /* The format text as CPython would report it (the exporter's, not a
@@ -627,10 +645,14 @@ static PyObject *mv_from_mbuf(mbufobject *mb)
 {
     mv_buffer d = buffer_from_py(&mb->master);
     d.format = mb->exporter.format;
-    mv_span span;
-    if (d.ndim <= MV_SPAN_MAX_NDIM && !d.suboffsets && native_format_size(d.format) == d.itemsize &&
-        mv_span_from_buffer(&span, &d, NULL) == 0)
-        return mv_wrap_span(mb, &span);
+    if (d.ndim <= MV_SPAN_MAX_NDIM && !d.suboffsets && native_format_size(d.format) == d.itemsize) {
+        mvobject *self = mv_alloc_span(mb);
+        if (!self)
+            return NULL;
+        if (mv_span_from_buffer(&self->span, &d, NULL) == 0)
+            return mv_spanned(self);
+        Py_DECREF(self);
+    }
     mv_view *root = mbuf_root(mb);
     if (!root)
         return NULL;
@@ -1190,6 +1212,21 @@ done:
     return rc;
 }
 
+/* A memoryview of the span the keys select in self's (mv_span_slice
+ * writing straight into the new object). */
+static PyObject *span_slice(mvobject *self, const mv_key *keys, int nkeys)
+{
+    mvobject *res = mv_alloc_span(self->mbuf);
+    if (!res)
+        return NULL;
+    mv_error err;
+    if (mv_span_slice(&res->span, &self->span, keys, nkeys, &err) < 0) {
+        Py_DECREF(res);
+        return set_error(&err);
+    }
+    return mv_spanned(res);
+}
+
 /* A new memoryview of the sub-view keys select. */
 static PyObject *subview_keys(mvobject *self, const mv_key *keys, int nkeys)
 {
@@ -1201,12 +1238,8 @@ static PyObject *subview_keys(mvobject *self, const mv_key *keys, int nkeys)
         int ndim = self->span.ndim;
         for (int i = 0; i < nkeys; i++)
             ndim += keys[i].kind == MV_KEY_NEWAXIS;
-        if (ndim <= MV_SPAN_MAX_NDIM) {
-            mv_span out;
-            if (mv_span_slice(&out, &self->span, keys, nkeys, &err) < 0)
-                return set_error(&err);
-            return mv_wrap_span(self->mbuf, &out);
-        }
+        if (ndim <= MV_SPAN_MAX_NDIM)
+            return span_slice(self, keys, nkeys);
     }
     if (!need_view(self))
         return NULL;
@@ -1446,11 +1479,11 @@ static int zero_dim_extension_key(PyObject *key)
 static char item_code(mvobject *self)
 {
     if (self->item_code == FAST_UNKNOWN) {
-        const mv_buffer *b = view_buffer(self);
         const mv_format *f = self->spanned ? NULL : mv_view_format(self->view, NULL);
         char c = self->spanned ? self->span.native : f ? f->native : 0;
         self->item_code = FAST_NONE;
-        if (b->ndim == 1 && !b->suboffsets && c && strchr("bBhHiIlLqQnNfd", c))
+        if (view_ndim(self) == 1 && (self->spanned || !self->desc.suboffsets) && c &&
+            strchr("bBhHiIlLqQnNfd", c))
             self->item_code = c;
     }
     return self->item_code;
@@ -1502,14 +1535,18 @@ static PyObject *item_load(const char *p, char code)
  * value straight from the layout, with the errors item_get would give. */
 static PyObject *item_fast(mvobject *self, Py_ssize_t i, char code)
 {
-    const mv_buffer *b = view_buffer(self);
+    const mv_span *t = &self->span;
+    const mv_buffer *b = &self->desc;
+    ptrdiff_t n = self->spanned ? t->shape[0] : b->shape[0];
     if (i < 0)
-        i += b->shape[0];
-    if (i < 0 || i >= b->shape[0]) {
+        i += n;
+    if (i < 0 || i >= n) {
         PyErr_SetString(PyExc_IndexError, "index out of bounds on dimension 1");
         return NULL;
     }
-    return item_load((const char *)b->buf + i * b->strides[0], code);
+    const char *p = self->spanned ? t->buf + i * t->strides[0]
+                                  : (const char *)b->buf + i * b->strides[0];
+    return item_load(p, code);
 }
 
 static PyObject *mv_subscript(mvobject *self, PyObject *key)
@@ -1523,7 +1560,7 @@ static PyObject *mv_subscript(mvobject *self, PyObject *key)
             return item_fast(self, i, code);
         PyErr_Clear(); /* too large: the general path raises its error */
     }
-    int ndim = view_buffer(self)->ndim;
+    int ndim = view_ndim(self);
     if (PySlice_Check(key) && ndim > 0 && is_plain_elem(key)) {
         /* What subview() does for this key, minus its generic steps: a
          * plain slice runs no Python code, so self stays live. */
@@ -1532,11 +1569,7 @@ static PyObject *mv_subscript(mvobject *self, PyObject *key)
             return NULL;
         if (self->spanned) {
             /* subview_keys' span path, for the one key it needs no count. */
-            mv_span out;
-            mv_error err;
-            if (mv_span_slice(&out, &self->span, &k, 1, &err) < 0)
-                return set_error(&err);
-            return mv_wrap_span(self->mbuf, &out);
+            return span_slice(self, &k, 1);
         }
         return subview_keys(self, &k, 1);
     }
@@ -1688,7 +1721,7 @@ static PyObject *mv_item(mvobject *self, Py_ssize_t i)
 {
     if (check_released(self) < 0)
         return NULL;
-    int ndim = view_buffer(self)->ndim;
+    int ndim = view_ndim(self);
     if (ndim == 0) {
         PyErr_SetString(PyExc_TypeError, MSG_ZERO_DIM);
         return NULL;
@@ -2301,14 +2334,20 @@ static PyObject *cast_1d_fast(mvobject *self, PyObject *format)
     for (int d = 0; src->ndim != 1 && d < src->ndim; d++)
         if (src->shape[d] == 0)
             return NULL;
-    mv_span out = *src;
-    out.itemsize = itemsize;
-    out.format = stext;
-    out.native = dest;
-    out.ndim = 1;
-    out.shape[0] = src->len / itemsize;
-    out.strides[0] = itemsize;
-    return mv_wrap_span(self->mbuf, &out);
+    mvobject *res = mv_alloc_span(self->mbuf);
+    if (!res)
+        return NULL;
+    mv_span *out = &res->span;
+    out->buf = src->buf;
+    out->len = src->len;
+    out->readonly = src->readonly;
+    out->itemsize = itemsize;
+    out->format = stext;
+    out->native = dest;
+    out->ndim = 1;
+    out->shape[0] = src->len / itemsize;
+    out->strides[0] = itemsize;
+    return mv_spanned(res);
 }
 
 static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape)
@@ -2510,7 +2549,7 @@ static int simple_value(PyObject *o, mv_value *v)
  * value, 0 when not, -1 with an exception. */
 static int fast_lookup(mvobject *self, PyObject *value, mv_value *v)
 {
-    if (view_buffer(self)->ndim != 1)
+    if (view_ndim(self) != 1)
         return 0;
     if (!need_view(self))
         return -1;
@@ -2523,7 +2562,7 @@ static PyObject *mv_count(mvobject *self, PyObject *value)
         return NULL;
     /* CPython 3.14's count iterates, which N-D views refuse there; the
      * library's count says the same. */
-    if (view_buffer(self)->ndim > 1) {
+    if (view_ndim(self) > 1) {
         PyErr_SetString(PyExc_NotImplementedError,
                         "multi-dimensional sub-views are not implemented");
         return NULL;
@@ -2989,7 +3028,7 @@ static PyObject *get_ndim(mvobject *self, void *closure)
     (void)closure;
     if (check_released(self) < 0)
         return NULL;
-    return PyLong_FromLong(view_buffer(self)->ndim);
+    return PyLong_FromLong(view_ndim(self));
 }
 
 static PyObject *get_shape(mvobject *self, void *closure)
