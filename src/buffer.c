@@ -27,7 +27,11 @@ static bool req(int flags, int want)
     return (flags & want) == want;
 }
 
-int mv_object_getbuffer(mv_object *exporter, mv_buffer *view, int flags, mv_error *err)
+/* The refusals of mv_object_getbuffer, out of line: the path that hands
+ * out a buffer then needs no saved registers. */
+static __attribute__((noinline, cold)) int getbuffer_refuse(const mv_object *exporter,
+                                                             mv_buffer *view, int flags,
+                                                             mv_error *err)
 {
     if (!view)
         return mv_error_set(err, MV_EVALUE, "getbuffer: view must not be NULL");
@@ -37,10 +41,17 @@ int mv_object_getbuffer(mv_object *exporter, mv_buffer *view, int flags, mv_erro
     int rc = check_flags(flags, err);
     if (rc < 0)
         return rc;
-    if (!exporter->type || !exporter->type->getbuffer)
-        return mv_error_set(err, MV_ETYPE, "a bytes-like object is required, not '%s'",
-                            mv_object_type_name(exporter));
-    rc = exporter->type->getbuffer(exporter, view, flags, err);
+    return mv_error_set(err, MV_ETYPE, "a bytes-like object is required, not '%s'",
+                        mv_object_type_name(exporter));
+}
+
+int mv_object_getbuffer(mv_object *exporter, mv_buffer *view, int flags, mv_error *err)
+{
+    if (!view || !exporter || (flags & ~MV_BUF_REQUEST_BITS) || !exporter->type ||
+        !exporter->type->getbuffer)
+        return getbuffer_refuse(exporter, view, flags, err);
+    memset(view, 0, sizeof *view);
+    int rc = exporter->type->getbuffer(exporter, view, flags, err);
     if (rc < 0) {
         view->obj = NULL;
         return rc;
@@ -78,8 +89,11 @@ void mv_buffer_release(mv_buffer *view)
     mv_decref(obj);
 }
 
-int mv_buffer_fill_info(mv_buffer *view, mv_object *exporter, void *buf, ptrdiff_t len,
-                        int readonly, int flags, mv_error *err)
+/* The refusals of mv_buffer_fill_info, in its order, out of line (as
+ * getbuffer_refuse). */
+static __attribute__((noinline, cold)) int fill_info_refuse(const mv_buffer *view, const void *buf,
+                                                             ptrdiff_t len, int readonly,
+                                                             int flags, mv_error *err)
 {
     if (!view)
         return mv_error_set(err, MV_EBUFFER, "PyBuffer_FillInfo: view==NULL argument is obsolete");
@@ -90,9 +104,16 @@ int mv_buffer_fill_info(mv_buffer *view, mv_object *exporter, void *buf, ptrdiff
         return mv_error_set(err, MV_EVALUE, "PyBuffer_FillInfo: negative len %td", len);
     if (!buf && len > 0)
         return mv_error_set(err, MV_EVALUE, "PyBuffer_FillInfo: buf is NULL but len is %td", len);
-    if ((flags & MV_BUF_WRITABLE) && readonly)
-        return mv_error_set(err, MV_EBUFFER, "Object is not writable.");
+    (void)readonly;
+    return mv_error_set(err, MV_EBUFFER, "Object is not writable.");
+}
 
+int mv_buffer_fill_info(mv_buffer *view, mv_object *exporter, void *buf, ptrdiff_t len,
+                        int readonly, int flags, mv_error *err)
+{
+    if (!view || (flags & ~MV_BUF_REQUEST_BITS) || len < 0 || (!buf && len > 0) ||
+        ((flags & MV_BUF_WRITABLE) && readonly))
+        return fill_info_refuse(view, buf, len, readonly, flags, err);
     if (exporter) /* mv_incref, inline: this runs for every buffer */
         mv_count_add(&exporter->refcount, mv_is_local(exporter));
     view->obj = exporter;

@@ -453,10 +453,8 @@ static char native_code(const char *text)
     return 0;
 }
 
-/* The native sizes of the codes that are a native format on their own, as
- * mv_format_parse sets mv_format.native (not x, s, p, nor the complex 'F'
- * and 'D'), as a table: mv_format_native runs for every new span. */
-static const unsigned char single_size[128] = {
+/* As mv_format.native sets them: not x, s, p, nor the complex 'F' and 'D'. */
+const unsigned char mv_single_size[128] = {
     ['c'] = 1, ['b'] = 1, ['B'] = 1, ['?'] = sizeof(_Bool),
     ['h'] = sizeof(short), ['H'] = sizeof(short), ['i'] = sizeof(int), ['I'] = sizeof(int),
     ['l'] = sizeof(long), ['L'] = sizeof(long), ['q'] = sizeof(long long),
@@ -464,23 +462,9 @@ static const unsigned char single_size[128] = {
     ['P'] = sizeof(void *), ['e'] = 2, ['f'] = 4, ['d'] = 8,
 };
 
-char mv_format_native(const char *text, ptrdiff_t *size)
+char mv_format_native_long(const char *text, ptrdiff_t *size)
 {
     ptrdiff_t align;
-    if (!text) {
-        *size = 1;
-        return 'B';
-    }
-    /* One character, after an optional '@': the common formats, checked
-     * without native_code's scan. */
-    const char *c = text[0] == '@' ? text + 1 : text;
-    if (c[0] && !c[1]) {
-        unsigned char u = (unsigned char)c[0];
-        if (u >= 128 || !single_size[u])
-            return 0;
-        *size = single_size[u];
-        return c[0];
-    }
     char code = native_code(text);
     if (!code || code_layout(code, '@', size, &align) != 0)
         return 0;

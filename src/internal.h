@@ -364,10 +364,31 @@ static inline const char *mv_layout_item(const char *row, ptrdiff_t i, ptrdiff_t
  * because the caller needs the code even when err is NULL. */
 int mv_error_pass(mv_error *err, const mv_error *local);
 
+/* The native size of each code that is a native format on its own (0 for
+ * the others), and mv_format_native for texts of more than one code after
+ * an optional '@'.  In format.c. */
+extern const unsigned char mv_single_size[128];
+char mv_format_native_long(const char *text, ptrdiff_t *size);
+
 /* The code of a native single-character format (what mv_format.native
  * would say, without a parse; NULL text means "B") with its itemsize in
- * *size; 0 (and *size untouched) for any other text.  In format.c. */
-char mv_format_native(const char *text, ptrdiff_t *size);
+ * *size; 0 (and *size untouched) for any other text.  Inline: every new
+ * span asks. */
+static inline char mv_format_native(const char *text, ptrdiff_t *size)
+{
+    if (!text) {
+        *size = 1;
+        return 'B';
+    }
+    const char *c = text[0] == '@' ? text + 1 : text;
+    unsigned char u = (unsigned char)c[0];
+    if (!u || c[1])
+        return mv_format_native_long(text, size);
+    if (u >= 128 || !mv_single_size[u])
+        return 0;
+    *size = mv_single_size[u];
+    return (char)u;
+}
 
 /* 1 for a one-byte format 'B', 'b' or 'c' (optionally '@'-prefixed; NULL
  * means 'B'), else 0. */

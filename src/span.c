@@ -76,25 +76,44 @@ static int span_check(const mv_buffer *b, mv_error *err)
     return 0;
 }
 
+/* mv_span_from_buffer for any descriptor: the full checks.  Out of line,
+ * so that the plain 1-D path saves no registers and builds no frame. */
+static __attribute__((noinline)) int span_from_general(mv_span *span, const mv_buffer *b,
+                                                       char native, ptrdiff_t size, mv_error *err)
+{
+    int rc = span_check(b, err);
+    if (rc < 0)
+        return rc;
+    /* A native format of the right size needs no parse (which would
+     * allocate); NULL means "B" and must match itemsize like any other. */
+    mv_buffer c = *b;
+    c.format = native && size == b->itemsize ? NULL : b->format ? b->format : "B";
+    if ((rc = mv_buffer_validate(&c, err)) < 0)
+        return rc;
+    span_fill(span, b, native);
+    return 0;
+}
+
 int mv_span_from_buffer(mv_span *span, const mv_buffer *b, mv_error *err)
 {
     if (!span || !b)
         return mv_error_set(err, MV_EVALUE, "span: NULL argument");
     ptrdiff_t size = 0;
     char native = mv_format_native(b->format, &size);
-    if (!plain_1d(b, native, size)) {
-        int rc = span_check(b, err);
-        if (rc < 0)
-            return rc;
-        /* A native format of the right size needs no parse (which would
-         * allocate); NULL means "B" and must match itemsize like any other. */
-        mv_buffer c = *b;
-        c.format = native && size == b->itemsize ? NULL : b->format ? b->format : "B";
-        if ((rc = mv_buffer_validate(&c, err)) < 0)
-            return rc;
+    if (plain_1d(b, native, size)) {
+        /* span_fill for this one shape, without its loops. */
+        span->buf = b->buf;
+        span->len = b->len;
+        span->itemsize = size;
+        span->format = b->format ? b->format : "B";
+        span->ndim = 1;
+        span->readonly = b->readonly != 0;
+        span->native = native;
+        span->shape[0] = b->shape ? b->shape[0] : mv_div_nonneg(b->len, size);
+        span->strides[0] = size;
+        return 0;
     }
-    span_fill(span, b, native);
-    return 0;
+    return span_from_general(span, b, native, size, err);
 }
 
 int mv_span_from_view(mv_span *span, const mv_view *view, mv_error *err)

@@ -112,9 +112,23 @@ static void test_fill_info_hostile(void **state)
     assert_int_equal(mv_buffer_fill_info(NULL, NULL, mem, 4, 0, 0, &err), MV_EBUFFER);
     assert_string_equal(err.message, "PyBuffer_FillInfo: view==NULL argument is obsolete");
     assert_int_equal(mv_buffer_fill_info(&b, NULL, mem, -1, 0, 0, &err), MV_EVALUE);
+    assert_string_equal(err.message, "PyBuffer_FillInfo: negative len -1");
     assert_int_equal(mv_buffer_fill_info(&b, NULL, mem, PTRDIFF_MIN, 0, 0, &err), MV_EVALUE);
     assert_int_equal(mv_buffer_fill_info(&b, NULL, NULL, 4, 0, 0, &err), MV_EVALUE);
+    assert_string_equal(err.message, "PyBuffer_FillInfo: buf is NULL but len is 4");
+    /* One refusal at a time, in a fixed order: flags, len, buf, then
+     * writability. */
+    assert_int_equal(mv_buffer_fill_info(&b, NULL, NULL, -1, 1, MV_BUF_WRITABLE, &err), MV_EVALUE);
+    assert_string_equal(err.message, "PyBuffer_FillInfo: negative len -1");
+    assert_int_equal(mv_buffer_fill_info(&b, NULL, NULL, 4, 1, MV_BUF_WRITABLE, &err), MV_EVALUE);
+    assert_string_equal(err.message, "PyBuffer_FillInfo: buf is NULL but len is 4");
+    assert_int_equal(mv_buffer_fill_info(&b, NULL, mem, 4, 1, MV_BUF_WRITABLE, &err), MV_EBUFFER);
+    assert_string_equal(err.message, "Object is not writable.");
     assert_int_equal(mv_buffer_fill_info(&b, NULL, mem, 4, 0, MV_BUF_WRITE, &err), MV_EVALUE);
+    assert_string_equal(err.message, "invalid buffer request flags 0x200");
+    assert_int_equal(mv_buffer_fill_info(&b, NULL, mem, -1, 1, 0x2 | MV_BUF_WRITABLE, &err),
+                     MV_EVALUE);
+    assert_string_equal(err.message, "invalid buffer request flags 0x3");
     assert_int_equal(mv_buffer_fill_info(&b, NULL, mem, 4, 0, 0x2, &err), MV_EVALUE);
     assert_int_equal(mv_buffer_fill_info(&b, NULL, mem, 4, 0, 0x10000, &err), MV_EVALUE);
     assert_int_equal(mv_buffer_fill_info(&b, NULL, mem, 4, 0, -1, NULL), MV_EVALUE);

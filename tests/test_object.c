@@ -297,8 +297,14 @@ static void test_getbuffer_bad_arguments(void **state)
     probe *p = probe_new(&probe_type, NULL);
     mv_buffer b;
     mv_error err;
+    memset(&b, 0xff, sizeof b);
     assert_int_equal(mv_object_getbuffer(NULL, &b, MV_BUF_SIMPLE, &err), MV_EVALUE);
+    assert_string_equal(err.message, "getbuffer: exporter must not be NULL");
+    assert_null(b.obj); /* the descriptor is cleared even then */
     assert_int_equal(mv_object_getbuffer(&p->ob, NULL, MV_BUF_SIMPLE, &err), MV_EVALUE);
+    assert_string_equal(err.message, "getbuffer: view must not be NULL");
+    assert_int_equal(mv_object_getbuffer(NULL, NULL, -1, &err), MV_EVALUE);
+    assert_string_equal(err.message, "getbuffer: view must not be NULL");
     /* PyBUF_WRITE, the unused 0x2 bit, high bits and negative flags. */
     int bad[] = {MV_BUF_WRITE, 0x2, 0x400, 0x1000, MV_BUF_FULL | 0x200, -1, INT32_MIN};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
