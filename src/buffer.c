@@ -448,10 +448,9 @@ int mv_layout_validate(ptrdiff_t memlen, ptrdiff_t itemsize, int ndim, const ptr
     return 0;
 }
 
-int mv_buffer_validate(const mv_buffer *view, mv_error *err)
+/* mv_buffer_validate's checks for any descriptor, out of line. */
+static __attribute__((noinline)) int validate_general(const mv_buffer *view, mv_error *err)
 {
-    if (!view)
-        return mv_error_set(err, MV_EVALUE, "buffer must not be NULL");
     if (view->ndim < 0 || view->ndim > MV_MAX_NDIM)
         return mv_error_set(err, MV_EVALUE, "buffer ndim must be in [0, %d], not %d", MV_MAX_NDIM,
                             view->ndim);
@@ -520,6 +519,19 @@ int mv_buffer_validate(const mv_buffer *view, mv_error *err)
                                 view->itemsize, view->format, size);
     }
     return 0;
+}
+
+int mv_buffer_validate(const mv_buffer *view, mv_error *err)
+{
+    if (!view)
+        return mv_error_set(err, MV_EVALUE, "buffer must not be NULL");
+    /* The common descriptor, without a format or with a native one that
+     * matches itemsize: valid without the general loops or a parse. */
+    ptrdiff_t size = 0;
+    if (mv_buffer_plain_1d(view) &&
+        (!view->format || (mv_format_native(view->format, &size) && size == view->itemsize)))
+        return 0;
+    return validate_general(view, err);
 }
 
 ptrdiff_t mv_size_from_format(const char *format, mv_error *err)

@@ -364,6 +364,23 @@ static inline const char *mv_layout_item(const char *row, ptrdiff_t i, ptrdiff_t
  * because the caller needs the code even when err is NULL. */
 int mv_error_pass(mv_error *err, const mv_error *local);
 
+/* A 1-D, C-contiguous, direct descriptor whose fields hold together (what
+ * most exporters hand out): true means mv_buffer_validate would accept its
+ * layout, checked without the general path's loops.  False says nothing:
+ * the descriptor goes to the general checks. */
+static inline bool mv_buffer_plain_1d(const mv_buffer *b)
+{
+    if (b->ndim != 1 || b->suboffsets || (b->strides && !b->shape) || b->itemsize <= 0 ||
+        b->len < 0 || (!b->buf && b->len != 0) || (b->strides && b->strides[0] != b->itemsize) ||
+        UINTPTR_MAX - (uintptr_t)b->buf < (uintptr_t)b->len)
+        return false;
+    ptrdiff_t bytes;
+    if (b->shape)
+        return b->shape[0] >= 0 && !mv_mul_overflow(b->shape[0], b->itemsize, &bytes) &&
+               bytes == b->len;
+    return b->len % b->itemsize == 0;
+}
+
 /* The native size of each code that is a native format on its own (0 for
  * the others), and mv_format_native for texts of more than one code after
  * an optional '@'.  In format.c. */

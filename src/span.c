@@ -16,21 +16,12 @@
 
 #define MSG_NDIM "span: ndim must be in [0, %d], not %d"
 
-/* A 1-D, C-contiguous descriptor of a native single-character format
- * (code, of itemsize size) whose fields hold together: what most exporters
- * hand out, checked without the general path's format parse.  False sends
- * the descriptor to the general checks. */
+/* What most exporters hand out: a plain 1-D descriptor of a native
+ * single-character format (code, of itemsize size), checked without the
+ * general path's format parse. */
 static bool plain_1d(const mv_buffer *b, char code, ptrdiff_t size)
 {
-    if (!code || b->ndim != 1 || b->suboffsets || (b->strides && !b->shape) ||
-        b->itemsize != size || b->len < 0 || (!b->buf && b->len != 0) ||
-        (b->strides && b->strides[0] != size) ||
-        UINTPTR_MAX - (uintptr_t)b->buf < (uintptr_t)b->len)
-        return false;
-    ptrdiff_t bytes;
-    if (b->shape)
-        return b->shape[0] >= 0 && !mv_mul_overflow(b->shape[0], size, &bytes) && bytes == b->len;
-    return b->len % size == 0;
+    return code && b->itemsize == size && mv_buffer_plain_1d(b);
 }
 
 /* Copy a descriptor known to be consistent, direct and of at most

@@ -733,6 +733,59 @@ static void test_buffer_validate(void **state)
     assert_int_equal(mv_buffer_validate(NULL, &err), MV_EVALUE);
 }
 
+/* 1-D descriptors, the shape mv_buffer_validate checks without its general
+ * loops: each case's answer worked out by hand, on both sides of the
+ * shortcut (the cases that leave it must still be answered in full). */
+static void test_buffer_validate_1d(void **state)
+{
+    (void)state;
+    static char mem[64];
+    ptrdiff_t six[1] = {6}, four[1] = {4}, eight[1] = {8}, back[1] = {-4}, zero[1] = {0},
+              neg[1] = {-1}, huge[1] = {PTRDIFF_MAX / 2}, direct[1] = {-1};
+    const struct {
+        void *buf;
+        ptrdiff_t len, itemsize;
+        const char *format;
+        ptrdiff_t *shape, *strides, *suboffsets;
+        int rc;
+        const char *message; /* a part of it, or NULL */
+    } cases[] = {
+        {mem, 24, 4, "i", six, four, NULL, 0, NULL},
+        {mem, 24, 4, "@i", six, four, NULL, 0, NULL},
+        {mem, 24, 4, NULL, six, NULL, NULL, 0, NULL},
+        {mem, 24, 4, NULL, NULL, NULL, NULL, 0, NULL},
+        {mem, 24, 4, "2h", six, four, NULL, 0, NULL},        /* parsed: size 4 */
+        {mem + 20, 24, 4, "i", six, back, NULL, 0, NULL},    /* backwards */
+        {mem, 24, 4, "i", six, eight, NULL, 0, NULL},        /* every other item */
+        {mem, 24, 4, "i", six, four, direct, 0, NULL},       /* suboffsets, all direct */
+        {NULL, 0, 4, "i", zero, four, NULL, 0, NULL},
+        {NULL, 0, 0, NULL, zero, NULL, NULL, 0, NULL},
+        {mem, 24, 4, "d", six, four, NULL, MV_EVALUE, "format 'd' (size 8)"},
+        {mem, 24, 4, "h", six, four, NULL, MV_EVALUE, "format 'h' (size 2)"},
+        {mem, 24, 4, "what", six, four, NULL, MV_EVALUE, NULL},
+        {mem, 20, 4, "i", six, four, NULL, MV_EVALUE, "!= product(shape)"},
+        {mem, 22, 4, NULL, NULL, NULL, NULL, MV_EVALUE, "not a multiple"},
+        {mem, -4, 4, "i", neg, four, NULL, MV_EVALUE, NULL},
+        {mem, 24, 4, "i", huge, four, NULL, MV_EOVERFLOW, NULL},
+        {NULL, 24, 4, "i", six, four, NULL, MV_EVALUE, "buf is NULL"},
+        {mem, 24, -4, NULL, six, four, NULL, MV_EVALUE, "itemsize"},
+        {(void *)(UINTPTR_MAX - 8), 24, 4, "i", six, four, NULL, MV_EOVERFLOW, NULL},
+        {(void *)(UINTPTR_MAX - 8), 24, 4, "i", NULL, NULL, NULL, MV_EOVERFLOW, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mv_buffer b = {.buf = cases[i].buf, .len = cases[i].len, .itemsize = cases[i].itemsize,
+                       .ndim = 1, .format = cases[i].format, .shape = cases[i].shape,
+                       .strides = cases[i].strides, .suboffsets = cases[i].suboffsets};
+        mv_error err;
+        mv_error_clear(&err);
+        int rc = mv_buffer_validate(&b, &err);
+        if (rc != cases[i].rc)
+            fail_msg("case %zu: %d, expected %d (%s)", i, rc, cases[i].rc, err.message);
+        if (cases[i].message && !strstr(err.message, cases[i].message))
+            fail_msg("case %zu: message '%s' lacks '%s'", i, err.message, cases[i].message);
+    }
+}
+
 static void test_buffer_validate_nomem(void **state)
 {
     (void)state;
@@ -788,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_layout_validate_random),
         cmocka_unit_test(test_layout_validate_cases),
         cmocka_unit_test(test_buffer_validate),
+        cmocka_unit_test(test_buffer_validate_1d),
         cmocka_unit_test(test_buffer_validate_nomem),
         cmocka_unit_test(test_size_from_format),
     };
