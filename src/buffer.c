@@ -92,8 +92,8 @@ void mv_buffer_release(mv_buffer *view)
 /* The refusals of mv_buffer_fill_info, in its order, out of line (as
  * getbuffer_refuse). */
 static __attribute__((noinline, cold)) int fill_info_refuse(const mv_buffer *view, const void *buf,
-                                                             ptrdiff_t len, int readonly,
-                                                             int flags, mv_error *err)
+                                                             ptrdiff_t len, int flags,
+                                                             mv_error *err)
 {
     if (!view)
         return mv_error_set(err, MV_EBUFFER, "PyBuffer_FillInfo: view==NULL argument is obsolete");
@@ -104,7 +104,6 @@ static __attribute__((noinline, cold)) int fill_info_refuse(const mv_buffer *vie
         return mv_error_set(err, MV_EVALUE, "PyBuffer_FillInfo: negative len %td", len);
     if (!buf && len > 0)
         return mv_error_set(err, MV_EVALUE, "PyBuffer_FillInfo: buf is NULL but len is %td", len);
-    (void)readonly;
     return mv_error_set(err, MV_EBUFFER, "Object is not writable.");
 }
 
@@ -113,7 +112,7 @@ int mv_buffer_fill_info(mv_buffer *view, mv_object *exporter, void *buf, ptrdiff
 {
     if (!view || (flags & ~MV_BUF_REQUEST_BITS) || len < 0 || (!buf && len > 0) ||
         ((flags & MV_BUF_WRITABLE) && readonly))
-        return fill_info_refuse(view, buf, len, readonly, flags, err);
+        return fill_info_refuse(view, buf, len, flags, err);
     if (exporter) /* mv_incref, inline: this runs for every buffer */
         mv_count_add(&exporter->refcount, mv_is_local(exporter));
     view->obj = exporter;
@@ -448,8 +447,8 @@ int mv_layout_validate(ptrdiff_t memlen, ptrdiff_t itemsize, int ndim, const ptr
     return 0;
 }
 
-/* mv_buffer_validate's checks for any descriptor, out of line. */
-static __attribute__((noinline)) int validate_general(const mv_buffer *view, mv_error *err)
+/* mv_buffer_validate's layout checks for any descriptor, out of line. */
+static __attribute__((noinline)) int validate_layout(const mv_buffer *view, mv_error *err)
 {
     if (view->ndim < 0 || view->ndim > MV_MAX_NDIM)
         return mv_error_set(err, MV_EVALUE, "buffer ndim must be in [0, %d], not %d", MV_MAX_NDIM,
@@ -505,19 +504,22 @@ static __attribute__((noinline)) int validate_general(const mv_buffer *view, mv_
                                     "buffer len reaches outside the address space");
         }
     }
+    return 0;
+}
 
-    if (view->format) {
-        mv_format fmt;
-        int rc = mv_format_parse(&fmt, view->format, err);
-        if (rc < 0)
-            return rc;
-        ptrdiff_t size = fmt.itemsize;
-        mv_format_clear(&fmt);
-        if (size != view->itemsize)
-            return mv_error_set(err, MV_EVALUE,
-                                "buffer itemsize %td does not match format '%s' (size %td)",
-                                view->itemsize, view->format, size);
-    }
+/* The format parsed and its size checked against itemsize, out of line. */
+static __attribute__((noinline)) int validate_format(const mv_buffer *view, mv_error *err)
+{
+    mv_format fmt;
+    int rc = mv_format_parse(&fmt, view->format, err);
+    if (rc < 0)
+        return rc;
+    ptrdiff_t size = fmt.itemsize;
+    mv_format_clear(&fmt);
+    if (size != view->itemsize)
+        return mv_error_set(err, MV_EVALUE,
+                            "buffer itemsize %td does not match format '%s' (size %td)",
+                            view->itemsize, view->format, size);
     return 0;
 }
 
@@ -525,13 +527,17 @@ int mv_buffer_validate(const mv_buffer *view, mv_error *err)
 {
     if (!view)
         return mv_error_set(err, MV_EVALUE, "buffer must not be NULL");
-    /* The common descriptor, without a format or with a native one that
-     * matches itemsize: valid without the general loops or a parse. */
+    /* The common 1-D layout needs none of the general loops, and a native
+     * format that matches itemsize no parse (which would allocate). */
+    if (!mv_buffer_plain_1d(view)) {
+        int rc = validate_layout(view, err);
+        if (rc < 0)
+            return rc;
+    }
     ptrdiff_t size = 0;
-    if (mv_buffer_plain_1d(view) &&
-        (!view->format || (mv_format_native(view->format, &size) && size == view->itemsize)))
+    if (!view->format || (mv_format_native(view->format, &size) && size == view->itemsize))
         return 0;
-    return validate_general(view, err);
+    return validate_format(view, err);
 }
 
 ptrdiff_t mv_size_from_format(const char *format, mv_error *err)

@@ -382,8 +382,8 @@ static inline bool mv_buffer_plain_1d(const mv_buffer *b)
 }
 
 /* The native size of each code that is a native format on its own (0 for
- * the others), and mv_format_native for texts of more than one code after
- * an optional '@'.  In format.c. */
+ * the others), and mv_format_native for any text that is not one character
+ * after an optional '@'.  In format.c. */
 extern const unsigned char mv_single_size[128];
 char mv_format_native_long(const char *text, ptrdiff_t *size);
 

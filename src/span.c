@@ -70,15 +70,14 @@ static int span_check(const mv_buffer *b, mv_error *err)
 /* mv_span_from_buffer for any descriptor: the full checks.  Out of line,
  * so that the plain 1-D path saves no registers and builds no frame. */
 static __attribute__((noinline)) int span_from_general(mv_span *span, const mv_buffer *b,
-                                                       char native, ptrdiff_t size, mv_error *err)
+                                                       char native, mv_error *err)
 {
     int rc = span_check(b, err);
     if (rc < 0)
         return rc;
-    /* A native format of the right size needs no parse (which would
-     * allocate); NULL means "B" and must match itemsize like any other. */
+    /* NULL means "B" for a span, and must match itemsize like any other. */
     mv_buffer c = *b;
-    c.format = native && size == b->itemsize ? NULL : b->format ? b->format : "B";
+    c.format = b->format ? b->format : "B";
     if ((rc = mv_buffer_validate(&c, err)) < 0)
         return rc;
     span_fill(span, b, native);
@@ -104,7 +103,7 @@ int mv_span_from_buffer(mv_span *span, const mv_buffer *b, mv_error *err)
         span->strides[0] = size;
         return 0;
     }
-    return span_from_general(span, b, native, size, err);
+    return span_from_general(span, b, native, err);
 }
 
 int mv_span_from_view(mv_span *span, const mv_view *view, mv_error *err)
