@@ -5,9 +5,10 @@
  * floats (NaN != NaN, -0.0 == 0.0) make equal values differ in their bytes.
  * Items are therefore compared by value, with shortcuts chosen once per
  * comparison: identical integer / byte layouts compare raw bytes (memcmp on
- * contiguous runs, typed loops on strided ones); integers of one size in
- * either byte order or signedness compare as bits after a byte swap (pshufb
- * on contiguous runs); 'd' / 'f' in any byte order compare as C floats
+ * contiguous runs, masked vectors when both share a stride dividing 16,
+ * typed loops on other strided ones); integers of one size in either byte
+ * order or signedness compare as bits after a byte swap (pshufb on those
+ * runs too); 'd' / 'f' in any byte order compare as C floats
  * (ordered-equal vector compares on contiguous runs); single-value numeric
  * formats load their value directly.  Everything else goes through
  * mv_format_unpack, item by item.  The vector kernels are picked at run
@@ -328,10 +329,16 @@ typedef struct cmp_ctx {
     bool swap_b;
     bool signmix; /* CMP_INT: one side signed, the other unsigned */
     int isa;
-    /* a's sign bit, byte by byte in memory order (all zero unless signed
-     * meets unsigned), repeated over 16 bytes for the vector kernels. */
+    /* CMP_INT's vector patterns, for items `period` bytes apart (the item
+     * size, or a stride dividing 16), repeated over 16 bytes: a's sign bit
+     * (all zero unless signed meets unsigned), pshufb indices bringing b's
+     * items into a's byte order, and 0xff over the item bytes (0 over the
+     * gaps between strided items, whose bytes carry no value). */
+    ptrdiff_t period;
+    ptrdiff_t top; /* the byte of an item holding a's sign bit */
     unsigned char sign[16];
-    unsigned char shuf_b[16]; /* pshufb: b's items into a's order (CMP_INT) */
+    unsigned char shuf_b[16];
+    unsigned char mask[16];
     unsigned char shuf_r[16]; /* pshufb: byte-reverse each item (CMP_REAL) */
     item_reader ra, rb;
     mv_error *err;
@@ -409,9 +416,10 @@ static int real_run(const cmp_ctx *c, const char *pa, ptrdiff_t sa, const char *
     return 1;
 }
 
-/* Vector kernels for runs where both sides are contiguous: each returns the
- * number of leading bytes found equal (whole vectors), or -1 at the first
- * difference; the caller finishes the tail with the item loops. */
+/* Vector kernels for runs where both sides are contiguous (or, CMP_INT, both
+ * have the stride the patterns were built for): each returns the number of
+ * leading bytes found equal (whole vectors), or -1 at the first difference;
+ * the caller finishes the tail with the item loops. */
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define CMP_X86 1
 #include <immintrin.h>
@@ -421,11 +429,12 @@ static int real_run(const cmp_ctx *c, const char *pa, ptrdiff_t sa, const char *
 __attribute__((target("ssse3"))) static ptrdiff_t int_eq_ssse3(const cmp_ctx *c, const char *a,
                                                                const char *b, ptrdiff_t nbytes)
 {
-    const __m128i shuf = LOAD128(c->shuf_b), sign = LOAD128(c->sign), zero = _mm_setzero_si128();
+    const __m128i shuf = LOAD128(c->shuf_b), sign = LOAD128(c->sign), mask = LOAD128(c->mask);
+    const __m128i zero = _mm_setzero_si128();
     ptrdiff_t i = 0;
     for (; i + 16 <= nbytes; i += 16) {
         __m128i x = LOAD128(a + i), y = _mm_shuffle_epi8(LOAD128(b + i), shuf);
-        __m128i d = _mm_or_si128(_mm_xor_si128(x, y), _mm_and_si128(x, sign));
+        __m128i d = _mm_or_si128(_mm_and_si128(_mm_xor_si128(x, y), mask), _mm_and_si128(x, sign));
         if (_mm_movemask_epi8(_mm_cmpeq_epi8(d, zero)) != 0xffff)
             return -1;
     }
@@ -437,12 +446,14 @@ __attribute__((target("avx2"))) static ptrdiff_t int_eq_avx2(const cmp_ctx *c, c
 {
     const __m256i shuf = _mm256_broadcastsi128_si256(LOAD128(c->shuf_b));
     const __m256i sign = _mm256_broadcastsi128_si256(LOAD128(c->sign));
+    const __m256i mask = _mm256_broadcastsi128_si256(LOAD128(c->mask));
     ptrdiff_t i = 0;
     for (; i + 32 <= nbytes; i += 32) {
         __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(a + i));
         __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(b + i));
         y = _mm256_shuffle_epi8(y, shuf);
-        __m256i d = _mm256_or_si256(_mm256_xor_si256(x, y), _mm256_and_si256(x, sign));
+        __m256i d = _mm256_or_si256(_mm256_and_si256(_mm256_xor_si256(x, y), mask),
+                                    _mm256_and_si256(x, sign));
         if (!_mm256_testz_si256(d, d))
             return -1;
     }
@@ -454,11 +465,13 @@ int_eq_avx512(const cmp_ctx *c, const char *a, const char *b, ptrdiff_t nbytes)
 {
     const __m512i shuf = _mm512_broadcast_i32x4(LOAD128(c->shuf_b));
     const __m512i sign = _mm512_broadcast_i32x4(LOAD128(c->sign));
+    const __m512i mask = _mm512_broadcast_i32x4(LOAD128(c->mask));
     ptrdiff_t i = 0;
     for (; i + 64 <= nbytes; i += 64) {
         __m512i x = _mm512_loadu_si512(a + i);
         __m512i y = _mm512_shuffle_epi8(_mm512_loadu_si512(b + i), shuf);
-        __m512i d = _mm512_or_si512(_mm512_xor_si512(x, y), _mm512_and_si512(x, sign));
+        __m512i d = _mm512_or_si512(_mm512_and_si512(_mm512_xor_si512(x, y), mask),
+                                    _mm512_and_si512(x, sign));
         if (_mm512_test_epi64_mask(d, d))
             return -1;
     }
@@ -527,12 +540,11 @@ real_eq_avx512(const cmp_ctx *c, const char *a, const char *b, ptrdiff_t nbytes)
 }
 #endif
 
-/* The leading bytes of two contiguous runs of n items the vector kernel
- * found equal, or -1 when it found a difference. */
-static ptrdiff_t vector_prefix(const cmp_ctx *c, const char *pa, const char *pb, ptrdiff_t n)
+/* The leading bytes of two runs of nbytes the vector kernel found equal,
+ * or -1 when it found a difference. */
+static ptrdiff_t vector_prefix(const cmp_ctx *c, const char *pa, const char *pb, ptrdiff_t nbytes)
 {
 #ifdef CMP_X86
-    ptrdiff_t nbytes = n * c->itemsize;
     bool real = c->mode == CMP_REAL;
     if (c->isa >= MV_ISA_AVX512)
         return real ? real_eq_avx512(c, pa, pb, nbytes) : int_eq_avx512(c, pa, pb, nbytes);
@@ -544,15 +556,29 @@ static ptrdiff_t vector_prefix(const cmp_ctx *c, const char *pa, const char *pb,
     (void)c;
     (void)pa;
     (void)pb;
-    (void)n;
+    (void)nbytes;
 #endif
     return 0;
 }
 
+/* CMP_INT's patterns for items `period` bytes apart (see cmp_ctx). */
+static void int_patterns(cmp_ctx *c, ptrdiff_t period)
+{
+    ptrdiff_t size = c->itemsize;
+    for (ptrdiff_t j = 0; j < 16; j++) {
+        ptrdiff_t start = j / period * period, o = j % period;
+        bool in = o < size;
+        c->shuf_b[j] = (unsigned char)(in && c->swap ? start + size - 1 - o : j);
+        c->sign[j] = in && c->signmix && o == c->top ? 0x80 : 0;
+        c->mask[j] = in ? 0xff : 0;
+    }
+    c->period = period;
+}
+
 /* One row of n items: contiguous runs go to memcmp or the vector kernels,
  * strided ones to the typed item loops, indirect ones item by item. */
-static int cmp_typed(const cmp_ctx *c, const char *pa, ptrdiff_t sa, ptrdiff_t suba,
-                     const char *pb, ptrdiff_t sb, ptrdiff_t subb, ptrdiff_t n)
+static int cmp_typed(cmp_ctx *c, const char *pa, ptrdiff_t sa, ptrdiff_t suba, const char *pb,
+                     ptrdiff_t sb, ptrdiff_t subb, ptrdiff_t n)
 {
     int (*run)(const cmp_ctx *, const char *, ptrdiff_t, const char *, ptrdiff_t, ptrdiff_t) =
         c->mode == CMP_REAL ? real_run : int_run;
@@ -562,15 +588,21 @@ static int cmp_typed(const cmp_ctx *c, const char *pa, ptrdiff_t sa, ptrdiff_t s
                 return 0;
         return 1;
     }
-    if (sa == c->itemsize && sb == c->itemsize) {
-        if (c->mode == CMP_INT && !c->swap && !c->signmix)
-            return memcmp(pa, pb, (size_t)(n * c->itemsize)) == 0;
-        ptrdiff_t done = vector_prefix(c, pa, pb, n);
+    if (sa == c->itemsize && sb == c->itemsize && c->mode == CMP_INT && !c->swap && !c->signmix)
+        return memcmp(pa, pb, (size_t)(n * c->itemsize)) == 0;
+    /* Integers sharing a short stride compare as whole vectors too: the
+     * mask drops the gap bytes, so every cache line is read once. */
+    bool dense = sa == c->itemsize && sb == c->itemsize;
+    bool masked = c->mode == CMP_INT && sa == sb && sa > c->itemsize && 16 % sa == 0;
+    if (n > 1 && (dense || masked)) {
+        if (c->mode == CMP_INT && c->period != sa)
+            int_patterns(c, sa);
+        ptrdiff_t done = vector_prefix(c, pa, pb, (n - 1) * sa + c->itemsize);
         if (done < 0)
             return 0;
         pa += done;
         pb += done;
-        n -= done / c->itemsize;
+        n -= done / sa;
     }
     return run(c, pa, sa, pb, sb, n);
 }
@@ -678,7 +710,7 @@ static bool plan_typed(cmp_ctx *c, const mv_format *fa, const mv_format *fb)
             return false;
         c->mode = CMP_INT;
         c->itemsize = fa->itemsize;
-        swap_pattern(c->shuf_b, c->itemsize, false);
+        int_patterns(c, c->itemsize);
         return true;
     }
     const mv_field *x = single_field(fa), *y = single_field(fb);
@@ -690,11 +722,9 @@ static bool plan_typed(cmp_ctx *c, const mv_format *fa, const mv_format *fb)
         c->itemsize = size;
         c->swap = size > 1 && field_is_little(x) != field_is_little(y);
         c->signmix = is_signed_code(x->code) != is_signed_code(y->code);
-        swap_pattern(c->shuf_b, size, c->swap);
         /* The sign bit is bit 7 of a's most significant byte. */
-        ptrdiff_t top = field_is_little(x) ? size - 1 : 0;
-        for (int j = 0; j < 16 && c->signmix; j++)
-            c->sign[j] = j % size == top ? 0x80 : 0;
+        c->top = field_is_little(x) ? size - 1 : 0;
+        int_patterns(c, size);
         return true;
     }
     if (x->code == y->code && ((x->code == 'd' && size == 8) || (x->code == 'f' && size == 4))) {

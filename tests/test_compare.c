@@ -712,16 +712,19 @@ static void test_equal_random_model(void **state)
 /* Equal-size integer formats in every combination of byte order and
  * signedness, over lengths 0..130 (around the 16/32/64-byte vectors and
  * their tails), misaligned starts, contiguous, strided and reversed
- * layouts, with a difference placed at every position.  The suite runs
- * under each MEMVIEW_ISA value, so each kernel meets the same cases. */
+ * layouts, with a difference placed at every position.  Both sides strided
+ * alike take the masked vector kernels when the stride divides 16: the gap
+ * bytes hold different junk on each side, which must not count.  The suite
+ * runs under each MEMVIEW_ISA value, so each kernel meets the same cases. */
 
 enum { KMAXN = 130 };
 
 /* Where item i of a layout kind lies, from the logical start: 0 contiguous,
- * 1 every other item, 2 reversed. */
+ * 1 every other item, 2 reversed, 3 sixteen bytes apart, 4 every third item. */
 static ptrdiff_t kernel_stride(int kind, int size)
 {
-    return kind == 0 ? size : kind == 1 ? 2 * size : -size;
+    static const int per_size[5] = {1, 2, -1, 0, 3};
+    return kind == 3 ? 16 : per_size[kind] * size;
 }
 
 static mv_view *kernel_view(unsigned char *mem, ptrdiff_t off, const char *fmt, int size,
@@ -787,11 +790,16 @@ static void test_equal_int_kernels(void **state)
 {
     (void)state;
     static const char codes[4][2] = {{'b', 'B'}, {'h', 'H'}, {'i', 'I'}, {'q', 'Q'}};
-    static const int layouts[3][2] = {{0, 0}, {1, 0}, {2, 2}};
-    unsigned char *ma = malloc(2 * KMAXN * 8 + 64), *mb = malloc(2 * KMAXN * 8 + 64);
+    static const int layouts[6][2] = {{0, 0}, {1, 0}, {2, 2}, {1, 1}, {3, 3}, {4, 4}};
+    size_t memlen = 3 * KMAXN * 8 + 64;
+    unsigned char *ma = malloc(memlen), *mb = malloc(memlen);
     assert_non_null(ma);
     assert_non_null(mb);
     rng r = {0x1234567};
+    for (size_t i = 0; i < memlen; i++) {
+        ma[i] = (unsigned char)rng_next(&r);
+        mb[i] = (unsigned char)~ma[i];
+    }
     for (int sz = 0; sz < 4; sz++) {
         int size = 1 << sz;
         for (int combo = 0; combo < 16; combo++) {
@@ -800,7 +808,7 @@ static void test_equal_int_kernels(void **state)
             snprintf(a.fmt, sizeof a.fmt, "%c%c", a.little ? '<' : '>', codes[sz][!a.is_signed]);
             snprintf(b.fmt, sizeof b.fmt, "%c%c", b.little ? '<' : '>', codes[sz][!b.is_signed]);
             uint64_t top = UINT64_C(1) << (8 * size - 1);
-            for (int lay = 0; lay < 3; lay++) {
+            for (int lay = 0; lay < 6; lay++) {
                 for (ptrdiff_t n = 0; n <= KMAXN; n++) {
                     ptrdiff_t offa = 1 + n % 7, offb = (n * 3) % 5;
                     mv_view *va = kernel_view(ma, offa, a.fmt, size, layouts[lay][0], n, &a.start);
