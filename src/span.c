@@ -222,15 +222,12 @@ static int item_prepare(const mv_span *span, bool direct, bool write, const ptrd
     return rc;
 }
 
-int mv_span_get_item(const mv_span *span, const ptrdiff_t *index, int nindex, mv_value *values,
-                     ptrdiff_t nvalues, mv_error *err)
+/* Everything but a native item at one in-range index: kept out of line so
+ * that the common case runs without this one's stack frame. */
+static __attribute__((noinline)) int get_item_general(const mv_span *span, const ptrdiff_t *index,
+                                                      int nindex, mv_value *values,
+                                                      ptrdiff_t nvalues, mv_error *err)
 {
-    /* The common case first: one in-range index, a native format. */
-    if (nindex == 1 && index && values && nvalues >= 1) {
-        const char *q = mv_span_at1(span, index[0]);
-        if (q && mv_load_native(span->native, q, values))
-            return 0;
-    }
     mv_format fmt;
     bool parsed;
     char *p;
@@ -248,6 +245,17 @@ int mv_span_get_item(const mv_span *span, const ptrdiff_t *index, int nindex, mv
     if (parsed)
         mv_format_clear(&fmt);
     return rc;
+}
+
+int mv_span_get_item(const mv_span *span, const ptrdiff_t *index, int nindex, mv_value *values,
+                     ptrdiff_t nvalues, mv_error *err)
+{
+    if (nindex == 1 && index && values && nvalues >= 1) {
+        const char *q = mv_span_at1(span, index[0]);
+        if (q && mv_load_native(span->native, q, values))
+            return 0;
+    }
+    return get_item_general(span, index, nindex, values, nvalues, err);
 }
 
 int mv_span_set_item(const mv_span *span, const ptrdiff_t *index, int nindex,

@@ -559,29 +559,37 @@ static void view_destroy(mv_object *self)
 
 /* ---- items ------------------------------------------------------------- */
 
-int mv_view_get_item(const mv_view *view, const ptrdiff_t *index, int nindex, mv_value *values,
-                     ptrdiff_t nvalues, mv_error *err)
+/* Everything but a native item at one in-range index of a live 1-D view:
+ * out of line, so that the common case runs without this one's frame. */
+static __attribute__((noinline)) int get_item_general(const mv_view *view, const ptrdiff_t *index,
+                                                      int nindex, mv_value *values,
+                                                      ptrdiff_t nvalues, mv_error *err)
 {
     int rc = check_view(view, err);
-    if (rc < 0)
-        return rc;
-    /* The common case: one index into a 1-D view of a native format. */
-    const mv_buffer *b = &view->view;
-    if (nindex == 1 && b->ndim == 1 && index && values && nvalues >= 1 && !b->suboffsets &&
-        view->format->status == 0) {
-        ptrdiff_t i = index[0] < 0 ? index[0] + b->shape[0] : index[0];
-        if (i >= 0 && i < b->shape[0] &&
-            mv_load_native(view->format->fmt.native, mv_advance(b->buf, i * b->strides[0]), values))
-            return 0;
-    }
     const mv_format *fmt;
     char *p;
-    if ((rc = holder_format(view->format, &fmt, err)) < 0 ||
+    if (rc < 0 || (rc = holder_format(view->format, &fmt, err)) < 0 ||
         (rc = mv_item_pointer(&view->view, index, nindex, &p, err)) < 0)
         return rc;
     if (!values && nvalues > 0)
         return mv_error_set(err, MV_EVALUE, "memoryview: values must not be NULL");
     return mv_format_unpack(fmt, p, values, nvalues, err);
+}
+
+int mv_view_get_item(const mv_view *view, const ptrdiff_t *index, int nindex, mv_value *values,
+                     ptrdiff_t nvalues, mv_error *err)
+{
+    if (view && !is_released(view) && nindex == 1 && index && values && nvalues >= 1) {
+        const mv_buffer *b = &view->view;
+        if (b->ndim == 1 && !b->suboffsets && view->format->status == 0) {
+            ptrdiff_t i = index[0] < 0 ? index[0] + b->shape[0] : index[0];
+            if (i >= 0 && i < b->shape[0] &&
+                mv_load_native(view->format->fmt.native, mv_advance(b->buf, i * b->strides[0]),
+                               values))
+                return 0;
+        }
+    }
+    return get_item_general(view, index, nindex, values, nvalues, err);
 }
 
 int mv_view_set_item(mv_view *view, const ptrdiff_t *index, int nindex, const mv_value *values,
