@@ -65,6 +65,8 @@ static void *xmalloc(size_t n)
  * those views from this exporter: it hands out exactly the layout it holds,
  * over memory the benchmark owns. */
 
+/* PyObject_HEAD carries its own semicolon, which clang-format cannot know. */
+/* clang-format off */
 typedef struct {
     PyObject_HEAD
     void *buf;
@@ -73,6 +75,7 @@ typedef struct {
     char format[8];
     Py_ssize_t shape[2], strides[2];
 } raw_object;
+/* clang-format on */
 
 static int raw_getbuffer(PyObject *self, Py_buffer *view, int flags)
 {
@@ -167,7 +170,25 @@ typedef struct contender {
     const char *key;
     void (*fn)(void *ctx);
     void *ctx;
+    void (*loop)(void *ctx, long n); /* fn n times, or NULL: called through fn */
 } contender;
+
+/* A per-call contender's loop with the call inlined, so that the time per
+ * call is the operation's and not an indirect call's (the floor case
+ * measures what remains).  The barrier makes every iteration reload what it
+ * reads from memory: nothing is hoisted out of the loop. */
+#define LOOPED(f)                                                                                  \
+    static void f##_loop(void *ctx, long n)                                                        \
+    {                                                                                              \
+        for (long k = 0; k < n; k++) {                                                             \
+            f(ctx);                                                                                \
+            __asm__ __volatile__("" ::: "memory");                                                 \
+        }                                                                                          \
+    }
+#define PER_CALL(key, f, ctx)                                                                      \
+    {                                                                                              \
+        key, f, ctx, f##_loop                                                                      \
+    }
 
 static double now(void)
 {
@@ -197,8 +218,11 @@ static void run_case(const char *name, contender *c, int n, int reps, long inner
     for (int r = 0; r < reps; r++) {
         for (int i = 0; i < n; i++) {
             double t0 = now();
-            for (long k = 0; k < inner; k++)
-                c[i].fn(c[i].ctx);
+            if (c[i].loop)
+                c[i].loop(c[i].ctx, inner);
+            else
+                for (long k = 0; k < inner; k++)
+                    c[i].fn(c[i].ctx);
             t[i][r] = (now() - t0) / (double)inner;
         }
     }
@@ -273,6 +297,24 @@ static void read_span_best(void *ctx)
     read_span(ctx);
 }
 
+/* Both operands of a comparison read once: the ceiling of ==.  src and
+ * dst are the two spans (dst only read). */
+static void read_pair(void *ctx)
+{
+    const span *s = ctx;
+    span b = {s->dst, NULL, s->len};
+    read_span_best(ctx);
+    read_span_best(&b);
+}
+
+/* The harness's own cost per call (the loop and the indirect call), with
+ * nothing inside: the floor under every per-call time. */
+static void empty_call(void *ctx)
+{
+    g_sink = (uint64_t)(uintptr_t)ctx;
+}
+LOOPED(empty_call)
+
 static void copy_span(void *ctx)
 {
     const span *s = ctx;
@@ -303,6 +345,7 @@ static void py_create(void *ctx)
         die_py("PyMemoryView_FromObject");
     Py_DECREF(m);
 }
+LOOPED(py_create)
 
 static void mv_create(void *ctx)
 {
@@ -312,6 +355,7 @@ static void mv_create(void *ctx)
         die_mv("mv_view_new", &err);
     mv_decref(v);
 }
+LOOPED(mv_create)
 
 static void py_create_ba(void *ctx)
 {
@@ -320,6 +364,7 @@ static void py_create_ba(void *ctx)
         die_py("PyMemoryView_FromObject");
     Py_DECREF(m);
 }
+LOOPED(py_create_ba)
 
 static void py_slice(void *ctx)
 {
@@ -329,6 +374,7 @@ static void py_slice(void *ctx)
         die_py("PyObject_GetItem");
     Py_DECREF(m);
 }
+LOOPED(py_slice)
 
 static void mv_slice(void *ctx)
 {
@@ -339,6 +385,7 @@ static void mv_slice(void *ctx)
         die_mv("mv_view_subscript", &err);
     mv_decref(v);
 }
+LOOPED(mv_slice)
 
 static void py_item(void *ctx)
 {
@@ -347,6 +394,7 @@ static void py_item(void *ctx)
         die_py("PySequence_GetItem");
     Py_DECREF(x);
 }
+LOOPED(py_item)
 
 static void mv_item(void *ctx)
 {
@@ -357,6 +405,7 @@ static void mv_item(void *ctx)
         die_mv("mv_view_get_item", &err);
     g_sink = val.v.u;
 }
+LOOPED(mv_item)
 
 /* The same steps through a span (a view held by value): creation is
  * the exporter's buffer taken and given back around the span, as a view
@@ -372,6 +421,7 @@ static void span_create(void *ctx)
     g_sink = (uint64_t)s.len;
     mv_buffer_release(&b);
 }
+LOOPED(span_create)
 
 static void span_slice(void *ctx)
 {
@@ -382,6 +432,7 @@ static void span_slice(void *ctx)
         die_mv("mv_span_slice", &err);
     g_sink = (uint64_t)s.len;
 }
+LOOPED(span_slice)
 
 /* The item read as C reads a known format: the inline address, a load. */
 static void span_item(void *ctx)
@@ -391,6 +442,7 @@ static void span_item(void *ctx)
         die_mv("mv_span_at1", NULL);
     g_sink = *p;
 }
+LOOPED(span_item)
 
 /* The item read into an mv_value, whatever the format. */
 static void span_item_value(void *ctx)
@@ -402,6 +454,7 @@ static void span_item_value(void *ctx)
         die_mv("mv_span_get_item", &err);
     g_sink = val.v.u;
 }
+LOOPED(span_item_value)
 
 static void py_cast(void *ctx)
 {
@@ -411,6 +464,7 @@ static void py_cast(void *ctx)
         die_py("cast");
     Py_DECREF(m);
 }
+LOOPED(py_cast)
 
 static void mv_cast(void *ctx)
 {
@@ -420,6 +474,7 @@ static void mv_cast(void *ctx)
         die_mv("mv_view_cast", &err);
     mv_decref(v);
 }
+LOOPED(mv_cast)
 
 static void py_call0(op *o, PyObject *name)
 {
@@ -429,9 +484,18 @@ static void py_call0(op *o, PyObject *name)
     Py_DECREF(r);
 }
 
-static void py_hex(void *ctx) { py_call0(ctx, g_str_hex); }
-static void py_tobytes(void *ctx) { py_call0(ctx, g_str_tobytes); }
-static void py_tolist(void *ctx) { py_call0(ctx, g_str_tolist); }
+static void py_hex(void *ctx)
+{
+    py_call0(ctx, g_str_hex);
+}
+static void py_tobytes(void *ctx)
+{
+    py_call0(ctx, g_str_tobytes);
+}
+static void py_tolist(void *ctx)
+{
+    py_call0(ctx, g_str_tolist);
+}
 
 static void py_tocontig(void *ctx)
 {
@@ -564,8 +628,10 @@ static void bench_small(void)
     o.exporter = mv_bytearray_new(data, 4096, &err);
     if (!o.py || !o.exporter)
         die_py("bytearray");
-    run_case("create", (contender[]){{"cpython", py_create, &o}, {"memview", mv_create, &o}}, 2,
-             9, 100000);
+    run_case("floor", (contender[]){PER_CALL("empty", empty_call, &o)}, 1, 9, 400000);
+    run_case("create",
+             (contender[]){PER_CALL("cpython", py_create, &o), PER_CALL("memview", mv_create, &o)},
+             2, 9, 100000);
     /* The same over a local exporter (mv_object_set_local): plain counts. */
     op lo = {0};
     lo.exporter = mv_bytearray_new(data, 4096, &err);
@@ -573,7 +639,8 @@ static void bench_small(void)
         die_mv("mv_bytearray_new", &err);
     mv_object_set_local(lo.exporter);
     run_case("create_local",
-             (contender[]){{"cpython", py_create, &o}, {"memview", mv_create, &lo}}, 2, 9, 100000);
+             (contender[]){PER_CALL("cpython", py_create, &o), PER_CALL("memview", mv_create, &lo)},
+             2, 9, 100000);
     o.py2 = o.py; /* the bytearray, for create_span */
     o.py = PyMemoryView_FromObject(o.py2);
     o.mv = mv_view_new(o.exporter, &err);
@@ -585,41 +652,51 @@ static void bench_small(void)
     Py_XDECREF(stop);
     Py_XDECREF(step);
     o.key = slice_key(1, 1000, 2);
-    run_case("slice", (contender[]){{"cpython", py_slice, &o}, {"memview", mv_slice, &o}}, 2, 9,
-             100000);
+    run_case("slice",
+             (contender[]){PER_CALL("cpython", py_slice, &o), PER_CALL("memview", mv_slice, &o)}, 2,
+             9, 100000);
     lo.key = o.key;
     if (!(lo.mv = mv_view_new(lo.exporter, &err)))
         die_mv("mv_view_new", &err);
     run_case("slice_local",
-             (contender[]){{"cpython", py_slice, &o}, {"memview", mv_slice, &lo}}, 2, 9, 100000);
-    run_case("item", (contender[]){{"cpython", py_item, &o}, {"memview", mv_item, &o}}, 2, 9,
-             200000);
+             (contender[]){PER_CALL("cpython", py_slice, &o), PER_CALL("memview", mv_slice, &lo)},
+             2, 9, 100000);
+    run_case("item",
+             (contender[]){PER_CALL("cpython", py_item, &o), PER_CALL("memview", mv_item, &o)}, 2,
+             9, 200000);
     /* Views held by value (mv_span): no allocation, no counts. */
-    run_case("create_span",
-             (contender[]){{"cpython", py_create_ba, &o}, {"memview", span_create, &o}}, 2, 9,
-             200000);
-    run_case("create_span_local",
-             (contender[]){{"cpython", py_create_ba, &o}, {"memview", span_create, &lo}}, 2, 9,
-             200000);
+    run_case(
+        "create_span",
+        (contender[]){PER_CALL("cpython", py_create_ba, &o), PER_CALL("memview", span_create, &o)},
+        2, 9, 200000);
+    run_case(
+        "create_span_local",
+        (contender[]){PER_CALL("cpython", py_create_ba, &o), PER_CALL("memview", span_create, &lo)},
+        2, 9, 200000);
     if (mv_span_from_view(&o.span, o.mv, &err) < 0)
         die_mv("mv_span_from_view", &err);
-    run_case("slice_span", (contender[]){{"cpython", py_slice, &o}, {"memview", span_slice, &o}},
+    run_case("slice_span",
+             (contender[]){PER_CALL("cpython", py_slice, &o), PER_CALL("memview", span_slice, &o)},
              2, 9, 200000);
-    run_case("item_span", (contender[]){{"cpython", py_item, &o}, {"memview", span_item, &o}}, 2,
+    run_case("item_span",
+             (contender[]){PER_CALL("cpython", py_item, &o), PER_CALL("memview", span_item, &o)}, 2,
              9, 400000);
-    run_case("item_span_value",
-             (contender[]){{"cpython", py_item, &o}, {"memview", span_item_value, &o}}, 2, 9,
-             400000);
+    run_case(
+        "item_span_value",
+        (contender[]){PER_CALL("cpython", py_item, &o), PER_CALL("memview", span_item_value, &o)},
+        2, 9, 400000);
     op_clear(&lo);
     Py_DECREF(o.arg);
     o.arg = PyUnicode_FromString("d");
-    run_case("cast", (contender[]){{"cpython", py_cast, &o}, {"memview", mv_cast, &o}}, 2, 9,
-             100000);
+    run_case("cast",
+             (contender[]){PER_CALL("cpython", py_cast, &o), PER_CALL("memview", mv_cast, &o)}, 2,
+             9, 100000);
     o.dstlen = 2 * 4096;
     o.dst = xmalloc((size_t)o.dstlen);
-    run_case("hex4k", (contender[]){{"cpython", py_hex, &o},
-                                    {"memview_into", mv_hex_into, &o},
-                                    {"memview_alloc", mv_hex_alloc, &o}},
+    run_case("hex4k",
+             (contender[]){{"cpython", py_hex, &o, NULL},
+                           {"memview_into", mv_hex_into, &o, NULL},
+                           {"memview_alloc", mv_hex_alloc, &o, NULL}},
              3, 9, 2000);
     free(o.dst);
     op_clear(&o);
@@ -636,7 +713,9 @@ static void bench_tolist(void)
     Py_ssize_t shape = n, stride = sizeof(double);
     o.py = py_view(d, "d", sizeof(double), 1, &shape, &stride);
     o.mv = mv_layout(d, n * (ptrdiff_t)sizeof(double), "d", -1, NULL, NULL, 0);
-    run_case("tolist1m", (contender[]){{"cpython", py_tolist, &o}, {"memview_traverse", mv_traverse, &o}},
+    run_case("tolist1m",
+             (contender[]){{"cpython", py_tolist, &o, NULL},
+                           {"memview_traverse", mv_traverse, &o, NULL}},
              2, 5, 1);
     op_clear(&o);
     free(d);
@@ -650,9 +729,10 @@ static void bench_hex_big(unsigned char *src, ptrdiff_t n)
     o.mv = mv_layout(src, n, "B", -1, NULL, NULL, 0);
     o.dstlen = 2 * n;
     o.dst = xmalloc((size_t)o.dstlen);
-    run_case("hex64m", (contender[]){{"cpython", py_hex, &o},
-                                     {"memview_into", mv_hex_into, &o},
-                                     {"memview_alloc", mv_hex_alloc, &o}},
+    run_case("hex64m",
+             (contender[]){{"cpython", py_hex, &o, NULL},
+                           {"memview_into", mv_hex_into, &o, NULL},
+                           {"memview_alloc", mv_hex_alloc, &o, NULL}},
              3, 3, 1);
     free(o.dst);
     op_clear(&o);
@@ -671,7 +751,12 @@ static void bench_equal(void)
     o.mv = mv_layout(a, n, "B", -1, NULL, NULL, 0);
     o.mv2 = mv_layout(b, n, "B", -1, NULL, NULL, 0);
     o.expect = 1;
-    run_case("eq_B16m", (contender[]){{"cpython", py_equal, &o}, {"memview", mv_equal, &o}}, 2, 5, 1);
+    span both = {a, b, (size_t)n};
+    run_case("eq_B16m",
+             (contender[]){{"cpython", py_equal, &o, NULL},
+                           {"memview", mv_equal, &o, NULL},
+                           {"read_span", read_pair, &both, NULL}},
+             3, 5, 1);
     op_clear(&o);
 
     op o2 = {0};
@@ -680,8 +765,11 @@ static void bench_equal(void)
     o.py2 = o2.py, o.mv2 = o2.mv;
     o2.py = NULL, o2.mv = NULL;
     o.expect = 1;
-    run_case("eq_i_step2", (contender[]){{"cpython", py_equal, &o}, {"memview", mv_equal, &o}}, 2, 5,
-             1);
+    run_case("eq_i_step2",
+             (contender[]){{"cpython", py_equal, &o, NULL},
+                           {"memview", mv_equal, &o, NULL},
+                           {"read_span", read_pair, &both, NULL}},
+             3, 5, 1);
     op_clear(&o);
 
     /* '<i' against '>i' holding the same values: CPython unpacks each item
@@ -697,8 +785,12 @@ static void bench_equal(void)
     o.mv = mv_layout(a, ns, "<i", -1, NULL, NULL, 0);
     o.mv2 = mv_layout(sw, ns, ">i", -1, NULL, NULL, 0);
     o.expect = 1;
-    run_case("eq_le_be_1m", (contender[]){{"cpython", py_equal, &o}, {"memview", mv_equal, &o}}, 2, 5,
-             1);
+    span both_1m = {a, sw, (size_t)ns};
+    run_case("eq_le_be_1m",
+             (contender[]){{"cpython", py_equal, &o, NULL},
+                           {"memview", mv_equal, &o, NULL},
+                           {"read_span", read_pair, &both_1m, NULL}},
+             3, 5, 1);
     op_clear(&o);
     free(sw);
 
@@ -714,8 +806,11 @@ static void bench_equal(void)
     o.mv = mv_layout(a, n, "d", -1, NULL, NULL, 0);
     o.mv2 = mv_layout(b, n, "d", -1, NULL, NULL, 0);
     o.expect = 0;
-    run_case("eq_d_nan16m", (contender[]){{"cpython", py_equal, &o}, {"memview", mv_equal, &o}}, 2, 5,
-             1);
+    run_case("eq_d_nan16m",
+             (contender[]){{"cpython", py_equal, &o, NULL},
+                           {"memview", mv_equal, &o, NULL},
+                           {"read_span", read_pair, &both, NULL}},
+             3, 5, 1);
     op_clear(&o);
     free(a);
     free(b);
@@ -739,10 +834,11 @@ static void bench_strided(unsigned char *src, ptrdiff_t n, void *dst)
             o.dst = dst;
             o.dstlen = o.pybuf.len;
             snprintf(name, sizeof name, "copy_%s_step%td", fmts[f].fmt, steps[k]);
-            run_case(name, (contender[]){{"cpython", py_tobytes, &o},
-                                         {"cpython_tocontig", py_tocontig, &o},
-                                         {"memview_into", mv_tobytes_into, &o},
-                                         {"read_span", read_span_best, &s}},
+            run_case(name,
+                     (contender[]){{"cpython", py_tobytes, &o, NULL},
+                                   {"cpython_tocontig", py_tocontig, &o, NULL},
+                                   {"memview_into", mv_tobytes_into, &o, NULL},
+                                   {"read_span", read_span_best, &s, NULL}},
                      4, 5, 1);
             op_clear(&o);
         }
@@ -776,11 +872,12 @@ static void bench_2d(unsigned char *src, void *dst)
          * whole span. */
         span cp = {src + n, dst, (size_t)(rows * cols)};
         span rd = {src + rects[i].r0 * side, NULL, (size_t)(rows * side)};
-        run_case(rects[i].name, (contender[]){{"cpython", py_tobytes, &o},
-                                              {"cpython_tocontig", py_tocontig, &o},
-                                              {"memview_into", mv_tobytes_into, &o},
-                                              {"memcpy", copy_span, &cp},
-                                              {"read_span", read_span_best, &rd}},
+        run_case(rects[i].name,
+                 (contender[]){{"cpython", py_tobytes, &o, NULL},
+                               {"cpython_tocontig", py_tocontig, &o, NULL},
+                               {"memview_into", mv_tobytes_into, &o, NULL},
+                               {"memcpy", copy_span, &cp, NULL},
+                               {"read_span", read_span_best, &rd, NULL}},
                  5, 5, 1);
         op_clear(&o);
     }
@@ -876,8 +973,10 @@ int main(int argc, char **argv)
         ptrdiff_t n = 64 * MIB;
         unsigned char *src = filled(n, 4), *dst = xmalloc((size_t)(2 * n));
         span s = {src, dst, (size_t)n};
-        run_case("span64m", (contender[]){{"memcpy", copy_span, &s}, {"read_span", read_span_best, &s}}, 2,
-                 5, 1);
+        run_case(
+            "span64m",
+            (contender[]){{"memcpy", copy_span, &s, NULL}, {"read_span", read_span_best, &s, NULL}},
+            2, 5, 1);
         bench_hex_big(src, n);
         bench_strided(src, n, dst);
         bench_2d(src, dst);
