@@ -297,14 +297,50 @@ static void read_span_best(void *ctx)
     read_span(ctx);
 }
 
-/* Both operands of a comparison read once: the ceiling of ==.  src and
- * dst are the two spans (dst only read). */
+/* Both operands of a comparison read once, side by side as a comparison
+ * reads them (two streams at once): the ceiling of ==.  src and dst are the
+ * two spans (dst only read). */
+static void read_pair_portable(const span *s)
+{
+    const unsigned char *p = s->src, *q = s->dst;
+    uint64_t a = 0, b = 0;
+    for (size_t i = 0; i + 16 <= s->len; i += 16) {
+        uint64_t x[2], y[2];
+        memcpy(x, p + i, sizeof x);
+        memcpy(y, q + i, sizeof y);
+        a += x[0] + y[0];
+        b += x[1] + y[1];
+    }
+    g_sink = a + b;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void read_pair_avx2(const span *s)
+{
+    const unsigned char *p = s->src, *q = s->dst;
+    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+    for (size_t i = 0; i + 64 <= s->len; i += 64) {
+        a = _mm256_add_epi64(a, _mm256_loadu_si256((const __m256i *)(const void *)(p + i)));
+        b = _mm256_add_epi64(b, _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 32)));
+        c = _mm256_add_epi64(c, _mm256_loadu_si256((const __m256i *)(const void *)(q + i)));
+        d = _mm256_add_epi64(d, _mm256_loadu_si256((const __m256i *)(const void *)(q + i + 32)));
+    }
+    uint64_t w[4];
+    _mm256_storeu_si256((__m256i *)(void *)w,
+                        _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d)));
+    g_sink = w[0] + w[1] + w[2] + w[3];
+}
+#endif
+
 static void read_pair(void *ctx)
 {
-    const span *s = ctx;
-    span b = {s->dst, NULL, s->len};
-    read_span_best(ctx);
-    read_span_best(&b);
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx2")) {
+        read_pair_avx2(ctx);
+        return;
+    }
+#endif
+    read_pair_portable(ctx);
 }
 
 /* The harness's own cost per call (the loop and the indirect call), with
@@ -845,6 +881,22 @@ static void bench_strided(unsigned char *src, ptrdiff_t n, void *dst)
     }
 }
 
+/* The rows of a 2-D rectangle copied one memcpy each: the same access
+ * pattern as any row-wise copy, with nothing of memview's in it. */
+typedef struct rows_ref {
+    const unsigned char *src;
+    unsigned char *dst;
+    ptrdiff_t rows, cols, stride;
+} rows_ref;
+
+static void copy_rows(void *ctx)
+{
+    const rows_ref *r = ctx;
+    for (ptrdiff_t i = 0; i < r->rows; i++)
+        memcpy(r->dst + i * r->cols, r->src + i * r->stride, (size_t)r->cols);
+    g_sink = r->dst[r->rows * r->cols - 1];
+}
+
 static void bench_2d(unsigned char *src, void *dst)
 {
     const ptrdiff_t side = 4096, n = side * side;
@@ -868,17 +920,19 @@ static void bench_2d(unsigned char *src, void *dst)
             die_py("PyObject_GetBuffer");
         o.dst = dst;
         o.dstlen = rows * cols;
-        /* The references: memcpy of as many bytes, and reading the rows'
-         * whole span. */
+        /* The references: memcpy of as many bytes, reading the rows' whole
+         * span, and (contiguous rows) memcpy row by row. */
         span cp = {src + n, dst, (size_t)(rows * cols)};
         span rd = {src + rects[i].r0 * side, NULL, (size_t)(rows * side)};
+        rows_ref rr = {src + rects[i].r0 * side + rects[i].c0, dst, rows, cols, side};
         run_case(rects[i].name,
                  (contender[]){{"cpython", py_tobytes, &o, NULL},
                                {"cpython_tocontig", py_tocontig, &o, NULL},
                                {"memview_into", mv_tobytes_into, &o, NULL},
                                {"memcpy", copy_span, &cp, NULL},
-                               {"read_span", read_span_best, &rd, NULL}},
-                 5, 5, 1);
+                               {"read_span", read_span_best, &rd, NULL},
+                               {"memcpy_rows", copy_rows, &rr, NULL}},
+                 rects[i].cstep == 1 ? 6 : 5, 5, 1);
         op_clear(&o);
     }
 }

@@ -91,7 +91,11 @@ if get("c.span64m.memcpy"):
                f"hex 64 MiB returning a malloc'd string: {fmt_t(get('c.hex64m.memview_alloc'))}, "
                f"hex 4 KiB malloc'd: {fmt_t(get('c.hex4k.memview_alloc'))}; "
                f"the harness's empty call (the floor under every per-call time): "
-               f"{fmt_t(get('c.floor.empty'))}.\n")
+               f"{fmt_t(get('c.floor.empty'))}.  The 2-D rectangles' 4 MiB "
+               f"[1024:3072, 1024:3072]: memcpy in one block "
+               f"{fmt_t(get('c.rect_1024_3072.memcpy'))}, one memcpy per row "
+               f"{fmt_t(get('c.rect_1024_3072.memcpy_rows'))}, memview "
+               f"{fmt_t(get('c.rect_1024_3072.memview_into'))}.\n")
 
 out.append("### Python: `memview.memoryview` vs the builtin `memoryview` vs NumPy (same objects)\n")
 out.append("| case | builtin | memview | NumPy | memview vs builtin | memview vs NumPy |")
@@ -134,10 +138,12 @@ if CG:
 T = []
 
 
-def target(text, value, ok, key=None):
+def target(text, value, ok, key=None, bound=None):
     """key: a case with a read-span time, whose CPython time over it is the
-    most any kernel that reads its input once could reach."""
-    T.append((text, value, ok, ratio(f"c.{key}.cpython", f"c.{key}.read_span") if key else None))
+    most any kernel that reads its input once could reach (or the bound)."""
+    if key:
+        bound = ratio(f"c.{key}.cpython", f"c.{key}.read_span")
+    T.append((text, value, ok, bound))
 
 
 for c in "BHIQ":
@@ -161,7 +167,9 @@ for k, text, need in (("rect_colstep2", "[:, ::2] ≥ 25× CPython", 25),
         target(text, x, x >= need, None if k == "rect_cols64" else k)
 x = ratio("c.rect_1024_3072.memcpy", "c.rect_1024_3072.memview_into")
 if x is not None:
-    target("[1024:3072, 1024:3072] (long rows) at memcpy speed (≥ 0.9× memcpy)", x, x >= 0.9)
+    # Bound: the same rows, one memcpy each, against the one-block memcpy.
+    target("[1024:3072, 1024:3072] (long rows) at memcpy speed (≥ 0.9× memcpy)", x, x >= 0.9,
+           bound=ratio("c.rect_1024_3072.memcpy", "c.rect_1024_3072.memcpy_rows"))
 x = ratio("c.hex4k.cpython", "c.hex4k.memview_into")
 if x is not None:
     target("hex 4 KiB into a buffer ≥ 15× CPython", x, x >= 15)
@@ -190,7 +198,8 @@ for k in ("create", "slice", "item", "create_span", "create_span_local", "slice_
 met = sum(t[2] for t in T)
 out.append(f"### Targets (issue 4, section 3): {met} of {len(T)} met in this run\n")
 out.append("*bound*: CPython's time over the time to read the span(s) once, the most a "
-           "kernel that must read its input could reach on this machine in this run.\n")
+           "kernel that must read its input could reach on this machine in this run; for "
+           "the long rows, memcpy's time over the time of one memcpy per row.\n")
 out.append("| target | measured | bound | |")
 out.append("|---|---:|---:|---|")
 for text, value, ok, bound in T:
