@@ -575,8 +575,9 @@ static void int_patterns(cmp_ctx *c, ptrdiff_t period)
     c->period = period;
 }
 
-/* One row of n items: contiguous runs go to memcmp or the vector kernels,
- * strided ones to the typed item loops, indirect ones item by item. */
+/* One row of n items: contiguous runs (and integer runs sharing a stride
+ * that divides 16) go to memcmp or the vector kernels, other strided ones
+ * to the typed item loops, indirect ones item by item. */
 static int cmp_typed(cmp_ctx *c, const char *pa, ptrdiff_t sa, ptrdiff_t suba, const char *pb,
                      ptrdiff_t sb, ptrdiff_t subb, ptrdiff_t n)
 {
