@@ -348,18 +348,18 @@ typedef struct cmp_ctx {
 
 /* Item-by-item loops, one per item size: bits equal after the swap, and
  * no sign bit when the signedness differs. */
-#define CMP_INT_LOOP(T, SWAP)                                                                     \
-    do {                                                                                          \
-        T m;                                                                                      \
-        memcpy(&m, c->sign, sizeof m);                                                            \
-        for (ptrdiff_t i = 0; i < n; i++) {                                                       \
-            T x, y;                                                                               \
-            memcpy(&x, pa + i * sa, sizeof x);                                                    \
-            memcpy(&y, pb + i * sb, sizeof y);                                                    \
-            if ((T)(x ^ SWAP(y)) | (T)(x & m))                                                    \
-                return 0;                                                                         \
-        }                                                                                         \
-        return 1;                                                                                 \
+#define CMP_INT_LOOP(T, SWAP)                                                                      \
+    do {                                                                                           \
+        T m;                                                                                       \
+        memcpy(&m, c->sign, sizeof m);                                                             \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                        \
+            T x, y;                                                                                \
+            memcpy(&x, pa + i * sa, sizeof x);                                                     \
+            memcpy(&y, pb + i * sb, sizeof y);                                                     \
+            if ((T)(x ^ SWAP(y)) | (T)(x & m))                                                     \
+                return 0;                                                                          \
+        }                                                                                          \
+        return 1;                                                                                  \
     } while (0)
 
 static int int_run(const cmp_ctx *c, const char *pa, ptrdiff_t sa, const char *pb, ptrdiff_t sb,
@@ -383,37 +383,31 @@ static int int_run(const cmp_ctx *c, const char *pa, ptrdiff_t sa, const char *p
     }
 }
 
+/* Item-by-item float loops: each side brought into native order, then an
+ * ordered-equal compare (NaN != NaN, -0.0 == 0.0). */
+#define CMP_REAL_LOOP(U, F, SWAP)                                                                  \
+    do {                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                        \
+            U x, y;                                                                                \
+            F fx, fy;                                                                              \
+            memcpy(&x, pa + i * sa, sizeof x);                                                     \
+            memcpy(&y, pb + i * sb, sizeof y);                                                     \
+            x = c->swap_a ? SWAP(x) : x;                                                           \
+            y = c->swap_b ? SWAP(y) : y;                                                           \
+            memcpy(&fx, &x, sizeof fx);                                                            \
+            memcpy(&fy, &y, sizeof fy);                                                            \
+            if (!(fx == fy))                                                                       \
+                return 0;                                                                          \
+        }                                                                                          \
+        return 1;                                                                                  \
+    } while (0)
+
 static int real_run(const cmp_ctx *c, const char *pa, ptrdiff_t sa, const char *pb, ptrdiff_t sb,
                     ptrdiff_t n)
 {
-    if (c->itemsize == 8) {
-        for (ptrdiff_t i = 0; i < n; i++) {
-            uint64_t x, y;
-            double dx, dy;
-            memcpy(&x, pa + i * sa, 8);
-            memcpy(&y, pb + i * sb, 8);
-            x = c->swap_a ? __builtin_bswap64(x) : x;
-            y = c->swap_b ? __builtin_bswap64(y) : y;
-            memcpy(&dx, &x, 8);
-            memcpy(&dy, &y, 8);
-            if (!(dx == dy))
-                return 0;
-        }
-        return 1;
-    }
-    for (ptrdiff_t i = 0; i < n; i++) {
-        uint32_t x, y;
-        float fx, fy;
-        memcpy(&x, pa + i * sa, 4);
-        memcpy(&y, pb + i * sb, 4);
-        x = c->swap_a ? __builtin_bswap32(x) : x;
-        y = c->swap_b ? __builtin_bswap32(y) : y;
-        memcpy(&fx, &x, 4);
-        memcpy(&fy, &y, 4);
-        if (!(fx == fy))
-            return 0;
-    }
-    return 1;
+    if (c->itemsize == 8)
+        CMP_REAL_LOOP(uint64_t, double, __builtin_bswap64);
+    CMP_REAL_LOOP(uint32_t, float, __builtin_bswap32);
 }
 
 /* Vector kernels for runs where both sides are contiguous (or, CMP_INT, both
@@ -488,9 +482,10 @@ __attribute__((target("ssse3"))) static ptrdiff_t real_eq_ssse3(const cmp_ctx *c
         __m128i x = LOAD128(a + i), y = LOAD128(b + i);
         x = c->swap_a ? _mm_shuffle_epi8(x, shuf) : x;
         y = c->swap_b ? _mm_shuffle_epi8(y, shuf) : y;
-        int eq = c->itemsize == 8
-                     ? _mm_movemask_pd(_mm_cmpeq_pd(_mm_castsi128_pd(x), _mm_castsi128_pd(y))) == 3
-                     : _mm_movemask_ps(_mm_cmpeq_ps(_mm_castsi128_ps(x), _mm_castsi128_ps(y))) == 15;
+        int eq =
+            c->itemsize == 8
+                ? _mm_movemask_pd(_mm_cmpeq_pd(_mm_castsi128_pd(x), _mm_castsi128_pd(y))) == 3
+                : _mm_movemask_ps(_mm_cmpeq_ps(_mm_castsi128_ps(x), _mm_castsi128_ps(y))) == 15;
         if (!eq)
             return -1;
     }
@@ -507,12 +502,11 @@ __attribute__((target("avx2"))) static ptrdiff_t real_eq_avx2(const cmp_ctx *c, 
         __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(b + i));
         x = c->swap_a ? _mm256_shuffle_epi8(x, shuf) : x;
         y = c->swap_b ? _mm256_shuffle_epi8(y, shuf) : y;
-        int eq = c->itemsize == 8 ? _mm256_movemask_pd(_mm256_cmp_pd(_mm256_castsi256_pd(x),
-                                                                     _mm256_castsi256_pd(y),
-                                                                     _CMP_EQ_OQ)) == 15
-                                  : _mm256_movemask_ps(_mm256_cmp_ps(_mm256_castsi256_ps(x),
-                                                                     _mm256_castsi256_ps(y),
-                                                                     _CMP_EQ_OQ)) == 255;
+        int eq = c->itemsize == 8
+                     ? _mm256_movemask_pd(_mm256_cmp_pd(_mm256_castsi256_pd(x),
+                                                        _mm256_castsi256_pd(y), _CMP_EQ_OQ)) == 15
+                     : _mm256_movemask_ps(_mm256_cmp_ps(_mm256_castsi256_ps(x),
+                                                        _mm256_castsi256_ps(y), _CMP_EQ_OQ)) == 255;
         if (!eq)
             return -1;
     }
@@ -528,11 +522,11 @@ real_eq_avx512(const cmp_ctx *c, const char *a, const char *b, ptrdiff_t nbytes)
         __m512i x = _mm512_loadu_si512(a + i), y = _mm512_loadu_si512(b + i);
         x = c->swap_a ? _mm512_shuffle_epi8(x, shuf) : x;
         y = c->swap_b ? _mm512_shuffle_epi8(y, shuf) : y;
-        int eq = c->itemsize == 8 ? _mm512_cmp_pd_mask(_mm512_castsi512_pd(x),
-                                                       _mm512_castsi512_pd(y), _CMP_EQ_OQ) == 0xff
-                                  : _mm512_cmp_ps_mask(_mm512_castsi512_ps(x),
-                                                       _mm512_castsi512_ps(y),
-                                                       _CMP_EQ_OQ) == 0xffff;
+        int eq = c->itemsize == 8
+                     ? _mm512_cmp_pd_mask(_mm512_castsi512_pd(x), _mm512_castsi512_pd(y),
+                                          _CMP_EQ_OQ) == 0xff
+                     : _mm512_cmp_ps_mask(_mm512_castsi512_ps(x), _mm512_castsi512_ps(y),
+                                          _CMP_EQ_OQ) == 0xffff;
         if (!eq)
             return -1;
     }
