@@ -208,7 +208,15 @@ static int g_reps_scale = 1; /* divisor for --quick */
 
 /* Run each contender `inner` times per rep, the contenders in turn within
  * every rep so that drift on a shared machine hits them alike; print the
- * median seconds per call. */
+ * median seconds per call.
+ *
+ * A single timed call (inner == 1) comes after WARM_S of the same
+ * contender's calls, untimed: on this VM the first ~3 ms of memory traffic
+ * after a compute-bound stretch (CPython's 26-130 ms loops) run at half
+ * speed, so without it whichever kernel follows CPython is timed in that
+ * ramp and the ones after it are not.  Timed in its steady state, as
+ * timeit's back-to-back calls time the Python side. */
+#define WARM_S 5e-3
 static void run_case(const char *name, contender *c, int n, int reps, long inner)
 {
     double t[8][MAX_REPS];
@@ -217,6 +225,9 @@ static void run_case(const char *name, contender *c, int n, int reps, long inner
         c[i].fn(c[i].ctx); /* warm: page faults, caches, lazy init */
     for (int r = 0; r < reps; r++) {
         for (int i = 0; i < n; i++) {
+            if (inner == 1)
+                for (double w0 = now(); now() - w0 < WARM_S;)
+                    c[i].fn(c[i].ctx);
             double t0 = now();
             if (c[i].loop)
                 c[i].loop(c[i].ctx, inner);

@@ -18,19 +18,24 @@ MIB = 1 << 20
 
 def case(name, reps, g, **stmts):
     """Time each statement in turn within every rep (interleaved, so that
-    drift on a shared machine hits them alike); print medians per call."""
+    drift on a shared machine hits them alike); print medians per call.
+    Each timed batch follows >= 5 ms of the same statement, untimed: the
+    first ~3 ms of memory traffic after a compute-bound stretch run at
+    half speed on this VM (bench_c.c's run_case says more)."""
     reps = max(1, reps // 3) if QUICK else reps
     # Statements (not callables) so that timeit's loop adds nothing per call.
     timers = {k: timeit.Timer(s, globals=g) for k, s in stmts.items()}
-    number = {}
+    number, warm = {}, {}
     for k, t in timers.items():
         t.timeit(1)  # warm
         # Enough calls per rep for ~20 ms, at least one.
         one = t.timeit(1)
         number[k] = max(1, int(0.02 / max(one, 1e-9)))
+        warm[k] = max(1, int(0.005 / max(one, 1e-9)))
     times = {k: [] for k in timers}
     for _ in range(reps):
         for k, t in timers.items():
+            t.timeit(warm[k])
             times[k].append(t.timeit(number[k]) / number[k])
     for k in timers:
         print(f"py.{name}.{k}\t{statistics.median(times[k]):.9g}", flush=True)
