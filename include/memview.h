@@ -763,6 +763,17 @@ static inline void *mv_span_at1(const mv_span *span, ptrdiff_t i)
 
 /* ======================================================================== *
  * Data out (src/copy.c, src/text.c)
+ *
+ * Copies, comparisons and hex run SIMD kernels picked at run time from what
+ * CPUID reports (AVX-512 VBMI, AVX2, SSSE3, else portable C).  Two
+ * environment variables, read once per process, tune them:
+ *  - MEMVIEW_ISA = portable | ssse3 | avx2 | avx512 caps the level (e.g.
+ *    avx2 under valgrind, which cannot run AVX-512).
+ *  - MEMVIEW_STREAM_MIN = a byte count (default 33554432, 32 MiB): a
+ *    strided copy whose source span plus output reaches it writes its
+ *    output with non-temporal stores, which keeps the source in cache and
+ *    skips reading the output before writing it, but leaves the output out
+ *    of cache.  0 streams every such copy; a huge value never does.
  * ======================================================================== */
 
 /* The view's bytes in `order` ('C', 'F', 'A') into dst (dstlen >= nbytes;
@@ -773,6 +784,20 @@ MV_API int mv_view_tobytes_into(const mv_view *view, void *dst, ptrdiff_t dstlen
 /* The same into a new malloc'd block (free() it); *len gets nbytes.  Never
  * returns NULL on success (a 1-byte block for an empty view). */
 MV_API void *mv_view_tobytes(const mv_view *view, char order, size_t *len, mv_error *err);
+
+/* The same into memory the caller's allocator gives: alloc(ctx, nbytes) is
+ * called once, after the checks above, for the view's nbytes (0 for an
+ * empty view), and returns where the bytes go (NULL: MV_ENOMEM "tobytes:
+ * cannot allocate N bytes").  Returns that pointer, or NULL on error; if
+ * the copy fails after alloc returned memory (it cannot for a valid view),
+ * that memory is still the caller's to release.  Use it to fill a
+ * container of your own (a Python bytes, a vector) from new memory: the
+ * copy then never uses streaming stores (MEMVIEW_STREAM_MIN above), which
+ * are slower into pages not yet touched.  MV_EVALUE "tobytes: view must
+ * not be NULL" / "tobytes: alloc must not be NULL". */
+MV_API void *mv_view_tobytes_alloc(const mv_view *view, char order,
+                                   void *(*alloc)(void *ctx, ptrdiff_t nbytes), void *ctx,
+                                   mv_error *err);
 
 /* Lower-case hex of the view's bytes in C order, with an optional one-byte
  * separator (sep 0 = none) every |bytes_per_sep| bytes, counted from the

@@ -1858,23 +1858,37 @@ static PyObject *mv_richcompare(PyObject *v, PyObject *w, int op)
     Py_RETURN_FALSE;
 }
 
+/* mv_view_tobytes_alloc's allocator: a new bytes object in *ctx. */
+static void *new_bytes(void *ctx, ptrdiff_t nbytes)
+{
+    PyObject **out = ctx;
+    *out = PyBytes_FromStringAndSize(NULL, nbytes);
+    return *out ? PyBytes_AS_STRING(*out) : NULL;
+}
+
+/* The view's bytes in `order` as a new bytes object (NULL: exception set). */
+static PyObject *to_bytes(mvobject *self, char order)
+{
+    if (!need_view(self))
+        return NULL;
+    PyObject *bytes = NULL;
+    mv_error err;
+    mv_error_clear(&err);
+    if (!mv_view_tobytes_alloc(self->view, order, new_bytes, &bytes, &err)) {
+        if (!bytes && PyErr_Occurred())
+            return NULL; /* the allocator's MemoryError */
+        Py_XDECREF(bytes);
+        return set_error(&err);
+    }
+    return bytes;
+}
+
 /* hash(bytes(view)) computed by Python, so hash(m) == hash(m.tobytes()). */
 static Py_hash_t hash_as_bytes(mvobject *self)
 {
-    const mv_buffer *b = view_buffer(self);
-    PyObject *bytes = PyBytes_FromStringAndSize(NULL, b->len);
+    PyObject *bytes = to_bytes(self, 'C');
     if (!bytes)
         return -1;
-    mv_error err;
-    mv_error_clear(&err);
-    if (!need_view(self)) {
-        Py_DECREF(bytes);
-        return -1;
-    }
-    if (mv_view_tobytes_into(self->view, PyBytes_AS_STRING(bytes), b->len, 'C', &err) < 0) {
-        Py_DECREF(bytes);
-        return set_error_int(&err);
-    }
     Py_hash_t h = PyObject_Hash(bytes);
     Py_DECREF(bytes);
     return h;
@@ -2043,21 +2057,7 @@ static PyObject *mv_tobytes(mvobject *self, PyObject *args, PyObject *kwds)
             return NULL;
         }
     }
-    const mv_buffer *b = view_buffer(self);
-    PyObject *bytes = PyBytes_FromStringAndSize(NULL, b->len);
-    if (!bytes)
-        return NULL;
-    mv_error err;
-    mv_error_clear(&err);
-    if (!need_view(self)) {
-        Py_DECREF(bytes);
-        return NULL;
-    }
-    if (mv_view_tobytes_into(self->view, PyBytes_AS_STRING(bytes), b->len, o, &err) < 0) {
-        Py_DECREF(bytes);
-        return set_error(&err);
-    }
-    return bytes;
+    return to_bytes(self, o);
 }
 
 /* ---- tolist ------------------------------------------------------------ */

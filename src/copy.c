@@ -30,6 +30,7 @@ typedef struct copy_plan {
     int ndim;
     ptrdiff_t itemsize;
     ptrdiff_t nbytes; /* product(shape) * itemsize */
+    bool fresh;       /* d is new memory: never stream (plan_run) */
     ptrdiff_t shape[MV_MAX_NDIM];
     copy_side d, s;
 } copy_plan;
@@ -192,6 +193,7 @@ typedef struct gather {
     ptrdiff_t size, stride;
     ptrdiff_t per; /* items per output vector (per 16-byte lane below AVX-512) */
     ptrdiff_t lo;  /* offset of input vector 0 from the chunk's first item */
+    bool stream;   /* store with non-temporal (streaming) stores */
     unsigned char idx[GATHER_MAXK][64];
     uint64_t sel[GATHER_MAXK];
 } gather;
@@ -199,6 +201,7 @@ typedef struct gather {
 static void gather_plan(gather *g, int isa, ptrdiff_t size, ptrdiff_t ss)
 {
     g->isa = MV_ISA_PORTABLE;
+    g->stream = false;
 #if defined(__x86_64__) || defined(__i386__)
     /* Eight-byte items gain nothing from 16-byte shuffles: two per vector. */
     bool sized = size == 1 || size == 2 || size == 4 || (size == 8 && isa >= MV_ISA_AVX512);
@@ -238,23 +241,23 @@ static void gather_plan(gather *g, int isa, ptrdiff_t size, ptrdiff_t ss)
  * unroll and the index vectors stay in registers); everything read from g
  * is copied to locals first, as the char stores to d may alias *g. */
 #define GATHER_BY_K(NAME)                                                            \
-    static ptrdiff_t NAME(char *d, const char *s, ptrdiff_t n, const gather *g)      \
+    static ptrdiff_t NAME(char *d, const char *s, ptrdiff_t n, const gather *g, bool nt) \
     {                                                                                \
         switch (g->k) {                                                              \
-        case 1: return NAME##_k(d, s, n, g, 1);                                      \
-        case 2: return NAME##_k(d, s, n, g, 2);                                      \
-        case 3: return NAME##_k(d, s, n, g, 3);                                      \
-        case 4: return NAME##_k(d, s, n, g, 4);                                      \
-        case 5: return NAME##_k(d, s, n, g, 5);                                      \
-        case 6: return NAME##_k(d, s, n, g, 6);                                      \
-        case 7: return NAME##_k(d, s, n, g, 7);                                      \
-        default: return NAME##_k(d, s, n, g, 8);                                     \
+        case 1: return NAME##_k(d, s, n, g, nt, 1);                                  \
+        case 2: return NAME##_k(d, s, n, g, nt, 2);                                  \
+        case 3: return NAME##_k(d, s, n, g, nt, 3);                                  \
+        case 4: return NAME##_k(d, s, n, g, nt, 4);                                  \
+        case 5: return NAME##_k(d, s, n, g, nt, 5);                                  \
+        case 6: return NAME##_k(d, s, n, g, nt, 6);                                  \
+        case 7: return NAME##_k(d, s, n, g, nt, 7);                                  \
+        default: return NAME##_k(d, s, n, g, nt, 8);                                 \
         }                                                                            \
     }
 
 #define SSSE3_ATTR __attribute__((target("ssse3")))
 static inline __attribute__((always_inline)) SSSE3_ATTR ptrdiff_t
-gather_ssse3_k(char *d, const char *s, ptrdiff_t n, const gather *g, int k)
+gather_ssse3_k(char *d, const char *s, ptrdiff_t n, const gather *g, bool nt, int k)
 {
     __m128i idx[GATHER_MAXK];
     for (int j = 0; j < k; j++)
@@ -267,7 +270,10 @@ gather_ssse3_k(char *d, const char *s, ptrdiff_t n, const gather *g, int k)
         for (int j = 1; j < k; j++)
             acc = _mm_or_si128(
                 acc, _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * j)), idx[j]));
-        _mm_storeu_si128((__m128i *)(d + done * size), acc);
+        if (nt)
+            _mm_stream_si128((__m128i *)(void *)(d + done * size), acc);
+        else
+            _mm_storeu_si128((__m128i *)(d + done * size), acc);
     }
     return done;
 }
@@ -277,7 +283,7 @@ SSSE3_ATTR GATHER_BY_K(gather_ssse3)
  * lane); what is left goes through the SSSE3 loop. */
 #define AVX2_ATTR __attribute__((target("avx2")))
 static inline __attribute__((always_inline)) AVX2_ATTR ptrdiff_t
-gather_avx2_k(char *d, const char *s, ptrdiff_t n, const gather *g, int k)
+gather_avx2_k(char *d, const char *s, ptrdiff_t n, const gather *g, bool nt, int k)
 {
     __m256i idx[GATHER_MAXK];
     for (int j = 0; j < k; j++)
@@ -294,9 +300,12 @@ gather_avx2_k(char *d, const char *s, ptrdiff_t n, const gather *g, int k)
                 _mm_loadu_si128((const __m128i *)(q + 16 * j)), 1);
             acc = _mm256_or_si256(acc, _mm256_shuffle_epi8(v, idx[j]));
         }
-        _mm256_storeu_si256((__m256i *)(d + done * size), acc);
+        if (nt)
+            _mm256_stream_si256((__m256i *)(void *)(d + done * size), acc);
+        else
+            _mm256_storeu_si256((__m256i *)(d + done * size), acc);
     }
-    return done + gather_ssse3(d + done * size, s + done * stride, n - done, g);
+    return done + gather_ssse3(d + done * size, s + done * stride, n - done, g, nt);
 }
 AVX2_ATTR GATHER_BY_K(gather_avx2)
 
@@ -304,7 +313,7 @@ AVX2_ATTR GATHER_BY_K(gather_avx2)
  * bytes input vector j supplies. */
 #define AVX512_ATTR __attribute__((target("avx512f,avx512bw,avx512vbmi")))
 static inline __attribute__((always_inline)) AVX512_ATTR ptrdiff_t
-gather_avx512_k(char *d, const char *s, ptrdiff_t n, const gather *g, int k)
+gather_avx512_k(char *d, const char *s, ptrdiff_t n, const gather *g, bool nt, int k)
 {
     __m512i idx[GATHER_MAXK];
     __mmask64 sel[GATHER_MAXK];
@@ -320,7 +329,10 @@ gather_avx512_k(char *d, const char *s, ptrdiff_t n, const gather *g, int k)
         for (int j = 1; j < k; j++)
             acc = _mm512_mask_permutexvar_epi8(acc, sel[j], idx[j],
                                                _mm512_loadu_si512(p + 64 * j));
-        _mm512_storeu_si512(d + done * size, acc);
+        if (nt)
+            _mm512_stream_si512((void *)(d + done * size), acc);
+        else
+            _mm512_storeu_si512(d + done * size, acc);
     }
     return done;
 }
@@ -328,20 +340,47 @@ AVX512_ATTR GATHER_BY_K(gather_avx512)
 #endif
 
 /* Items the SIMD kernel chosen by gather_plan copied from the front of a
- * run into contiguous d; the caller copies the rest. */
+ * run into contiguous d; the caller copies the rest.  Streaming stores
+ * need d aligned to the vector: the items before that point are copied
+ * one by one (when no whole number of items reaches it, the run is stored
+ * the ordinary way). */
 static ptrdiff_t gather_run(char *d, const char *s, ptrdiff_t n, const gather *g)
 {
 #if defined(__x86_64__) || defined(__i386__)
+    ptrdiff_t head = 0;
+    bool nt = false;
+    if (g->stream) {
+        uintptr_t w = g->isa >= MV_ISA_AVX512 ? 64 : g->isa >= MV_ISA_AVX2 ? 32 : 16;
+        ptrdiff_t pad = (ptrdiff_t)(-(uintptr_t)d & (w - 1));
+        if (pad % g->size == 0 && pad / g->size < n) {
+            head = pad / g->size;
+            for (ptrdiff_t j = 0; j < head; j++)
+                memcpy(d + j * g->size, s + j * g->stride, (size_t)g->size);
+            d += pad;
+            s += head * g->stride;
+            n -= head;
+            nt = true;
+        }
+    }
+    ptrdiff_t done = 0;
     switch (g->isa) {
     case MV_ISA_SSSE3:
-        return gather_ssse3(d, s, n, g);
+        done = gather_ssse3(d, s, n, g, nt);
+        break;
     case MV_ISA_AVX2:
-        return gather_avx2(d, s, n, g);
+        done = gather_avx2(d, s, n, g, nt);
+        break;
     case MV_ISA_AVX512:
-        return gather_avx512(d, s, n, g);
+        done = gather_avx512(d, s, n, g, nt);
+        break;
     default:
         break;
     }
+    /* Streaming stores are weakly ordered: fence them before anything
+     * else (another thread told the copy is done) may read d. */
+    if (nt)
+        _mm_sfence();
+    return head + done;
 #else
     (void)d;
     (void)s;
@@ -470,8 +509,21 @@ static void plan_run(const copy_plan *p)
     g.isa = MV_ISA_PORTABLE;
     /* Runs shorter than one vector never reach a kernel: skip the setup. */
     if (p->d.strides[inner] == p->itemsize && p->d.sub[inner] < 0 && p->s.sub[inner] < 0 &&
-        p->shape[inner] * p->itemsize > 16)
+        p->shape[inner] * p->itemsize > 16) {
         gather_plan(&g, mv_isa(), p->itemsize, p->s.strides[inner]);
+        /* Streaming stores skip reading each output line before writing
+         * it and leave the source in cache, which pays once the copy's
+         * traffic (source span + output, k + 1 times the output) outgrows
+         * the caches; below that they cost, as the output is then not in
+         * cache for whoever reads it next.  (glibc's memcpy threshold,
+         * from CPUID, is 181 MiB on the project's VM, which reports the
+         * host socket's 480 MiB L3; the default was measured there.)
+         * Not into new memory: the kernel zeroes each page as the first
+         * store faults it in, through the cache, and streaming over those
+         * cached lines was 1.5x slower than storing into them. */
+        g.stream = g.isa != MV_ISA_PORTABLE && !p->fresh &&
+                   p->nbytes >= mv_stream_min() / (g.k + 1);
+    }
     ptrdiff_t idx[MV_MAX_NDIM];
     /* dbase[k] / sbase[k]: the address dimension k indexes from, i.e. after
      * the indices (and indirections) of dimensions 0 .. k-1. */
@@ -533,12 +585,13 @@ static bool side_dense(const copy_plan *p, const copy_side *side, bool fortran)
     return true;
 }
 
-int mv_copy_items(const mv_buffer *dst, const mv_buffer *src, mv_error *err)
+static int copy_items(const mv_buffer *dst, const mv_buffer *src, bool fresh, mv_error *err)
 {
     copy_plan p;
     int rc = plan_init(&p, dst, src, err);
     if (rc != 0)
         return rc < 0 ? rc : 0;
+    p.fresh = fresh;
     plan_coalesce(&p);
 
     if (!p.d.has_sub && !p.s.has_sub) {
@@ -588,6 +641,11 @@ int mv_copy_items(const mv_buffer *dst, const mv_buffer *src, mv_error *err)
     return 0;
 }
 
+int mv_copy_items(const mv_buffer *dst, const mv_buffer *src, mv_error *err)
+{
+    return copy_items(dst, src, false, err);
+}
+
 /* Shape (implied when absent) of a descriptor whose len must be
  * product(shape) * itemsize; PLAN_EMPTY when there are no bytes. */
 static int checked_shape(const mv_buffer *b, ptrdiff_t *shape, mv_error *err)
@@ -612,8 +670,9 @@ static bool valid_order(char order)
     return order == 'C' || order == 'F' || order == 'A';
 }
 
-int mv_buffer_to_contiguous(void *dst, const mv_buffer *src, ptrdiff_t len, char order,
-                            mv_error *err)
+/* mv_buffer_to_contiguous; fresh: dst is new memory (copy_plan.fresh). */
+static int to_contiguous(void *dst, const mv_buffer *src, ptrdiff_t len, char order, bool fresh,
+                         mv_error *err)
 {
     if (!src)
         return mv_error_set(err, MV_EVALUE, "PyBuffer_ToContiguous: view must not be NULL");
@@ -641,7 +700,13 @@ int mv_buffer_to_contiguous(void *dst, const mv_buffer *src, ptrdiff_t len, char
                    .ndim = src->ndim,
                    .shape = shape,
                    .strides = strides};
-    return mv_copy_items(&d, src, err);
+    return copy_items(&d, src, fresh, err);
+}
+
+int mv_buffer_to_contiguous(void *dst, const mv_buffer *src, ptrdiff_t len, char order,
+                            mv_error *err)
+{
+    return to_contiguous(dst, src, len, order, false, err);
 }
 
 int mv_buffer_from_contiguous(const mv_buffer *view, const void *src, ptrdiff_t len, char order,
@@ -718,12 +783,12 @@ int mv_view_tobytes_into(const mv_view *view, void *dst, ptrdiff_t dstlen, char 
     return mv_buffer_to_contiguous(dst, b, b->len, order, err);
 }
 
-void *mv_view_tobytes(const mv_view *view, char order, size_t *len, mv_error *err)
+void *mv_view_tobytes_alloc(const mv_view *view, char order,
+                            void *(*alloc)(void *ctx, ptrdiff_t nbytes), void *ctx,
+                            mv_error *err)
 {
-    if (len)
-        *len = 0;
-    if (!view) {
-        mv_error_set(err, MV_EVALUE, "tobytes: view must not be NULL");
+    if (!view || !alloc) {
+        mv_error_set(err, MV_EVALUE, "tobytes: %s must not be NULL", view ? "alloc" : "view");
         return NULL;
     }
     mv_error local;
@@ -743,16 +808,39 @@ void *mv_view_tobytes(const mv_view *view, char order, size_t *len, mv_error *er
         mv_error_set(err, MV_EVALUE, "tobytes: negative len %td", b->len);
         return NULL;
     }
-    void *out = malloc(b->len > 0 ? (size_t)b->len : 1);
+    void *out = alloc(ctx, b->len);
     if (!out) {
         mv_error_set(err, MV_ENOMEM, "tobytes: cannot allocate %td bytes", b->len);
         return NULL;
     }
-    if (mv_buffer_to_contiguous(out, b, b->len, order, err) < 0) {
-        free(out);
+    if (to_contiguous(out, b, b->len, order, true, err) < 0)
+        return NULL;
+    return out;
+}
+
+typedef struct malloc_out {
+    void *p;
+    ptrdiff_t n;
+} malloc_out;
+
+static void *malloc_ctx(void *ctx, ptrdiff_t nbytes)
+{
+    malloc_out *o = ctx;
+    o->n = nbytes;
+    o->p = malloc(nbytes > 0 ? (size_t)nbytes : 1);
+    return o->p;
+}
+
+void *mv_view_tobytes(const mv_view *view, char order, size_t *len, mv_error *err)
+{
+    malloc_out o = {NULL, 0};
+    if (len)
+        *len = 0;
+    if (!mv_view_tobytes_alloc(view, order, malloc_ctx, &o, err)) {
+        free(o.p); /* allocated, then the copy failed */
         return NULL;
     }
     if (len)
-        *len = (size_t)b->len;
-    return out;
+        *len = (size_t)o.n;
+    return o.p;
 }

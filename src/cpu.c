@@ -4,11 +4,15 @@
  * what valgrind can execute). */
 #include "internal.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 static pthread_once_t isa_once = PTHREAD_ONCE_INIT;
-static int isa_level = MV_ISA_PORTABLE; /* written once, under isa_once */
+/* Both written once, under isa_once. */
+static int isa_level = MV_ISA_PORTABLE;
+static ptrdiff_t stream_min = MV_STREAM_MIN_DEFAULT;
 
 static int isa_detect(void)
 {
@@ -29,6 +33,15 @@ static int isa_detect(void)
 static void isa_init(void)
 {
     static const char *const names[] = {"portable", "ssse3", "avx2", "avx512"};
+    const char *min = getenv("MEMVIEW_STREAM_MIN");
+    if (min && *min) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(min, &end, 10);
+        /* Anything but a whole non-negative number keeps the default. */
+        if (errno == 0 && *end == '\0' && v >= 0 && v <= PTRDIFF_MAX)
+            stream_min = (ptrdiff_t)v;
+    }
     int best = isa_detect();
     isa_level = best;
     const char *cap = getenv("MEMVIEW_ISA");
@@ -44,4 +57,10 @@ int mv_isa(void)
 {
     pthread_once(&isa_once, isa_init);
     return isa_level;
+}
+
+ptrdiff_t mv_stream_min(void)
+{
+    pthread_once(&isa_once, isa_init);
+    return stream_min;
 }

@@ -277,6 +277,12 @@ int mv_copy_items(const mv_buffer *dst, const mv_buffer *src, mv_error *err);
 enum { MV_ISA_PORTABLE, MV_ISA_SSSE3, MV_ISA_AVX2, MV_ISA_AVX512 };
 int mv_isa(void);
 
+/* Bytes a strided copy must move (source span + output) before its SIMD
+ * kernel stores with non-temporal stores: MEMVIEW_STREAM_MIN (a decimal
+ * byte count, read once; anything else keeps the default).  Lives in cpu.c. */
+#define MV_STREAM_MIN_DEFAULT ((ptrdiff_t)32 << 20)
+ptrdiff_t mv_stream_min(void);
+
 /* The data of a bytearray / typed array / mapping (mmap or shm) object,
  * or NULL (with *len = 0) for any other object; mv_object_data dispatches
  * to them.  In exporters/bytearray.c, array.c and mmap.c.  A closed

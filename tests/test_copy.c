@@ -865,6 +865,95 @@ static void test_tobytes_views(void **state)
     }
 }
 
+/* mv_view_tobytes_alloc's allocator for the tests: counts its calls,
+ * records the size asked for, and fails when told to. */
+typedef struct test_alloc {
+    int calls;
+    ptrdiff_t nbytes;
+    bool fail;
+    void *p;
+} test_alloc;
+
+static void *alloc_counted(void *ctx, ptrdiff_t nbytes)
+{
+    test_alloc *a = ctx;
+    a->calls++;
+    a->nbytes = nbytes;
+    a->p = a->fail ? NULL : malloc(nbytes > 0 ? (size_t)nbytes : 1);
+    return a->p;
+}
+
+/* The allocator form: the same bytes as the _into form, for every order
+ * and a strided 2-D view; one call to alloc for nbytes, none when a check
+ * fails first; alloc failing is MV_ENOMEM. */
+static void test_tobytes_alloc(void **state)
+{
+    (void)state;
+    unsigned char data[48];
+    for (int i = 0; i < 48; i++)
+        data[i] = (unsigned char)(i * 7 + 3);
+    mv_error err;
+    mv_object *b = mv_bytes_new(data, 48, &err);
+    assert_non_null(b);
+    mv_view *v = mv_view_new(b, &err);
+    ptrdiff_t shape[2] = {6, 8};
+    mv_view *c = mv_view_cast(v, "B", shape, 2, 0, &err);
+    assert_non_null(c);
+    mv_key keys[2] = {{.kind = MV_KEY_SLICE, .step = -2, .has_step = 1},
+                      {.kind = MV_KEY_SLICE, .start = 1, .has_start = 1, .step = 3, .has_step = 1}};
+    mv_view *s = mv_view_subscript(c, keys, 2, &err); /* rows 5, 3, 1; columns 1, 4, 7 */
+    assert_non_null(s);
+    static const char orders[] = {'C', 'F', 'A'};
+    for (int k = 0; k < 3; k++) {
+        unsigned char expect[9];
+        for (int r = 0; r < 3; r++)
+            for (int q = 0; q < 3; q++)
+                expect[orders[k] == 'F' ? q * 3 + r : r * 3 + q] = data[(5 - 2 * r) * 8 + 1 + 3 * q];
+        test_alloc a = {0};
+        void *out = mv_view_tobytes_alloc(s, orders[k], alloc_counted, &a, &err);
+        assert_non_null(out);
+        assert_ptr_equal(out, a.p);
+        assert_int_equal(a.calls, 1);
+        assert_int_equal(a.nbytes, 9);
+        assert_memory_equal(out, expect, 9);
+        free(out);
+    }
+
+    test_alloc a = {.fail = true};
+    assert_null(mv_view_tobytes_alloc(s, 'C', alloc_counted, &a, &err));
+    assert_int_equal(err.code, MV_ENOMEM);
+    assert_string_equal(err.message, "tobytes: cannot allocate 9 bytes");
+    assert_int_equal(a.calls, 1);
+    a.fail = false;
+    a.calls = 0;
+    assert_null(mv_view_tobytes_alloc(s, 'X', alloc_counted, &a, &err));
+    assert_string_equal(err.message, "order must be 'C', 'F' or 'A'");
+    assert_null(mv_view_tobytes_alloc(NULL, 'C', alloc_counted, &a, &err));
+    assert_string_equal(err.message, "tobytes: view must not be NULL");
+    assert_null(mv_view_tobytes_alloc(s, 'C', NULL, &a, NULL));
+    assert_null(mv_view_tobytes_alloc(s, 'C', NULL, &a, &err));
+    assert_string_equal(err.message, "tobytes: alloc must not be NULL");
+    assert_int_equal(mv_view_release(s, &err), 0);
+    assert_null(mv_view_tobytes_alloc(s, 'C', alloc_counted, &a, &err));
+    assert_string_equal(err.message, "operation forbidden on released memoryview object");
+    assert_int_equal(a.calls, 0);
+    mv_decref(mv_view_object(s));
+    mv_decref(mv_view_object(c));
+
+    /* Empty: alloc is asked for 0 bytes. */
+    mv_key none = {.kind = MV_KEY_SLICE, .start = 3, .has_start = 1, .stop = 3, .has_stop = 1};
+    mv_view *e = mv_view_subscript(v, &none, 1, &err);
+    assert_non_null(e);
+    void *out = mv_view_tobytes_alloc(e, 'C', alloc_counted, &a, &err);
+    assert_non_null(out);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.nbytes, 0);
+    free(out);
+    mv_decref(mv_view_object(e));
+    mv_decref(mv_view_object(v));
+    mv_decref(b);
+}
+
 static void test_tobytes_errors(void **state)
 {
     (void)state;
@@ -1110,6 +1199,23 @@ static void test_isa_cap(void **state)
     print_message("kernels: %s\n", names[isa]);
 }
 
+/* MEMVIEW_STREAM_MIN sets the streaming threshold (the suite runs the
+ * kernels with 0: streaming stores at every size); what is not a whole
+ * non-negative number keeps the default. */
+static void test_stream_min(void **state)
+{
+    (void)state;
+    const char *min = getenv("MEMVIEW_STREAM_MIN");
+    ptrdiff_t expect = MV_STREAM_MIN_DEFAULT;
+    if (min && strcmp(min, "0") == 0)
+        expect = 0;
+    else if (min && strcmp(min, "4096") == 0)
+        expect = 4096;
+    assert_int_equal(mv_stream_min(), expect);
+    assert_int_equal(mv_stream_min(), expect);
+    print_message("streaming from %td bytes\n", expect);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1128,11 +1234,13 @@ int main(void)
         cmocka_unit_test(test_buffer_copy_structure),
         cmocka_unit_test(test_tobytes_views),
         cmocka_unit_test(test_tobytes_errors),
+        cmocka_unit_test(test_tobytes_alloc),
         cmocka_unit_test(test_tobytes_slices),
         cmocka_unit_test(test_tobytes_nomem_sweep),
         cmocka_unit_test(test_kernels_1d),
         cmocka_unit_test(test_kernels_2d),
         cmocka_unit_test(test_isa_cap),
+        cmocka_unit_test(test_stream_min),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
