@@ -764,31 +764,12 @@ int mv_buffer_copy(const mv_buffer *dst, const mv_buffer *src, mv_error *err)
     return mv_copy_items(dst, src, err);
 }
 
-int mv_view_tobytes_into(const mv_view *view, void *dst, ptrdiff_t dstlen, char order,
-                         mv_error *err)
+/* The buffer tobytes reads, after the checks both forms share; NULL with
+ * err set when a check fails. */
+static const mv_buffer *tobytes_source(const mv_view *view, char order, mv_error *err)
 {
-    if (!view)
-        return mv_error_set(err, MV_EVALUE, "tobytes: view must not be NULL");
-    mv_error local;
-    mv_error *e = err ? err : &local;
-    mv_error_clear(e);
-    const mv_buffer *b = mv_view_buffer(view, e);
-    if (!b)
-        return e->code < 0 ? e->code : mv_error_set(err, MV_EVALUE, MV_MSG_RELEASED);
-    if (!valid_order(order))
-        return mv_error_set(err, MV_EVALUE, "order must be 'C', 'F' or 'A'");
-    if (dstlen < b->len)
-        return mv_error_set(err, MV_EVALUE, "tobytes: destination holds %td bytes, need %td",
-                            dstlen, b->len);
-    return mv_buffer_to_contiguous(dst, b, b->len, order, err);
-}
-
-void *mv_view_tobytes_alloc(const mv_view *view, char order,
-                            void *(*alloc)(void *ctx, ptrdiff_t nbytes), void *ctx,
-                            mv_error *err)
-{
-    if (!view || !alloc) {
-        mv_error_set(err, MV_EVALUE, "tobytes: %s must not be NULL", view ? "alloc" : "view");
+    if (!view) {
+        mv_error_set(err, MV_EVALUE, "tobytes: view must not be NULL");
         return NULL;
     }
     mv_error local;
@@ -802,6 +783,34 @@ void *mv_view_tobytes_alloc(const mv_view *view, char order,
     }
     if (!valid_order(order)) {
         mv_error_set(err, MV_EVALUE, "order must be 'C', 'F' or 'A'");
+        return NULL;
+    }
+    return b;
+}
+
+int mv_view_tobytes_into(const mv_view *view, void *dst, ptrdiff_t dstlen, char order,
+                         mv_error *err)
+{
+    mv_error local;
+    mv_error *e = err ? err : &local;
+    const mv_buffer *b = tobytes_source(view, order, e);
+    if (!b)
+        return e->code;
+    if (dstlen < b->len)
+        return mv_error_set(err, MV_EVALUE, "tobytes: destination holds %td bytes, need %td",
+                            dstlen, b->len);
+    return mv_buffer_to_contiguous(dst, b, b->len, order, err);
+}
+
+void *mv_view_tobytes_alloc(const mv_view *view, char order,
+                            void *(*alloc)(void *ctx, ptrdiff_t nbytes), void *ctx,
+                            mv_error *err)
+{
+    const mv_buffer *b = tobytes_source(view, order, err);
+    if (!b)
+        return NULL;
+    if (!alloc) {
+        mv_error_set(err, MV_EVALUE, "tobytes: alloc must not be NULL");
         return NULL;
     }
     if (b->len < 0) {
