@@ -793,8 +793,10 @@ MV_API void *mv_view_tobytes(const mv_view *view, char order, size_t *len, mv_er
  * that memory is still the caller's to release.  Use it to fill a
  * container of your own (a Python bytes, a vector) from new memory: the
  * copy then never uses streaming stores (MEMVIEW_STREAM_MIN above), which
- * are slower into pages not yet touched.  MV_EVALUE "tobytes: view must
- * not be NULL" / "tobytes: alloc must not be NULL". */
+ * are slower into pages not yet touched, and memory of 4 MiB or more is
+ * advised MADV_HUGEPAGE where Linux has it (see mv_view_hex_alloc).
+ * MV_EVALUE "tobytes: view must not be NULL" / "tobytes: alloc must not be
+ * NULL". */
 MV_API void *mv_view_tobytes_alloc(const mv_view *view, char order,
                                    void *(*alloc)(void *ctx, ptrdiff_t nbytes), void *ctx,
                                    mv_error *err);
@@ -809,6 +811,19 @@ MV_API ptrdiff_t mv_view_hex_length(const mv_view *view, char sep, int bytes_per
                                     mv_error *err);
 MV_API int mv_view_hex_into(const mv_view *view, char *dst, ptrdiff_t dstlen, char sep,
                             int bytes_per_sep, mv_error *err);
+/* Into memory the caller's allocator gives, as mv_view_tobytes_alloc:
+ * alloc(ctx, n) is called once, after the checks, with n =
+ * mv_view_hex_length() (0 for an empty view), and exactly n bytes are
+ * written (no NUL).  Returns that pointer, or NULL on error (MV_ENOMEM
+ * "memoryview.hex: cannot allocate N bytes" when alloc returns NULL;
+ * MV_EVALUE "memoryview.hex: alloc must not be NULL").  New memory of
+ * 4 MiB or more is advised MADV_HUGEPAGE where Linux has it (as NumPy
+ * does for its data): at 4 KiB pages the first-touch faults cost more than
+ * the hex itself.  mv_view_tobytes_alloc and both malloc'd forms do the
+ * same. */
+MV_API char *mv_view_hex_alloc(const mv_view *view, char sep, int bytes_per_sep,
+                               void *(*alloc)(void *ctx, ptrdiff_t nbytes), void *ctx,
+                               mv_error *err);
 /* NUL-terminated, malloc'd (free() it); *len (may be NULL) gets strlen. */
 MV_API char *mv_view_hex(const mv_view *view, char sep, int bytes_per_sep, size_t *len,
                          mv_error *err);

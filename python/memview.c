@@ -2162,6 +2162,14 @@ static PyObject *mv_tolist(mvobject *self, PyObject *unused)
 
 /* ---- hex --------------------------------------------------------------- */
 
+/* mv_view_hex_alloc's allocator: a new ASCII str in *ctx. */
+static void *new_ascii(void *ctx, ptrdiff_t nbytes)
+{
+    PyObject **out = ctx;
+    *out = PyUnicode_New(nbytes, 127);
+    return *out ? PyUnicode_DATA(*out) : NULL;
+}
+
 static PyObject *mv_hex(mvobject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"sep", "bytes_per_sep", NULL};
@@ -2210,18 +2218,16 @@ static PyObject *mv_hex(mvobject *self, PyObject *args, PyObject *kwds)
         return NULL;
     mv_error err;
     mv_error_clear(&err);
-    ptrdiff_t n = mv_view_hex_length(self->view, lsep, bps, &err);
-    if (n < 0)
-        return set_error(&err);
-    PyObject *s = PyUnicode_New(n, 127);
-    if (!s)
-        return NULL;
-    char *data = (char *)PyUnicode_DATA(s);
-    if (mv_view_hex_into(self->view, data, n, lsep, bps, &err) < 0) {
-        Py_DECREF(s);
+    PyObject *s = NULL;
+    char *data = mv_view_hex_alloc(self->view, lsep, bps, new_ascii, &s, &err);
+    if (!data) {
+        if (!s && PyErr_Occurred())
+            return NULL; /* the allocator's MemoryError */
+        Py_XDECREF(s);
         return set_error(&err);
     }
     if (sep && sepc == 0) {
+        ptrdiff_t n = PyUnicode_GET_LENGTH(s);
         for (ptrdiff_t i = 0; i < n; i++)
             if (data[i] == '\x01')
                 data[i] = '\0';

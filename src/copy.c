@@ -14,6 +14,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -670,6 +674,27 @@ static bool valid_order(char order)
     return order == 'C' || order == 'F' || order == 'A';
 }
 
+/* New memory's first writes fault, and at 4 KiB a page the faults, not
+ * the copy, cost most of a large tobytes (64 MiB 'B'[::2] into a new
+ * 32 MiB block: 16-17 ms against 6 ms into a reused one).  Only whole
+ * pages inside [p, p + n) are advised; a refusal changes nothing. */
+void mv_advise_huge(void *p, ptrdiff_t n)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (n < MV_HUGE_MIN)
+        return;
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t mask = page > 0 ? (uintptr_t)page - 1 : 4095;
+    uintptr_t lo = ((uintptr_t)p + mask) & ~mask;
+    uintptr_t hi = ((uintptr_t)p + (uintptr_t)n) & ~mask;
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 /* mv_buffer_to_contiguous; fresh: dst is new memory (copy_plan.fresh). */
 static int to_contiguous(void *dst, const mv_buffer *src, ptrdiff_t len, char order, bool fresh,
                          mv_error *err)
@@ -688,6 +713,8 @@ static int to_contiguous(void *dst, const mv_buffer *src, ptrdiff_t len, char or
         return mv_error_set(err, MV_EVALUE, "PyBuffer_ToContiguous: buf must not be NULL");
     if (!src->buf)
         return mv_error_set(err, MV_EVALUE, "PyBuffer_ToContiguous: view->buf is NULL");
+    if (fresh)
+        mv_advise_huge(dst, len);
     if (mv_buffer_is_contiguous(src, order)) {
         memmove(dst, src->buf, (size_t)len);
         return 0;
@@ -827,25 +854,22 @@ void *mv_view_tobytes_alloc(const mv_view *view, char order,
     return out;
 }
 
-typedef struct malloc_out {
-    void *p;
-    ptrdiff_t n;
-} malloc_out;
-
-static void *malloc_ctx(void *ctx, ptrdiff_t nbytes)
+void *mv_malloc_out_alloc(void *ctx, ptrdiff_t nbytes)
 {
-    malloc_out *o = ctx;
+    mv_malloc_out *o = ctx;
+    if (nbytes < 0 || nbytes == PTRDIFF_MAX)
+        return NULL;
     o->n = nbytes;
-    o->p = malloc(nbytes > 0 ? (size_t)nbytes : 1);
+    o->p = malloc((size_t)nbytes + 1);
     return o->p;
 }
 
 void *mv_view_tobytes(const mv_view *view, char order, size_t *len, mv_error *err)
 {
-    malloc_out o = {NULL, 0};
+    mv_malloc_out o = {NULL, 0};
     if (len)
         *len = 0;
-    if (!mv_view_tobytes_alloc(view, order, malloc_ctx, &o, err)) {
+    if (!mv_view_tobytes_alloc(view, order, mv_malloc_out_alloc, &o, err)) {
         free(o.p); /* allocated, then the copy failed */
         return NULL;
     }

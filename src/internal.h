@@ -283,6 +283,21 @@ int mv_isa(void);
 #define MV_STREAM_MIN_DEFAULT ((ptrdiff_t)32 << 20)
 ptrdiff_t mv_stream_min(void);
 
+/* New memory of MV_HUGE_MIN bytes or more that a copy is about to fill is
+ * advised MADV_HUGEPAGE (as NumPy advises its data), where the platform has
+ * it.  In copy.c. */
+#define MV_HUGE_MIN ((ptrdiff_t)4 << 20)
+void mv_advise_huge(void *p, ptrdiff_t n);
+
+/* The allocator of the malloc'd forms of tobytes and hex (alloc(ctx, n) of
+ * their _alloc forms): n + 1 bytes, room for hex's NUL and never a 0-byte
+ * request; remembers the block and n.  In copy.c. */
+typedef struct mv_malloc_out {
+    void *p;
+    ptrdiff_t n;
+} mv_malloc_out;
+void *mv_malloc_out_alloc(void *ctx, ptrdiff_t nbytes);
+
 /* The data of a bytearray / typed array / mapping (mmap or shm) object,
  * or NULL (with *len = 0) for any other object; mv_object_data dispatches
  * to them.  In exporters/bytearray.c, array.c and mmap.c.  A closed

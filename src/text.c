@@ -324,28 +324,38 @@ int mv_view_hex_into(const mv_view *view, char *dst, ptrdiff_t dstlen, char sep,
     return 0;
 }
 
-char *mv_view_hex(const mv_view *view, char sep, int bytes_per_sep, size_t *len, mv_error *err)
+char *mv_view_hex_alloc(const mv_view *view, char sep, int bytes_per_sep,
+                        void *(*alloc)(void *ctx, ptrdiff_t nbytes), void *ctx, mv_error *err)
 {
     ptrdiff_t n = mv_view_hex_length(view, sep, bytes_per_sep, err);
     if (n < 0)
         return NULL;
-    if (n == PTRDIFF_MAX) {
-        mv_error_set(err, MV_ENOMEM, "memoryview.hex(): result too large");
+    if (!alloc) {
+        mv_error_set(err, MV_EVALUE, "memoryview.hex: alloc must not be NULL");
         return NULL;
     }
-    char *out = malloc((size_t)n + 1);
+    char *out = alloc(ctx, n);
     if (!out) {
-        mv_error_set(err, MV_ENOMEM, "out of memory");
+        mv_error_set(err, MV_ENOMEM, "memoryview.hex: cannot allocate %td bytes", n);
         return NULL;
     }
-    if (mv_view_hex_into(view, out, n, sep, bytes_per_sep, err) < 0) {
-        free(out);
+    mv_advise_huge(out, n);
+    if (mv_view_hex_into(view, out, n, sep, bytes_per_sep, err) < 0)
         return NULL;
-    }
-    out[n] = '\0';
-    if (len)
-        *len = (size_t)n;
     return out;
+}
+
+char *mv_view_hex(const mv_view *view, char sep, int bytes_per_sep, size_t *len, mv_error *err)
+{
+    mv_malloc_out o = {NULL, 0};
+    if (!mv_view_hex_alloc(view, sep, bytes_per_sep, mv_malloc_out_alloc, &o, err)) {
+        free(o.p); /* allocated, then the write failed */
+        return NULL;
+    }
+    ((char *)o.p)[o.n] = '\0';
+    if (len)
+        *len = (size_t)o.n;
+    return o.p;
 }
 
 /* ------------------------------------------------------------------------ *

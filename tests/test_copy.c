@@ -865,24 +865,6 @@ static void test_tobytes_views(void **state)
     }
 }
 
-/* mv_view_tobytes_alloc's allocator for the tests: counts its calls,
- * records the size asked for, and fails when told to. */
-typedef struct test_alloc {
-    int calls;
-    ptrdiff_t nbytes;
-    bool fail;
-    void *p;
-} test_alloc;
-
-static void *alloc_counted(void *ctx, ptrdiff_t nbytes)
-{
-    test_alloc *a = ctx;
-    a->calls++;
-    a->nbytes = nbytes;
-    a->p = a->fail ? NULL : malloc(nbytes > 0 ? (size_t)nbytes : 1);
-    return a->p;
-}
-
 /* The allocator form: the same bytes as the _into form, for every order
  * and a strided 2-D view; one call to alloc for nbytes, none when a check
  * fails first; alloc failing is MV_ENOMEM. */
@@ -952,6 +934,68 @@ static void test_tobytes_alloc(void **state)
     mv_decref(mv_view_object(e));
     mv_decref(mv_view_object(v));
     mv_decref(b);
+}
+
+/* New output of 4 MiB or more is advised MADV_HUGEPAGE (the allocating
+ * forms only; never a caller's buffer or a smaller block), and the bytes
+ * are the same as without the advice. */
+static void test_tobytes_huge_pages(void **state)
+{
+    (void)state;
+    if (!thp_available())
+        skip();
+    const ptrdiff_t n = (ptrdiff_t)16 << 20;
+    unsigned char *mem = malloc((size_t)n);
+    assert_non_null(mem);
+    for (ptrdiff_t i = 0; i < n; i++)
+        mem[i] = (unsigned char)(i * 131 + (i >> 12));
+    mv_error err;
+    mv_view *v = mv_view_from_memory(mem, n, MV_BUF_READ, &err);
+    assert_non_null(v);
+    mv_key every2 = {.kind = MV_KEY_SLICE, .step = 2, .has_step = 1};
+    mv_view *s2 = mv_view_subscript(v, &every2, 1, &err);
+    assert_non_null(s2);
+
+    /* Strided, into the caller's allocator: 8 MiB advised. */
+    test_map m = {0};
+    unsigned char *out = mv_view_tobytes_alloc(s2, 'C', alloc_mapped, &m, &err);
+    assert_non_null(out);
+    assert_true(advised_huge(out));
+    for (ptrdiff_t i = 0; i < n / 2; i++)
+        if (out[i] != mem[2 * i])
+            fail_msg("byte %td: %d, want %d", i, out[i], mem[2 * i]);
+    unmap_test_map(&m);
+
+    /* Contiguous, malloc'd: 16 MiB advised, a copy of mem. */
+    size_t len = 0;
+    out = mv_view_tobytes(v, 'C', &len, &err);
+    assert_non_null(out);
+    assert_int_equal(len, (size_t)n);
+    assert_true(advised_huge(out + n / 2));
+    assert_memory_equal(out, mem, (size_t)n);
+    free(out);
+
+    /* A caller's buffer is never advised. */
+    assert_non_null(alloc_mapped(&m, n / 2));
+    assert_int_equal(mv_view_tobytes_into(s2, m.p, n / 2, 'C', &err), 0);
+    assert_false(advised_huge(m.p));
+    unmap_test_map(&m);
+
+    /* Under 4 MiB (here 4 MiB - 2 bytes of every 4th byte): not advised. */
+    mv_key short4 = {.kind = MV_KEY_SLICE, .stop = n - 8, .has_stop = 1, .step = 4, .has_step = 1};
+    mv_view *s4 = mv_view_subscript(v, &short4, 1, &err);
+    assert_non_null(s4);
+    out = mv_view_tobytes_alloc(s4, 'C', alloc_mapped, &m, &err);
+    assert_non_null(out);
+    assert_int_equal((ptrdiff_t)m.n, ((ptrdiff_t)4 << 20) - 2);
+    assert_false(advised_huge(out));
+    assert_int_equal(out[12345], mem[4 * 12345]);
+    unmap_test_map(&m);
+
+    mv_decref(mv_view_object(s4));
+    mv_decref(mv_view_object(s2));
+    mv_decref(mv_view_object(v));
+    free(mem);
 }
 
 static void test_tobytes_errors(void **state)
@@ -1235,6 +1279,7 @@ int main(void)
         cmocka_unit_test(test_tobytes_views),
         cmocka_unit_test(test_tobytes_errors),
         cmocka_unit_test(test_tobytes_alloc),
+        cmocka_unit_test(test_tobytes_huge_pages),
         cmocka_unit_test(test_tobytes_slices),
         cmocka_unit_test(test_tobytes_nomem_sweep),
         cmocka_unit_test(test_kernels_1d),

@@ -3057,6 +3057,15 @@ static void check_hex(const mv_view *v, const unsigned char *logical, ptrdiff_t 
     assert_int_equal(mv_view_hex_into(v, into, len, sep, bps, &err), 0);
     assert_memory_equal(into, want, (size_t)len);
     assert_true(into[len] == '#');
+    /* _alloc asks once for exactly len bytes and fills them. */
+    test_alloc a = {0};
+    char *alloced = mv_view_hex_alloc(v, sep, bps, alloc_counted, &a, &err);
+    assert_non_null(alloced);
+    assert_ptr_equal(alloced, a.p);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.nbytes, len);
+    assert_memory_equal(alloced, want, (size_t)len);
+    free(alloced);
     free(into);
     free(got);
     free(want);
@@ -3345,11 +3354,63 @@ static void test_hex_errors(void **state)
     mv_error_clear(&err);
     assert_null(mv_view_hex(rel, 0, 0, NULL, &err));
     assert_string_equal(err.message, RELEASED_MSG);
+    /* The _alloc form: its own refusals, none of which calls alloc. */
+    test_alloc a = {0};
+    assert_null(mv_view_hex_alloc(rel, 0, 0, alloc_counted, &a, &err));
+    assert_string_equal(err.message, RELEASED_MSG);
+    assert_null(mv_view_hex_alloc(NULL, 0, 0, alloc_counted, &a, &err));
+    assert_null(mv_view_hex_alloc(v, (char)0x80, 1, alloc_counted, &a, &err));
+    assert_string_equal(err.message, "sep must be ASCII.");
+    assert_null(mv_view_hex_alloc(v, ':', 1, NULL, &a, NULL));
+    assert_null(mv_view_hex_alloc(v, ':', 1, NULL, &a, &err));
+    assert_int_equal(err.code, MV_EVALUE);
+    assert_string_equal(err.message, "memoryview.hex: alloc must not be NULL");
+    assert_int_equal(a.calls, 0);
+    a.fail = true;
+    assert_null(mv_view_hex_alloc(v, ':', 1, alloc_counted, &a, &err));
+    assert_int_equal(err.code, MV_ENOMEM);
+    assert_string_equal(err.message, "memoryview.hex: cannot allocate 11 bytes");
+    assert_int_equal(a.calls, 1);
     assert_int_equal(mv_view_hex_length(NULL, 0, 0, NULL), -1);
     assert_null(mv_view_hex(NULL, 0, 0, NULL, NULL));
     assert_true(mv_view_hex_into(NULL, buf, 16, 0, 0, NULL) < 0);
     mv_decref(v);
     mv_decref(rel);
+}
+
+/* New output of 4 MiB or more is advised MADV_HUGEPAGE; less is not. */
+static void test_hex_huge_pages(void **state)
+{
+    (void)state;
+    if (!thp_available())
+        skip();
+    const ptrdiff_t n = (ptrdiff_t)2 << 20; /* 4 MiB of hex */
+    unsigned char *mem = malloc((size_t)n);
+    assert_non_null(mem);
+    for (ptrdiff_t i = 0; i < n; i++)
+        mem[i] = (unsigned char)(i * 29 + 7);
+    mv_view *v = view_1d(mem, "B", 1, n, 1);
+    mv_error err;
+    test_map m = {0};
+    char *h = mv_view_hex_alloc(v, 0, 0, alloc_mapped, &m, &err);
+    assert_non_null(h);
+    assert_int_equal((ptrdiff_t)m.n, 2 * n);
+    assert_true(advised_huge(h));
+    static const char digits[] = "0123456789abcdef";
+    for (ptrdiff_t i = 0; i < n; i++)
+        if (h[2 * i] != digits[mem[i] >> 4] || h[2 * i + 1] != digits[mem[i] & 15])
+            fail_msg("byte %td: '%c%c'", i, h[2 * i], h[2 * i + 1]);
+    unmap_test_map(&m);
+    mv_decref(v);
+    v = view_1d(mem, "B", 1, n - 1, 1); /* 4 MiB - 2 bytes of hex */
+    h = mv_view_hex_alloc(v, 0, 0, alloc_mapped, &m, &err);
+    assert_non_null(h);
+    assert_false(advised_huge(h));
+    assert_int_equal(h[2 * 4321], digits[mem[4321] >> 4]);
+    assert_int_equal(h[2 * 4321 + 1], digits[mem[4321] & 15]);
+    unmap_test_map(&m);
+    mv_decref(v);
+    free(mem);
 }
 
 static void test_hex_alloc_sweep(void **state)
@@ -3740,6 +3801,7 @@ int main(void)
         cmocka_unit_test(test_hex_empty_and_huge),
         cmocka_unit_test(test_hex_indirect_items),
         cmocka_unit_test(test_hex_errors),
+        cmocka_unit_test(test_hex_huge_pages),
         cmocka_unit_test(test_hex_alloc_sweep),
         cmocka_unit_test(test_traverse),
         cmocka_unit_test(test_traverse_errors),

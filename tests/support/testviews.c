@@ -8,8 +8,10 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -199,4 +201,57 @@ void pread_all(int fd, long off, void *out, size_t len)
         assert_true(r > 0);
         done += (size_t)r;
     }
+}
+
+void *alloc_counted(void *ctx, ptrdiff_t nbytes)
+{
+    test_alloc *a = ctx;
+    a->calls++;
+    a->nbytes = nbytes;
+    a->p = a->fail ? NULL : malloc(nbytes > 0 ? (size_t)nbytes : 1);
+    return a->p;
+}
+
+bool advised_huge(const void *p)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    assert_non_null(f);
+    char line[512];
+    bool inside = false, found = false, huge = false;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        char dash;
+        /* A mapping's header: "lo-hi perms ..."; its VmFlags line ends it. */
+        if (sscanf(line, "%lx%c%lx", &lo, &dash, &hi) == 3 && dash == '-') {
+            inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+            found |= inside;
+        } else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+            huge = strstr(line, " hg") != NULL;
+        }
+    }
+    fclose(f);
+    assert_true(found);
+    return huge;
+}
+
+void *alloc_mapped(void *ctx, ptrdiff_t nbytes)
+{
+    test_map *m = ctx;
+    m->n = nbytes > 0 ? (size_t)nbytes : 1;
+    m->p = mmap(NULL, m->n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m->p == MAP_FAILED)
+        m->p = NULL;
+    return m->p;
+}
+
+void unmap_test_map(test_map *m)
+{
+    if (m->p)
+        assert_int_equal(munmap(m->p, m->n), 0);
+    m->p = NULL;
+}
+
+bool thp_available(void)
+{
+    return access("/sys/kernel/mm/transparent_hugepage/enabled", R_OK) == 0;
 }

@@ -83,4 +83,30 @@ int count_open_fds(void);
 /* pread exactly len bytes of fd from off into out (asserts on failure). */
 void pread_all(int fd, long off, void *out, size_t len);
 
+/* An allocator for the _alloc forms (tobytes, hex): counts its calls,
+ * records the size asked for, and fails when told to; malloc'd (free()). */
+typedef struct test_alloc {
+    int calls;
+    ptrdiff_t nbytes;
+    bool fail;
+    void *p;
+} test_alloc;
+void *alloc_counted(void *ctx, ptrdiff_t nbytes);
+
+/* An allocator for the _alloc forms that maps fresh anonymous memory of
+ * its own (a mapping no earlier advice touched); unmap_test_map() frees. */
+typedef struct test_map {
+    void *p;
+    size_t n;
+} test_map;
+void *alloc_mapped(void *ctx, ptrdiff_t nbytes);
+void unmap_test_map(test_map *m);
+
+/* Whether this kernel has transparent huge pages (MADV_HUGEPAGE). */
+bool thp_available(void);
+
+/* Whether the mapping holding p is marked MADV_HUGEPAGE ("hg" in its
+ * VmFlags in /proc/self/smaps); asserts when p is in no mapping. */
+bool advised_huge(const void *p);
+
 #endif
