@@ -770,10 +770,13 @@ static inline void *mv_span_at1(const mv_span *span, ptrdiff_t i)
  *  - MEMVIEW_ISA = portable | ssse3 | avx2 | avx512 caps the level (e.g.
  *    avx2 under valgrind, which cannot run AVX-512).
  *  - MEMVIEW_STREAM_MIN = a byte count (default 33554432, 32 MiB): a
- *    strided copy whose source span plus output reaches it writes its
- *    output with non-temporal stores, which keeps the source in cache and
- *    skips reading the output before writing it, but leaves the output out
- *    of cache.  0 streams every such copy; a huge value never does.
+ *    strided copy whose source span plus output reaches it, and the hex
+ *    text (without separators) of a contiguous view whose bytes plus text
+ *    reach it, write their output with non-temporal stores, which keeps
+ *    the source in cache and skips reading the output before writing it,
+ *    but leaves the output out of cache.  0 streams every such copy; a
+ *    huge value never does.  Output into new memory (the allocating and
+ *    _alloc forms) never streams.
  * ======================================================================== */
 
 /* The view's bytes in `order` ('C', 'F', 'A') into dst (dstlen >= nbytes;
