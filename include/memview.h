@@ -769,8 +769,9 @@ static inline void *mv_span_at1(const mv_span *span, ptrdiff_t i)
  * environment variables, read once per process, tune them:
  *  - MEMVIEW_ISA = portable | ssse3 | avx2 | avx512 caps the level (e.g.
  *    avx2 under valgrind, which cannot run AVX-512).
- *  - MEMVIEW_STREAM_MIN = a byte count (default 33554432, 32 MiB): a
- *    strided copy whose source span plus output reaches it, and the hex
+ *  - MEMVIEW_STREAM_MIN = a byte count (default 50331648, 48 MiB): a
+ *    copy (tobytes, assignment; strided or dense, between places that do
+ *    not overlap) whose source span plus output reaches it, and the hex
  *    text (without separators) of a contiguous view whose bytes plus text
  *    reach it, write their output with non-temporal stores, which keeps
  *    the source in cache and skips reading the output before writing it,

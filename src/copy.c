@@ -394,6 +394,57 @@ static ptrdiff_t gather_run(char *d, const char *s, ptrdiff_t n, const gather *g
     return 0;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+/* Dense bytes with streaming stores into d (aligned to W), two vectors an
+ * iteration; returns how many bytes it copied (a multiple of 2 * W). */
+#define STREAM_BYTES(NAME, ATTR, W, VEC, LOADU, STREAM)                                  \
+    ATTR static ptrdiff_t NAME(char *d, const char *s, ptrdiff_t n)                       \
+    {                                                                                     \
+        ptrdiff_t i = 0;                                                                  \
+        for (; n - i >= 2 * (W); i += 2 * (W)) {                                          \
+            VEC a = LOADU((const void *)(s + i)), b = LOADU((const void *)(s + i + (W))); \
+            STREAM((void *)(d + i), a);                                                   \
+            STREAM((void *)(d + i + (W)), b);                                             \
+        }                                                                                 \
+        return i;                                                                         \
+    }
+STREAM_BYTES(stream_sse2, __attribute__((target("sse2"))), 16, __m128i, _mm_loadu_si128,
+             _mm_stream_si128)
+STREAM_BYTES(stream_avx2, AVX2_ATTR, 32, __m256i, _mm256_loadu_si256, _mm256_stream_si256)
+STREAM_BYTES(stream_avx512, __attribute__((target("avx512f"))), 64, __m512i, _mm512_loadu_si512,
+             _mm512_stream_si512)
+#endif
+
+/* n bytes from s to d, both dense (a memmove, overlapping or not).  Large
+ * copies between places that do not overlap stream their stores, as the
+ * gather kernels do: 64 MiB 9.7 -> 7.2 ms, 32 MiB 3.0 -> 2.5 ms against
+ * glibc's memcpy (which streams only from 181 MiB here); 16-20 MiB 5%
+ * slower, hence MEMVIEW_STREAM_MIN of source plus output (48 MiB). */
+static void dense_copy(char *d, const char *s, ptrdiff_t n, bool fresh)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    int isa = mv_isa();
+    if (!fresh && isa != MV_ISA_PORTABLE && (n > PTRDIFF_MAX / 2 || 2 * n >= mv_stream_min()) &&
+        ((uintptr_t)d + (uintptr_t)n <= (uintptr_t)s ||
+         (uintptr_t)s + (uintptr_t)n <= (uintptr_t)d)) {
+        uintptr_t w = isa >= MV_ISA_AVX512 ? 64 : isa >= MV_ISA_AVX2 ? 32 : 16;
+        ptrdiff_t head = (ptrdiff_t)(-(uintptr_t)d & (w - 1));
+        if (head > n)
+            head = n;
+        memcpy(d, s, (size_t)head);
+        ptrdiff_t done = head + (isa >= MV_ISA_AVX512 ? stream_avx512
+                                 : isa >= MV_ISA_AVX2 ? stream_avx2
+                                                      : stream_sse2)(d + head, s + head, n - head);
+        memcpy(d + done, s + done, (size_t)(n - done));
+        _mm_sfence(); /* see gather_run */
+        return;
+    }
+#else
+    (void)fresh;
+#endif
+    memmove(d, s, (size_t)n);
+}
+
 /* The per-item loop, unrolled by four so that the loads of independent
  * items overlap; SIZE, DS and SS are constants where the caller knows
  * them.  Addresses are formed as base + j * stride for j < n only:
@@ -605,7 +656,7 @@ static int copy_items(const mv_buffer *dst, const mv_buffer *src, bool fresh, mv
                                   (size_t)p.ndim * sizeof(ptrdiff_t)) == 0;
         if (samestrides && (side_dense(&p, &p.d, false) || side_dense(&p, &p.d, true))) {
             if (p.d.buf != p.s.buf)
-                memmove(p.d.buf, p.s.buf, (size_t)p.nbytes);
+                dense_copy(p.d.buf, p.s.buf, p.nbytes, fresh);
             return 0;
         }
         if (samestrides && p.d.buf == p.s.buf)
@@ -716,7 +767,7 @@ static int to_contiguous(void *dst, const mv_buffer *src, ptrdiff_t len, char or
     if (fresh)
         mv_advise_huge(dst, len);
     if (mv_buffer_is_contiguous(src, order)) {
-        memmove(dst, src->buf, (size_t)len);
+        dense_copy(dst, src->buf, len, fresh);
         return 0;
     }
     ptrdiff_t strides[MV_MAX_NDIM];

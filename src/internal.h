@@ -277,10 +277,10 @@ int mv_copy_items(const mv_buffer *dst, const mv_buffer *src, mv_error *err);
 enum { MV_ISA_PORTABLE, MV_ISA_SSSE3, MV_ISA_AVX2, MV_ISA_AVX512 };
 int mv_isa(void);
 
-/* Bytes a strided copy must move (source span + output) before its SIMD
+/* Bytes a copy or a hex must move (source span + output) before its SIMD
  * kernel stores with non-temporal stores: MEMVIEW_STREAM_MIN (a decimal
  * byte count, read once; anything else keeps the default).  Lives in cpu.c. */
-#define MV_STREAM_MIN_DEFAULT ((ptrdiff_t)32 << 20)
+#define MV_STREAM_MIN_DEFAULT ((ptrdiff_t)48 << 20)
 ptrdiff_t mv_stream_min(void);
 
 /* New memory of MV_HUGE_MIN bytes or more that a copy is about to fill is

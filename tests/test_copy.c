@@ -424,6 +424,70 @@ static void test_overlap_random(void **state)
     }
 }
 
+/* Dense copies (one block, which may stream: see MEMVIEW_STREAM_MIN; the
+ * -stream test runs stream every one) for lengths around the vector sizes
+ * and every alignment of the output, checked against the source bytes;
+ * the bytes around the output stay as they were; overlapping blocks move
+ * as memmove moves them, in both directions. */
+static void test_dense_copy_offsets(void **state)
+{
+    (void)state;
+    enum { MAXN = 4200, PAD = 80 };
+    unsigned char *src = malloc(MAXN + PAD), *out = malloc(MAXN + 2 * PAD);
+    assert_non_null(src);
+    assert_non_null(out);
+    for (int i = 0; i < MAXN + PAD; i++)
+        src[i] = (unsigned char)(i * 7 + 1);
+    static const ptrdiff_t lens[] = {0, 1, 15, 16, 31, 63, 64, 65, 127, 128, 129, 200, 255, 4099};
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        ptrdiff_t n = lens[li];
+        for (int doff = 0; doff < 66; doff += (doff < 4 ? 1 : 29)) {
+            for (int soff = 0; soff < 6; soff += 5) {
+                memset(out, 0xee, MAXN + 2 * PAD);
+                ptrdiff_t shape[1] = {n}, one[1] = {1};
+                mv_buffer d = {.buf = out + PAD + doff, .len = n, .itemsize = 1, .ndim = 1,
+                               .shape = shape, .strides = one};
+                mv_buffer sb = {.buf = src + soff, .len = n, .itemsize = 1, .readonly = 1,
+                                .ndim = 1, .shape = shape, .strides = one};
+                if (doff % 2 == 0)
+                    assert_int_equal(mv_copy_items(&d, &sb, NULL), 0);
+                else
+                    assert_int_equal(mv_buffer_to_contiguous(d.buf, &sb, n, 'C', NULL), 0);
+                if (memcmp(out + PAD + doff, src + soff, (size_t)n) != 0)
+                    fail_msg("dense copy of %td bytes to offset %d from offset %d differs", n,
+                             doff, soff);
+                for (int i = 0; i < PAD + doff; i++)
+                    assert_int_equal(out[i], 0xee);
+                for (ptrdiff_t i = PAD + doff + n; i < MAXN + 2 * PAD; i++)
+                    assert_int_equal(out[i], 0xee);
+            }
+        }
+    }
+    /* Overlapping blocks: 3000 bytes moved by 5 and by 70, up then down. */
+    static const int shifts[] = {5, 70};
+    for (size_t k = 0; k < 2; k++) {
+        int sh = shifts[k];
+        for (int dir = 0; dir < 2; dir++) {
+            unsigned char *want = malloc(MAXN), *m = out;
+            assert_non_null(want);
+            for (int i = 0; i < MAXN; i++)
+                m[i] = want[i] = (unsigned char)(i * 13 + 5);
+            ptrdiff_t shape[1] = {3000}, one[1] = {1};
+            unsigned char *to = dir ? m + 100 : m + 100 + sh, *from = dir ? m + 100 + sh : m + 100;
+            memmove(want + (to - m), want + (from - m), 3000);
+            mv_buffer d = {.buf = to, .len = 3000, .itemsize = 1, .ndim = 1, .shape = shape,
+                           .strides = one};
+            mv_buffer sb = {.buf = from, .len = 3000, .itemsize = 1, .ndim = 1, .shape = shape,
+                            .strides = one};
+            assert_int_equal(mv_copy_items(&d, &sb, NULL), 0);
+            assert_memory_equal(m, want, MAXN);
+            free(want);
+        }
+    }
+    free(src);
+    free(out);
+}
+
 static void test_overlap_by_hand(void **state)
 {
     (void)state;
@@ -1250,7 +1314,7 @@ static void test_stream_min(void **state)
 {
     (void)state;
     const char *min = getenv("MEMVIEW_STREAM_MIN");
-    ptrdiff_t expect = MV_STREAM_MIN_DEFAULT;
+    ptrdiff_t expect = (ptrdiff_t)48 << 20; /* the documented default */
     if (min && strcmp(min, "0") == 0)
         expect = 0;
     else if (min && strcmp(min, "4096") == 0)
@@ -1268,6 +1332,7 @@ int main(void)
         cmocka_unit_test(test_copy_items_zero_dim),
         cmocka_unit_test(test_overlap_random),
         cmocka_unit_test(test_overlap_by_hand),
+        cmocka_unit_test(test_dense_copy_offsets),
         cmocka_unit_test(test_overlap_nomem_sweep),
         cmocka_unit_test(test_to_contiguous_random),
         cmocka_unit_test(test_from_contiguous_random),
