@@ -283,7 +283,7 @@ int mv_isa(void);
 #define MV_STREAM_MIN_DEFAULT ((ptrdiff_t)48 << 20)
 ptrdiff_t mv_stream_min(void);
 
-/* New memory of MV_HUGE_MIN bytes or more that a copy is about to fill is
+/* New memory of MV_HUGE_MIN bytes or more that a copy or a hex will fill is
  * advised MADV_HUGEPAGE (as NumPy advises its data), where the platform has
  * it.  In copy.c. */
 #define MV_HUGE_MIN ((ptrdiff_t)4 << 20)
