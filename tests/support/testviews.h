@@ -102,7 +102,7 @@ typedef struct test_map {
 void *alloc_mapped(void *ctx, ptrdiff_t nbytes);
 void unmap_test_map(test_map *m);
 
-/* Whether this kernel has transparent huge pages (MADV_HUGEPAGE). */
+/* Whether this kernel takes MADV_HUGEPAGE advice (transparent huge pages). */
 bool thp_available(void);
 
 /* Whether the mapping holding p is marked MADV_HUGEPAGE ("hg" in its
