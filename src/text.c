@@ -622,6 +622,9 @@ typedef struct walk {
     const mv_layout *l;
     mv_value *values;
     mv_error *err;
+    /* No items: the lists are walked, but no address is followed (an
+     * empty view's addresses are not kept: see mv_select). */
+    bool empty;
 } walk;
 
 static int walk_item(walk *w, const char *p)
@@ -640,7 +643,7 @@ static int walk_rec(walk *w, int dim, const char *p)
         return rc;
     ptrdiff_t stride = l->strides[dim], sub = mv_layout_sub(l, dim);
     for (ptrdiff_t i = 0; i < l->shape[dim]; i++) {
-        const char *q = mv_layout_item(p, i, stride, sub);
+        const char *q = w->empty ? p : mv_layout_item(p, i, stride, sub);
         rc = dim == l->ndim - 1 ? walk_item(w, q) : walk_rec(w, dim + 1, q);
         if (rc != 0)
             return rc;
@@ -673,7 +676,7 @@ int mv_view_traverse(const mv_view *view, const mv_visitor *visitor, mv_error *e
         if (!values)
             return mv_error_set(err, MV_ENOMEM, "out of memory");
     }
-    walk w = {visitor, fmt, &l, values, err};
+    walk w = {visitor, fmt, &l, values, err, mv_layout_has_zero(&l)};
     rc = l.ndim == 0 ? walk_item(&w, l.buf) : walk_rec(&w, 0, l.buf);
     if (values != small)
         free(values);

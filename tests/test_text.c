@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "failalloc.h"
 #include "memview.h"
@@ -3609,6 +3611,42 @@ static void expect_text(const mv_view *v, const char *want)
     free(got);
 }
 
+/* An empty view with an indirect dimension: its lists are walked but no
+ * address is followed, as the view keeps none (a subscript stops updating
+ * them once the result is empty).  Here the row table holds one pointer
+ * for two rows and a PROT_NONE page follows it: following the second
+ * would fault.  (Found by fuzz_view_ops: a reversed dimension sliced
+ * [::-2] over rows of no items left a table address past the table.) */
+static void test_traverse_empty_indirect(void **state)
+{
+    (void)state;
+    long page = sysconf(_SC_PAGESIZE);
+    char *map = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(map != MAP_FAILED);
+    assert_int_equal(mprotect(map + page, (size_t)page, PROT_NONE), 0);
+    static unsigned char row[4] = {1, 2, 3, 4};
+    unsigned char **table = (unsigned char **)(void *)(map + page - sizeof(unsigned char *));
+    table[0] = row;
+    ptrdiff_t shape[2] = {2, 0}, strides[2] = {sizeof(unsigned char *), 1}, subs[2] = {0, -1};
+    mv_view *v = view_layout(table, "B", 1, 2, shape, strides, subs, 1);
+    expect_text(v, "[[], []]");
+    trace t = {.stop_at = -1};
+    mv_visitor vis = {trace_begin, trace_item, trace_end, &t};
+    mv_error err;
+    mv_error_clear(&err);
+    assert_int_equal(mv_view_traverse(v, &vis, &err), 0);
+    assert_string_equal(t.text, "[0 [1 ]1 [1 ]1 ]0 ");
+    assert_int_equal(t.items, 0);
+    mv_key rev[1] = {{.kind = MV_KEY_SLICE, .step = -1, .has_step = true}};
+    mv_view *r = mv_view_subscript(v, rev, 1, &err);
+    assert_non_null(r);
+    expect_text(r, "[[], []]");
+    mv_decref(mv_view_object(r));
+    mv_decref(v);
+    assert_int_equal(munmap(map, 2 * (size_t)page), 0);
+}
+
 static void test_tolist_numbers(void **state)
 {
     (void)state;
@@ -3814,6 +3852,7 @@ int main(void)
         cmocka_unit_test(test_hex_alloc_sweep),
         cmocka_unit_test(test_traverse),
         cmocka_unit_test(test_traverse_errors),
+        cmocka_unit_test(test_traverse_empty_indirect),
         cmocka_unit_test(test_tolist_numbers),
         cmocka_unit_test(test_tolist_bytes),
         cmocka_unit_test(test_tolist_shapes_records),
