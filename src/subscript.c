@@ -435,15 +435,22 @@ int mv_item_pointer(const mv_buffer *b, const ptrdiff_t *index, int nindex, char
     if (nindex > b->ndim)
         return mv_error_set(err, MV_ETYPE, "cannot index %zd-dimension view with %zd-element tuple",
                             (ptrdiff_t)b->ndim, (ptrdiff_t)nindex);
-    char *p = b->buf;
+    /* Every index is checked before any pointer is followed: in a view with
+     * no items (an index past a dimension of 0) the addresses are not kept
+     * (mv_select), so an indirect dimension's pointers may be anything. */
+    ptrdiff_t at[MV_MAX_NDIM];
     for (int d = 0; d < b->ndim; d++) {
         ptrdiff_t i = index[d];
         if (i < 0)
             i += b->shape[d];
         if (i < 0 || i >= b->shape[d])
             return mv_error_set(err, MV_EINDEX, "index out of bounds on dimension %d", d + 1);
+        at[d] = i;
+    }
+    char *p = b->buf;
+    for (int d = 0; d < b->ndim; d++) {
         /* In range of a validated layout, so i * stride fits. */
-        p = mv_advance(p, i * b->strides[d]);
+        p = mv_advance(p, at[d] * b->strides[d]);
         if (b->suboffsets && b->suboffsets[d] >= 0)
             p = mv_follow(p, b->suboffsets[d]);
     }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "failalloc.h"
+#include "testviews.h"
 
 /* Shorthands for expected keys. */
 #define I(n) {.kind = MV_KEY_INDEX, .index = (n)}
@@ -302,12 +303,39 @@ static void parse_then_subscript(void **state)
     mv_decref(mv_view_object(flat));
 }
 
+/* Item access checks every index before following any pointer: in a view
+ * with no items the row pointers of an indirect dimension are not kept,
+ * and following row 1's here would fault (guarded_empty_indirect).  Found
+ * by fuzz_view_ops (get_item on such a view read past the row table). */
+static void item_of_empty_indirect(void **state)
+{
+    (void)state;
+    guarded g;
+    mv_view *v = guarded_empty_indirect(&g);
+    mv_error err;
+    mv_value val;
+    static const ptrdiff_t idx[][2] = {{1, 0}, {0, 0}, {-1, -1}, {1, 5}};
+    for (size_t k = 0; k < sizeof idx / sizeof idx[0]; k++) {
+        mv_error_clear(&err);
+        assert_int_equal(mv_view_get_item(v, idx[k], 2, &val, 1, &err), MV_EINDEX);
+        assert_string_equal(err.message, "index out of bounds on dimension 2");
+        assert_int_equal(mv_view_set_item(v, idx[k], 2, &val, 1, &err), MV_ETYPE); /* read-only */
+    }
+    /* The first failing dimension is still the one reported. */
+    ptrdiff_t bad0[2] = {2, 0};
+    assert_int_equal(mv_view_get_item(v, bad0, 2, &val, 1, &err), MV_EINDEX);
+    assert_string_equal(err.message, "index out of bounds on dimension 1");
+    mv_decref(v);
+    guarded_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parse_valid),         cmocka_unit_test(parse_extremes),
         cmocka_unit_test(parse_malformed),     cmocka_unit_test(parse_limits),
         cmocka_unit_test(parse_no_allocation), cmocka_unit_test(parse_then_subscript),
+        cmocka_unit_test(item_of_empty_indirect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

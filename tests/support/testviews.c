@@ -261,3 +261,21 @@ bool thp_available(void)
     assert_int_equal(munmap(p, n), 0);
     return ok;
 }
+
+mv_view *guarded_empty_indirect(guarded *g)
+{
+    g->page = (size_t)sysconf(_SC_PAGESIZE);
+    g->map = mmap(NULL, 2 * g->page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(g->map != MAP_FAILED);
+    assert_int_equal(mprotect(g->map + g->page, g->page, PROT_NONE), 0);
+    static unsigned char row[4] = {1, 2, 3, 4};
+    unsigned char **table = (unsigned char **)(void *)(g->map + g->page - sizeof(unsigned char *));
+    table[0] = row;
+    ptrdiff_t shape[2] = {2, 0}, strides[2] = {sizeof(unsigned char *), 1}, subs[2] = {0, -1};
+    return view_layout(table, "B", 1, 2, shape, strides, subs, 1);
+}
+
+void guarded_free(guarded *g)
+{
+    assert_int_equal(munmap(g->map, 2 * g->page), 0);
+}

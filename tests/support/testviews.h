@@ -105,6 +105,18 @@ void unmap_test_map(test_map *m);
 /* Whether this kernel takes MADV_HUGEPAGE advice (transparent huge pages). */
 bool thp_available(void);
 
+/* Two pages, the second PROT_NONE: whatever reads past the first faults. */
+typedef struct guarded {
+    char *map;
+    size_t page;
+} guarded;
+/* A view of shape (2, 0), format "B", whose dimension 0 is indirect
+ * (suboffset 0) with a row table of ONE pointer ending at the guard page:
+ * following row 1's pointer faults.  A view with no items keeps no valid
+ * addresses, so nothing may follow them.  guarded_free() unmaps. */
+mv_view *guarded_empty_indirect(guarded *g);
+void guarded_free(guarded *g);
+
 /* Whether the mapping holding p is marked MADV_HUGEPAGE ("hg" in its
  * VmFlags in /proc/self/smaps); asserts when p is in no mapping. */
 bool advised_huge(const void *p);
