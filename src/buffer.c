@@ -312,12 +312,16 @@ void *mv_buffer_get_pointer(const mv_buffer *view, const ptrdiff_t *indices, mv_
         }
         strides = cstrides;
     }
-    char *p = view->buf;
+    /* Every index is checked before any pointer is followed: a buffer with
+     * no items need not hold valid row pointers (mv_item_pointer). */
     for (int i = 0; i < view->ndim; i++) {
         if (indices[i] < 0 || indices[i] >= shape[i]) {
             mv_error_set(err, MV_EINDEX, "index out of bounds on dimension %d", i + 1);
             return NULL;
         }
+    }
+    char *p = view->buf;
+    for (int i = 0; i < view->ndim; i++) {
         ptrdiff_t off;
         if (mv_mul_overflow(indices[i], strides[i], &off)) {
             mv_error_set(err, MV_EOVERFLOW, "get_pointer: offset overflows on dimension %d",

@@ -435,6 +435,27 @@ static void test_get_pointer_strided(void **state)
     assert_int_equal(err.code, MV_EVALUE);
 }
 
+/* Every index is checked before a pointer is followed: the row table of
+ * this empty view has one pointer for two rows, against a PROT_NONE page
+ * (guarded_empty_indirect); following row 1's would fault.  Found by
+ * fuzz_view_ops. */
+static void test_get_pointer_empty_indirect(void **state)
+{
+    (void)state;
+    guarded g;
+    mv_view *v = guarded_empty_indirect(&g);
+    mv_error err;
+    const mv_buffer *b = mv_view_buffer(v, &err);
+    assert_non_null(b);
+    ptrdiff_t idx[2] = {1, 0};
+    mv_error_clear(&err);
+    assert_null(mv_buffer_get_pointer(b, idx, &err));
+    assert_int_equal(err.code, MV_EINDEX);
+    assert_string_equal(err.message, "index out of bounds on dimension 2");
+    mv_decref(v);
+    guarded_free(&g);
+}
+
 static void test_get_pointer_implied(void **state)
 {
     (void)state;
@@ -835,6 +856,7 @@ int main(void)
         cmocka_unit_test(test_answer_hostile),
         cmocka_unit_test(test_is_contiguous),
         cmocka_unit_test(test_get_pointer_strided),
+        cmocka_unit_test(test_get_pointer_empty_indirect),
         cmocka_unit_test(test_get_pointer_implied),
         cmocka_unit_test(test_get_pointer_suboffsets),
         cmocka_unit_test(test_fill_contiguous_strides),
