@@ -454,16 +454,15 @@ static void mv_item(void *ctx)
 LOOPED(mv_item)
 
 /* The same steps through a span (a view held by value): creation is
- * the exporter's buffer taken and given back around the span, as a view
+ * the exporter's buffer taken with the span and given back, as a view
  * holds it for its lifetime. */
 static void span_create(void *ctx)
 {
     mv_error err; /* only written on failure: no per-call memset */
     mv_buffer b;
     mv_span s;
-    if (mv_object_getbuffer(((op *)ctx)->exporter, &b, MV_BUF_FULL_RO, &err) < 0 ||
-        mv_span_from_buffer(&s, &b, &err) < 0)
-        die_mv("mv_span_from_buffer", &err);
+    if (mv_span_acquire(&s, &b, ((op *)ctx)->exporter, MV_BUF_FULL_RO, &err) < 0)
+        die_mv("mv_span_acquire", &err);
     g_sink = (uint64_t)s.len;
     mv_buffer_release(&b);
 }

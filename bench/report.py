@@ -50,7 +50,7 @@ CASES = [
     ("create", "view creation"), ("create_local", "view creation, local exporter"),
     ("slice", "slice [1:1000:2]"), ("slice_local", "slice [1:1000:2], local exporter"),
     ("item", "item get [100] ('B')"),
-    ("create_span", "span creation (buffer + mv_span)"),
+    ("create_span", "span creation (mv_span_acquire + release)"),
     ("create_span_local", "span creation, local exporter"),
     ("slice_span", "span slice [1:1000:2]"), ("item_span", "span item [100] (mv_span_at1)"),
     ("item_span_value", "span item [100] as mv_value"),

@@ -634,9 +634,11 @@ MV_API mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t 
  * counted references.
  * The price is that a span owns nothing: the memory and the format text it
  * describes must stay valid while the span, or any span sliced from it, is
- * used.  Take a span from a buffer you hold (mv_object_getbuffer, until
- * mv_buffer_release) or from a view you hold (until mv_view_release), and
- * drop it when you let go of that; a span itself is never released.
+ * used.  Take a span of an object with mv_span_acquire (until you release
+ * the buffer it hands you), from a buffer you hold (mv_object_getbuffer,
+ * until mv_buffer_release) or from a view you hold (until
+ * mv_view_release), and drop it when you let go of that; a span itself is
+ * never released.
  *
  * Spans are direct (no suboffsets) and have at most MV_SPAN_MAX_NDIM
  * dimensions.  The fields are for reading; the functions trust a span they
@@ -672,6 +674,22 @@ typedef struct mv_span {
  * not parse or does not match itemsize among them).  On error *span is
  * left unchanged. */
 MV_API int mv_span_from_buffer(mv_span *span, const mv_buffer *b, mv_error *err);
+
+/* A span of exporter's memory, and the buffer that keeps it: exactly
+ * mv_object_getbuffer(exporter, hold, flags) followed by
+ * mv_span_from_buffer(span, hold), in one call.  The span is valid until
+ * mv_buffer_release(hold); release it once, as any buffer from
+ * mv_object_getbuffer.  The library's bytes and bytearray fill both
+ * directly (no calls through the type, no format lookup): with a local
+ * exporter this is the cheapest way to a view of an object.
+ * Errors: MV_EVALUE "span: NULL argument" for a NULL span;
+ * mv_object_getbuffer's errors (NULL hold or exporter, bad flags, the
+ * exporter's refusal); mv_span_from_buffer's (ndim above
+ * MV_SPAN_MAX_NDIM, suboffsets).  On any error *span is unchanged and
+ * nothing is held: *hold is zeroed (a NULL hold aside), the exporter's
+ * counts are as before.  Thread-safety: as mv_object_getbuffer. */
+MV_API int mv_span_acquire(mv_span *span, mv_buffer *hold, mv_object *exporter, int flags,
+                           mv_error *err);
 
 /* A span of a live view's memory, usable until the view is released.
  * Errors: MV_EVALUE "operation forbidden on released memoryview object";

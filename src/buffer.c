@@ -8,11 +8,6 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Every bit a consumer may set in a request.  PyBUF_READ (0x100) cannot be
- * told apart from the INDIRECT bit, but PyBUF_WRITE (0x200), the unused
- * 0x2 and anything higher are refused, as CPython 3.13 refuses them. */
-#define MV_BUF_REQUEST_BITS (0x1 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100)
-
 static int check_flags(int flags, mv_error *err)
 {
     if (flags & ~MV_BUF_REQUEST_BITS)
@@ -50,6 +45,8 @@ int mv_object_getbuffer(mv_object *exporter, mv_buffer *view, int flags, mv_erro
     if (!view || !exporter || (flags & ~MV_BUF_REQUEST_BITS) || !exporter->type ||
         !exporter->type->getbuffer)
         return getbuffer_refuse(exporter, view, flags, err);
+    if (mv_plain_getbuffer(exporter, view, flags))
+        return 0;
     memset(view, 0, sizeof *view);
     int rc = exporter->type->getbuffer(exporter, view, flags, err);
     if (rc < 0) {
@@ -113,20 +110,7 @@ int mv_buffer_fill_info(mv_buffer *view, mv_object *exporter, void *buf, ptrdiff
     if (!view || (flags & ~MV_BUF_REQUEST_BITS) || len < 0 || (!buf && len > 0) ||
         ((flags & MV_BUF_WRITABLE) && readonly))
         return fill_info_refuse(view, buf, len, flags, err);
-    if (exporter) /* mv_incref, inline: this runs for every buffer */
-        mv_count_add(&exporter->refcount, mv_is_local(exporter));
-    view->obj = exporter;
-    view->buf = buf;
-    view->len = len;
-    view->readonly = readonly ? 1 : 0;
-    view->itemsize = 1;
-    view->format = req(flags, MV_BUF_FORMAT) ? "B" : NULL;
-    view->ndim = 1;
-    /* As CPython: shape and strides point into the struct itself. */
-    view->shape = req(flags, MV_BUF_ND) ? &view->len : NULL;
-    view->strides = req(flags, MV_BUF_STRIDES) ? &view->itemsize : NULL;
-    view->suboffsets = NULL;
-    view->internal = NULL;
+    mv_fill_info_checked(view, exporter, buf, len, readonly, flags);
     return 0;
 }
 

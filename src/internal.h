@@ -12,6 +12,11 @@
 #define MV_MSG_RELEASED  "operation forbidden on released memoryview object"
 #define MV_MSG_READONLY  "cannot modify read-only memory"
 #define MV_MSG_STRUCTURE "memoryview assignment: lvalue and rvalue have different structures"
+/* Every bit a consumer may set in a request.  PyBUF_READ (0x100) cannot be
+ * told apart from the INDIRECT bit, but PyBUF_WRITE (0x200), the unused
+ * 0x2 and anything higher are refused, as CPython 3.13 refuses them. */
+#define MV_BUF_REQUEST_BITS (0x1 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100)
+
 #define MV_MSG_NDIM      "memoryview: number of dimensions must not exceed 64"
 
 /* Checked arithmetic: true when the result overflowed ptrdiff_t. */
@@ -298,11 +303,82 @@ typedef struct mv_malloc_out {
 } mv_malloc_out;
 void *mv_malloc_out_alloc(void *ctx, ptrdiff_t nbytes);
 
-/* The data of a bytearray / typed array / mapping (mmap or shm) object,
- * or NULL (with *len = 0) for any other object; mv_object_data dispatches
- * to them.  In exporters/bytearray.c, array.c and mmap.c.  A closed
- * mapping has no data (NULL, *len = 0). */
-void *mv_bytearray_data(mv_object *obj, size_t *len);
+/* mv_buffer_fill_info once its arguments passed its checks. */
+static inline void mv_fill_info_checked(mv_buffer *view, mv_object *exporter, void *buf,
+                                        ptrdiff_t len, int readonly, int flags)
+{
+    if (exporter) /* mv_incref, inline: this runs for every buffer */
+        mv_count_add(&exporter->refcount, mv_is_local(exporter));
+    view->obj = exporter;
+    view->buf = buf;
+    view->len = len;
+    view->readonly = readonly ? 1 : 0;
+    view->itemsize = 1;
+    view->format = (flags & MV_BUF_FORMAT) ? "B" : NULL;
+    view->ndim = 1;
+    /* As CPython: shape and strides point into the struct itself. */
+    view->shape = (flags & MV_BUF_ND) ? &view->len : NULL;
+    view->strides = (flags & MV_BUF_STRIDES) == MV_BUF_STRIDES ? &view->itemsize : NULL;
+    view->suboffsets = NULL;
+    view->internal = NULL;
+}
+
+/* bytes (exporters/bytes.c) and bytearray (exporters/bytearray.c), whose
+ * getbuffer is mv_buffer_fill_info over their data: here so that
+ * mv_plain_bytes can read them inline. */
+typedef struct mv_bytes {
+    mv_object ob;
+    size_t len;
+    unsigned char data[];
+} mv_bytes;
+
+typedef struct mv_bytearray {
+    mv_object ob;
+    unsigned char *data; /* never NULL, so an empty buffer has an address */
+    size_t len;
+} mv_bytearray;
+
+extern const mv_type mv_bytes_type, mv_bytearray_type;
+
+/* The data of a bytes or bytearray object, its length and whether it is
+ * read-only; NULL for any other object (obj must not be NULL). */
+static inline void *mv_plain_bytes(mv_object *obj, ptrdiff_t *len, int *readonly)
+{
+    if (obj->type == &mv_bytes_type) {
+        mv_bytes *b = (mv_bytes *)obj;
+        *len = (ptrdiff_t)b->len;
+        *readonly = 1;
+        return b->data;
+    }
+    if (obj->type == &mv_bytearray_type) {
+        mv_bytearray *b = (mv_bytearray *)obj;
+        *len = (ptrdiff_t)b->len;
+        *readonly = 0;
+        return b->data;
+    }
+    return NULL;
+}
+
+/* mv_object_getbuffer for a bytes or bytearray exporter, inline (flags
+ * already checked): true when *view is filled and the export counted;
+ * false, *view untouched, for other exporters and for a writable request
+ * of bytes (the type's getbuffer gives that error). */
+static inline bool mv_plain_getbuffer(mv_object *exporter, mv_buffer *view, int flags)
+{
+    ptrdiff_t len = 0;
+    int readonly = 0;
+    void *data = mv_plain_bytes(exporter, &len, &readonly);
+    if (!data || ((flags & MV_BUF_WRITABLE) && readonly))
+        return false;
+    mv_fill_info_checked(view, exporter, data, len, readonly, flags);
+    mv_count_add(&exporter->exports, mv_is_local(exporter));
+    return true;
+}
+
+/* The data of a typed array / mapping (mmap or shm) object, or NULL (with
+ * *len = 0) for any other object; mv_object_data dispatches to them.  In
+ * exporters/array.c and mmap.c.  A closed mapping has no data (NULL,
+ * *len = 0). */
 void *mv_array_data(mv_object *obj, size_t *len);
 void *mv_mmap_data(mv_object *obj, size_t *len);
 

@@ -106,6 +106,44 @@ int mv_span_from_buffer(mv_span *span, const mv_buffer *b, mv_error *err)
     return span_from_general(span, b, native, err);
 }
 
+/* mv_span_acquire through the exporter's type: the documented two calls.
+ * Out of line, so that the bytes / bytearray path builds no frame. */
+static __attribute__((noinline)) int acquire_general(mv_span *span, mv_buffer *hold,
+                                                     mv_object *exporter, int flags,
+                                                     mv_error *err)
+{
+    if (!span)
+        return mv_error_set(err, MV_EVALUE, "span: NULL argument");
+    int rc = mv_object_getbuffer(exporter, hold, flags, err);
+    if (rc == 0 && (rc = mv_span_from_buffer(span, hold, err)) == 0)
+        return 0;
+    if (hold) {
+        mv_buffer_release(hold);
+        memset(hold, 0, sizeof *hold);
+    }
+    return rc;
+}
+
+int mv_span_acquire(mv_span *span, mv_buffer *hold, mv_object *exporter, int flags,
+                    mv_error *err)
+{
+    if (!span || !hold || !exporter || (flags & ~MV_BUF_REQUEST_BITS) ||
+        !mv_plain_getbuffer(exporter, hold, flags))
+        return acquire_general(span, hold, exporter, flags, err);
+    /* bytes and bytearray: mv_span_from_buffer's plain 1-D path without
+     * its checks and format lookup (the descriptor is ours). */
+    span->buf = hold->buf;
+    span->len = hold->len;
+    span->itemsize = 1;
+    span->format = "B";
+    span->ndim = 1;
+    span->readonly = hold->readonly != 0;
+    span->native = 'B';
+    span->shape[0] = hold->len;
+    span->strides[0] = 1;
+    return 0;
+}
+
 int mv_span_from_view(mv_span *span, const mv_view *view, mv_error *err)
 {
     if (!span || !view)

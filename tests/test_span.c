@@ -3473,6 +3473,340 @@ static void view_from_span_alloc_sweep(void **state)
     mv_decref(ba);
 }
 
+/* ------------------------------------------------------------------------ */
+/* mv_span_acquire                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Every request mv_object_getbuffer accepts that a plain 1-D byte exporter
+ * can answer. */
+static const int acquire_requests[] = {
+    MV_BUF_SIMPLE,         MV_BUF_WRITABLE,      MV_BUF_FORMAT,        MV_BUF_ND,
+    MV_BUF_STRIDES,        MV_BUF_C_CONTIGUOUS,  MV_BUF_F_CONTIGUOUS,  MV_BUF_ANY_CONTIGUOUS,
+    MV_BUF_INDIRECT,       MV_BUF_CONTIG,        MV_BUF_CONTIG_RO,     MV_BUF_STRIDED,
+    MV_BUF_STRIDED_RO,     MV_BUF_RECORDS,       MV_BUF_RECORDS_RO,    MV_BUF_FULL,
+    MV_BUF_FULL_RO,        MV_BUF_ND | MV_BUF_FORMAT};
+
+/* *h is all zero bytes. */
+static void assert_zeroed(const mv_buffer *h)
+{
+    mv_buffer z;
+    memset(&z, 0, sizeof z);
+    assert_memory_equal(h, &z, sizeof z);
+}
+
+/* A bytes or bytearray of n bytes 0, 5, 10, ... (mod 256), local or not:
+ * mv_span_acquire for every request, against the values written out and
+ * against mv_object_getbuffer's descriptor for the same request. */
+static void acquire_plain_one(bool is_bytes, ptrdiff_t n, bool local)
+{
+    unsigned char init[64];
+    for (ptrdiff_t i = 0; i < n; i++)
+        init[i] = (unsigned char)(5 * i);
+    mv_error err;
+    mv_object *x = is_bytes ? mv_bytes_new(init, (size_t)n, &err)
+                            : mv_bytearray_new(init, (size_t)n, &err);
+    assert_non_null(x);
+    if (local)
+        mv_object_set_local(x);
+    size_t dlen = 99;
+    unsigned char *data = mv_object_data(x, &dlen);
+    assert_int_equal(dlen, n);
+    for (size_t r = 0; r < sizeof acquire_requests / sizeof *acquire_requests; r++) {
+        int flags = acquire_requests[r];
+        mv_buffer want;
+        int want_rc = mv_object_getbuffer(x, &want, flags, &err);
+        mv_buffer_release(&want);
+        mv_span s;
+        mv_buffer h;
+        poison(&s);
+        memset(&h, SPAN_POISON, sizeof h);
+        int rc = mv_span_acquire(&s, &h, x, flags, &err);
+        if (is_bytes && (flags & MV_BUF_WRITABLE)) {
+            assert_int_equal(want_rc, MV_EBUFFER);
+            expect_error(rc, &err, MV_EBUFFER, "Object is not writable.");
+            assert_poisoned(&s);
+            assert_zeroed(&h);
+            assert_int_equal(mv_object_refcount(x), 1);
+            assert_int_equal(mv_object_exports(x), 0);
+            continue;
+        }
+        assert_int_equal(want_rc, 0);
+        assert_int_equal(rc, 0);
+        assert_int_equal(mv_object_refcount(x), 2);
+        assert_int_equal(mv_object_exports(x), 1);
+        /* The span: the bytes, 1-D, unsigned bytes. */
+        ptrdiff_t shape[] = {n}, strides[] = {1};
+        expect_span(&s, data, 1, 1, shape, strides);
+        assert_int_equal(s.len, n);
+        assert_string_equal(s.format, "B");
+        assert_int_equal(s.native, 'B');
+        assert_int_equal(s.readonly, is_bytes);
+        for (ptrdiff_t i = 0; i < n; i++)
+            assert_int_equal(*(unsigned char *)mv_span_at1(&s, i), (unsigned char)(5 * i));
+        /* The buffer: what getbuffer hands out, its arrays in itself. */
+        assert_ptr_equal(h.buf, data);
+        assert_ptr_equal(h.obj, x);
+        assert_int_equal(h.len, n);
+        assert_int_equal(h.itemsize, 1);
+        assert_int_equal(h.readonly, is_bytes);
+        assert_int_equal(h.ndim, 1);
+        if (flags & MV_BUF_FORMAT)
+            assert_string_equal(h.format, "B");
+        else
+            assert_null(h.format);
+        assert_ptr_equal(h.shape, (flags & MV_BUF_ND) ? &h.len : NULL);
+        assert_ptr_equal(h.strides,
+                         (flags & MV_BUF_STRIDES) == MV_BUF_STRIDES ? &h.itemsize : NULL);
+        assert_null(h.suboffsets);
+        assert_null(h.internal);
+        assert_int_equal(!h.format, !want.format);
+        assert_int_equal(!h.shape, !want.shape);
+        assert_int_equal(!h.strides, !want.strides);
+        /* The export holds: no resize until it is released. */
+        if (!is_bytes)
+            expect_error(mv_bytearray_resize(x, 3, &err), &err, MV_EBUFFER,
+                         "Existing exports of data: object cannot be re-sized");
+        mv_buffer_release(&h);
+        assert_int_equal(mv_object_refcount(x), 1);
+        assert_int_equal(mv_object_exports(x), 0);
+    }
+    if (!is_bytes) {
+        assert_int_equal(mv_bytearray_resize(x, 3, &err), 0);
+        assert_int_equal(mv_object_data(x, &dlen) != NULL, 1);
+        assert_int_equal(dlen, 3);
+    }
+    mv_decref(x);
+}
+
+static void acquire_plain(void **state)
+{
+    (void)state;
+    const ptrdiff_t lens[] = {0, 1, 17, 64};
+    for (int b = 0; b < 2; b++)
+        for (int l = 0; l < 4; l++)
+            for (int local = 0; local < 2; local++)
+                acquire_plain_one(b == 1, lens[l], local == 1);
+}
+
+/* An exporter whose getbuffer hands out a fixed descriptor (or fails) and
+ * whose releasebuffer counts its calls. */
+typedef struct probe {
+    mv_object ob;
+    mv_buffer layout;
+    int fail;
+    int releases;
+} probe;
+
+static int probe_getbuffer(mv_object *self, mv_buffer *view, int flags, mv_error *err)
+{
+    probe *p = (probe *)self;
+    (void)flags;
+    if (p->fail)
+        return mv_error_set(err, MV_EBUFFER, "probe: refused");
+    *view = p->layout;
+    mv_incref(self);
+    view->obj = self;
+    return 0;
+}
+
+static void probe_release(mv_object *self, mv_buffer *view)
+{
+    (void)view;
+    ((probe *)self)->releases++;
+}
+
+static const mv_type probe_type = {
+    .name = "probe",
+    .getbuffer = probe_getbuffer,
+    .releasebuffer = probe_release,
+    .destroy = NULL,
+};
+
+static void acquire_other_exporters(void **state)
+{
+    (void)state;
+    mv_error err;
+    int16_t m[30];
+    for (int k = 0; k < 30; k++)
+        m[k] = (int16_t)(k * 7 - 50);
+
+    /* A 2-D external layout: rows two apart, columns reversed. */
+    ptrdiff_t shape[] = {3, 5}, strides[] = {20, -2};
+    mv_buffer lay = desc(&m[4], "h", 2, 2, shape, strides, 0);
+    mv_object *x = mv_external_new_layout(&lay, NULL, NULL, &err);
+    assert_non_null(x);
+    mv_span s;
+    mv_buffer h;
+    poison(&s);
+    assert_int_equal(mv_span_acquire(&s, &h, x, MV_BUF_FULL_RO, &err), 0);
+    assert_int_equal(mv_object_exports(x), 1);
+    assert_ptr_equal(h.obj, x);
+    expect_span(&s, &m[4], 2, 2, shape, strides);
+    assert_int_equal(s.native, 'h');
+    for (ptrdiff_t i = 0; i < 3; i++)
+        for (ptrdiff_t j = 0; j < 5; j++) {
+            ptrdiff_t idx[] = {i, j};
+            int16_t got;
+            memcpy(&got, mv_span_at(&s, idx), 2);
+            assert_int_equal(got, m[10 * i + 4 - j]);
+        }
+    mv_buffer_release(&h);
+    assert_int_equal(mv_object_exports(x), 0);
+    /* The exporter refuses a contiguous request for it: getbuffer's error. */
+    memset(&h, SPAN_POISON, sizeof h);
+    expect_error(mv_span_acquire(&s, &h, x, MV_BUF_C_CONTIGUOUS, &err), &err, MV_EBUFFER,
+                 "memoryview: underlying buffer is not C-contiguous");
+    assert_zeroed(&h);
+    assert_int_equal(mv_object_exports(x), 0);
+    assert_int_equal(mv_object_refcount(x), 1);
+
+    /* A typed array and a view as exporters. */
+    mv_object *a = mv_array_new("<i", 6, &err);
+    assert_non_null(a);
+    assert_int_equal(mv_span_acquire(&s, &h, a, MV_BUF_FULL, &err), 0);
+    size_t alen = 0;
+    void *adata = mv_object_data(a, &alen);
+    ptrdiff_t ash[] = {6}, ast[] = {4};
+    expect_span(&s, adata, 4, 1, ash, ast);
+    assert_string_equal(s.format, "<i");
+    assert_int_equal(mv_object_exports(a), 1);
+    mv_view *v = mv_view_new(a, &err);
+    assert_non_null(v);
+    assert_int_equal(mv_object_exports(a), 2);
+    mv_span sv;
+    mv_buffer hv;
+    poison(&sv);
+    assert_int_equal(mv_span_acquire(&sv, &hv, mv_view_object(v), MV_BUF_FULL_RO, &err), 0);
+    assert_span_equal(&sv, &s);
+    mv_buffer_release(&hv);
+    mv_buffer_release(&h);
+    mv_decref(mv_view_object(v));
+    assert_int_equal(mv_object_exports(a), 0);
+    mv_decref(a);
+
+    /* Descriptors a view takes but a span does not: the buffer is given
+     * back (releasebuffer runs once, counts as before), *span unchanged. */
+    probe p;
+    memset(&p, 0, sizeof p);
+    mv_object_init(&p.ob, &probe_type);
+    ptrdiff_t ones[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+    p.layout = desc(m, "h", 2, 9, ones, NULL, 0);
+    poison(&s);
+    memset(&h, SPAN_POISON, sizeof h);
+    expect_error(mv_span_acquire(&s, &h, &p.ob, MV_BUF_FULL_RO, &err), &err, MV_EVALUE,
+                 "span: ndim must be in [0, 8], not 9");
+    assert_poisoned(&s);
+    assert_zeroed(&h);
+    assert_int_equal(p.releases, 1);
+    assert_int_equal(mv_object_refcount(&p.ob), 1);
+    assert_int_equal(mv_object_exports(&p.ob), 0);
+    ptrdiff_t n4[] = {4}, subs[] = {0};
+    int16_t *rows[1] = {m};
+    p.layout = desc(rows, "h", 2, 1, n4, NULL, 0);
+    p.layout.suboffsets = subs;
+    expect_error(mv_span_acquire(&s, &h, &p.ob, MV_BUF_FULL_RO, &err), &err, MV_EVALUE,
+                 MSG_SUBOFFSETS);
+    assert_poisoned(&s);
+    assert_zeroed(&h);
+    assert_int_equal(p.releases, 2);
+    assert_int_equal(mv_object_exports(&p.ob), 0);
+    /* A refusal by the exporter itself. */
+    p.fail = 1;
+    expect_error(mv_span_acquire(&s, &h, &p.ob, MV_BUF_FULL_RO, &err), &err, MV_EBUFFER,
+                 "probe: refused");
+    assert_zeroed(&h);
+    assert_int_equal(p.releases, 2);
+    assert_int_equal(mv_object_refcount(&p.ob), 1);
+    /* A good descriptor: released through the type once. */
+    p.fail = 0;
+    p.layout = desc(m, "h", 2, 1, n4, NULL, 1);
+    assert_int_equal(mv_span_acquire(&s, &h, &p.ob, MV_BUF_FULL_RO, &err), 0);
+    assert_true(s.readonly);
+    assert_int_equal(s.shape[0], 4);
+    assert_int_equal(mv_object_exports(&p.ob), 1);
+    mv_buffer_release(&h);
+    assert_int_equal(p.releases, 3);
+    assert_int_equal(mv_object_exports(&p.ob), 0);
+    assert_int_equal(mv_object_refcount(&p.ob), 1);
+    mv_decref(x);
+}
+
+static void acquire_errors(void **state)
+{
+    (void)state;
+    mv_error err;
+    mv_object *ba = mv_bytearray_new("abc", 3, &err);
+    mv_object *by = mv_bytes_new("abc", 3, &err);
+    assert_non_null(ba);
+    assert_non_null(by);
+    mv_object *objs[] = {ba, by};
+    char msg[MV_ERROR_MESSAGE_MAX];
+    for (int o = 0; o < 2; o++) {
+        mv_object *x = objs[o];
+        mv_span s;
+        mv_buffer h;
+        poison(&s);
+        expect_error(mv_span_acquire(NULL, &h, x, MV_BUF_FULL_RO, &err), &err, MV_EVALUE,
+                     MSG_NULL);
+        assert_int_equal(mv_span_acquire(NULL, NULL, NULL, 0, NULL), MV_EVALUE);
+        expect_error(mv_span_acquire(&s, NULL, x, MV_BUF_FULL_RO, &err), &err, MV_EVALUE,
+                     "getbuffer: view must not be NULL");
+        memset(&h, SPAN_POISON, sizeof h);
+        expect_error(mv_span_acquire(&s, &h, NULL, MV_BUF_FULL_RO, &err), &err, MV_EVALUE,
+                     "getbuffer: exporter must not be NULL");
+        assert_zeroed(&h);
+        /* Flags outside the request set, the bits the fast path tests among
+         * them. */
+        const int bad[] = {0x2, 0x200, 0x400, 0x1000, MV_BUF_FULL | 0x2, -1, INT_MIN};
+        for (int b = 0; b < 7; b++) {
+            memset(&h, SPAN_POISON, sizeof h);
+            snprintf(msg, sizeof msg, "invalid buffer request flags 0x%x", (unsigned)bad[b]);
+            expect_error(mv_span_acquire(&s, &h, x, bad[b], &err), &err, MV_EVALUE, msg);
+            assert_zeroed(&h);
+        }
+        assert_poisoned(&s);
+        assert_int_equal(mv_object_refcount(x), 1);
+        assert_int_equal(mv_object_exports(x), 0);
+    }
+    /* An object with no buffer. */
+    mv_object plain;
+    static const mv_type nobuf = {.name = "nobuf"};
+    mv_object_init(&plain, &nobuf);
+    mv_span s;
+    mv_buffer h;
+    expect_error(mv_span_acquire(&s, &h, &plain, MV_BUF_SIMPLE, &err), &err, MV_ETYPE,
+                 "a bytes-like object is required, not 'nobuf'");
+    assert_zeroed(&h);
+    mv_decref(ba);
+    mv_decref(by);
+}
+
+/* bytes and bytearray spans come without an allocation. */
+static void acquire_no_allocations(void **state)
+{
+    (void)state;
+    mv_error err;
+    mv_object *ba = mv_bytearray_new("abcd", 4, &err);
+    mv_object *by = mv_bytes_new("abcd", 4, &err);
+    assert_non_null(ba);
+    assert_non_null(by);
+    mv_span s1, s2;
+    mv_buffer h1, h2;
+    noalloc_begin();
+    int rc1 = mv_span_acquire(&s1, &h1, ba, MV_BUF_FULL, &err);
+    int rc2 = mv_span_acquire(&s2, &h2, by, MV_BUF_FULL_RO, &err);
+    long failed = noalloc_end();
+    assert_int_equal(rc1, 0);
+    assert_int_equal(rc2, 0);
+    assert_int_equal(failed, 0);
+    assert_int_equal(s1.len, 4);
+    assert_int_equal(s2.len, 4);
+    mv_buffer_release(&h1);
+    mv_buffer_release(&h2);
+    mv_decref(ba);
+    mv_decref(by);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3481,6 +3815,10 @@ int main(void)
         cmocka_unit_test(from_external_layout),
         cmocka_unit_test(native_codes),
         cmocka_unit_test(from_buffer_errors),
+        cmocka_unit_test(acquire_plain),
+        cmocka_unit_test(acquire_other_exporters),
+        cmocka_unit_test(acquire_errors),
+        cmocka_unit_test(acquire_no_allocations),
         cmocka_unit_test(from_view_cases),
         cmocka_unit_test(from_view_unparseable_format),
         cmocka_unit_test(items_native),

@@ -1,5 +1,5 @@
 /* Concurrent readers: many threads derive, read and drop views of one
- * exporter and one shared view.  Run under ThreadSanitizer by `make test`;
+ * exporter and one shared view, and spans of one bytearray.  Run under ThreadSanitizer by `make test`;
  * the counts at the end must come back to exactly what they were. */
 #include <memview.h>
 
@@ -26,6 +26,7 @@ static void on_release(void *ctx, void *mem)
 struct shared {
     mv_object *exporter;
     mv_view *view;
+    mv_object *bytearray; /* bytes i at i; its spans take the inline path */
     atomic_int errors;
 };
 
@@ -88,6 +89,16 @@ static void *reader(void *arg)
             else
                 mv_buffer_release(&b);
         }
+        mv_span sp;
+        mv_buffer hold;
+        if (mv_span_acquire(&sp, &hold, s->bytearray, MV_BUF_FULL_RO, &err) < 0) {
+            atomic_fetch_add(&s->errors, 1);
+        } else {
+            const unsigned char *p = mv_span_at1(&sp, r % N);
+            if (!p || *p != (unsigned char)(r % N))
+                atomic_fetch_add(&s->errors, 1);
+            mv_buffer_release(&hold);
+        }
         mv_decref(mv_view_object(sliced));
         mv_decref(mv_view_object(chained));
         mv_decref(mv_view_object(own));
@@ -107,6 +118,8 @@ static void concurrent_views(void **state)
     assert_non_null(s.exporter);
     s.view = mv_view_new(s.exporter, &err);
     assert_non_null(s.view);
+    s.bytearray = mv_bytearray_new(mem, N, &err);
+    assert_non_null(s.bytearray);
 
     pthread_t t[NTHREADS];
     for (int i = 0; i < NTHREADS; i++)
@@ -119,6 +132,9 @@ static void concurrent_views(void **state)
     assert_int_equal(mv_object_exports(s.exporter), 1);
     assert_int_equal(mv_object_exports(mv_view_object(s.view)), 0);
     assert_int_equal(mv_object_refcount(s.exporter), 2);
+    assert_int_equal(mv_object_exports(s.bytearray), 0);
+    assert_int_equal(mv_object_refcount(s.bytearray), 1);
+    mv_decref(s.bytearray);
 
     mv_decref(s.exporter);
     assert_int_equal(atomic_load(&released), 0);

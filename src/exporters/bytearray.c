@@ -7,12 +7,6 @@
 #include <string.h>
 
 
-typedef struct mv_bytearray {
-    mv_object ob;
-    unsigned char *data; /* never NULL, so an empty buffer has an address */
-    size_t len;
-} mv_bytearray;
-
 static int bytearray_getbuffer(mv_object *self, mv_buffer *view, int flags, mv_error *err)
 {
     mv_bytearray *b = (mv_bytearray *)self;
@@ -26,7 +20,7 @@ static void bytearray_destroy(mv_object *self)
     free(b);
 }
 
-static const mv_type bytearray_type = {
+const mv_type mv_bytearray_type = {
     .name = "bytearray",
     .getbuffer = bytearray_getbuffer,
     .releasebuffer = NULL,
@@ -55,13 +49,13 @@ mv_object *mv_bytearray_new(const void *data, size_t len, mv_error *err)
     else if (len > 0)
         memset(b->data, 0, len);
     b->len = len;
-    mv_object_init(&b->ob, &bytearray_type);
+    mv_object_init(&b->ob, &mv_bytearray_type);
     return &b->ob;
 }
 
 int mv_bytearray_resize(mv_object *obj, size_t newlen, mv_error *err)
 {
-    if (!obj || obj->type != &bytearray_type)
+    if (!obj || obj->type != &mv_bytearray_type)
         return mv_error_set(err, MV_ETYPE, "resize: a bytearray is required, not '%s'",
                             mv_object_type_name(obj));
     mv_bytearray *b = (mv_bytearray *)obj;
@@ -77,13 +71,4 @@ int mv_bytearray_resize(mv_object *obj, size_t newlen, mv_error *err)
     b->data = p;
     b->len = newlen;
     return 0;
-}
-
-void *mv_bytearray_data(mv_object *obj, size_t *len)
-{
-    if (!obj || obj->type != &bytearray_type)
-        return NULL;
-    mv_bytearray *b = (mv_bytearray *)obj;
-    *len = b->len;
-    return b->data;
 }

@@ -7,12 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct mv_bytes {
-    mv_object ob;
-    size_t len;
-    unsigned char data[];
-} mv_bytes;
-
 static int bytes_getbuffer(mv_object *self, mv_buffer *view, int flags, mv_error *err)
 {
     mv_bytes *b = (mv_bytes *)self;
@@ -24,7 +18,7 @@ static void bytes_destroy(mv_object *self)
     free(self);
 }
 
-static const mv_type bytes_type = {
+const mv_type mv_bytes_type = {
     .name = "bytes",
     .getbuffer = bytes_getbuffer,
     .releasebuffer = NULL,
@@ -47,7 +41,7 @@ mv_object *mv_bytes_new(const void *data, size_t len, mv_error *err)
         mv_error_set(err, MV_ENOMEM, "bytes: cannot allocate %zu bytes", len);
         return NULL;
     }
-    mv_object_init(&b->ob, &bytes_type);
+    mv_object_init(&b->ob, &mv_bytes_type);
     b->len = len;
     if (len > 0)
         memcpy(b->data, data, len);
@@ -63,12 +57,10 @@ void *mv_object_data(mv_object *obj, size_t *len)
     *len = 0;
     if (!obj)
         return NULL;
-    if (obj->type == &bytes_type) {
-        mv_bytes *b = (mv_bytes *)obj;
-        *len = b->len;
-        return b->data;
-    }
-    void *p = mv_bytearray_data(obj, len);
+    ptrdiff_t n = 0;
+    int readonly;
+    void *p = mv_plain_bytes(obj, &n, &readonly);
+    *len = (size_t)n;
     if (!p)
         p = mv_array_data(obj, len);
     if (!p)
