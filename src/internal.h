@@ -340,6 +340,11 @@ typedef struct mv_bytearray {
 
 extern const mv_type mv_bytes_type, mv_bytearray_type;
 
+static inline bool mv_is_plain_bytes(const mv_object *obj)
+{
+    return obj->type == &mv_bytes_type || obj->type == &mv_bytearray_type;
+}
+
 /* The data of a bytes or bytearray object, its length and whether it is
  * read-only; NULL for any other object (obj must not be NULL). */
 static inline void *mv_plain_bytes(mv_object *obj, ptrdiff_t *len, int *readonly)

@@ -103,11 +103,13 @@ static format_holder *holder_new(const char *text, mv_error *err)
 static const char common_text[] = "BbchHiIlLqQnNfde?P";
 static format_holder *common_plain[sizeof common_text - 1];
 static format_holder *common_at[sizeof common_text - 1];
+static unsigned char common_slot[128]; /* code -> 1 + index in common_text, or 0 */
 static once_flag common_once = ONCE_FLAG_INIT;
 
 static void common_init(void)
 {
     for (size_t i = 0; i + 1 < sizeof common_text; i++) {
+        common_slot[(unsigned char)common_text[i]] = (unsigned char)(i + 1);
         char text[3] = {'@', common_text[i], '\0'};
         common_at[i] = holder_new(text, NULL);
         common_plain[i] = holder_new(text + 1, NULL);
@@ -124,10 +126,11 @@ static void common_init(void)
 static format_holder *holder_get(const char *text, mv_error *err)
 {
     const char *c = text[0] == '@' ? text + 1 : text;
-    const char *hit = c[0] && !c[1] ? strchr(common_text, c[0]) : NULL;
-    if (hit) {
+    unsigned char code = (unsigned char)c[0];
+    if (code && code < 128 && !c[1]) {
         call_once(&common_once, common_init);
-        format_holder *h = (c == text ? common_plain : common_at)[hit - common_text];
+        unsigned slot = common_slot[code];
+        format_holder *h = slot ? (c == text ? common_plain : common_at)[slot - 1] : NULL;
         if (h)
             return h;
     }
@@ -397,7 +400,9 @@ mv_view *mv_view_new(mv_object *exporter, mv_error *err)
     }
     mbuf->local = mv_is_local(exporter);
     int bad = 0;
-    if (mbuf->master.ndim > MV_MAX_NDIM) {
+    if (mv_is_plain_bytes(exporter)) {
+        /* Our own bytes / bytearray descriptor: consistent by construction. */
+    } else if (mbuf->master.ndim > MV_MAX_NDIM) {
         bad = mv_error_set(err, MV_EVALUE, MV_MSG_NDIM);
     } else {
         /* The format is checked against itemsize only when it parses: a
