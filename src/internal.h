@@ -12,12 +12,12 @@
 #define MV_MSG_RELEASED  "operation forbidden on released memoryview object"
 #define MV_MSG_READONLY  "cannot modify read-only memory"
 #define MV_MSG_STRUCTURE "memoryview assignment: lvalue and rvalue have different structures"
+#define MV_MSG_NDIM      "memoryview: number of dimensions must not exceed 64"
+
 /* Every bit a consumer may set in a request.  PyBUF_READ (0x100) cannot be
  * told apart from the INDIRECT bit, but PyBUF_WRITE (0x200), the unused
  * 0x2 and anything higher are refused, as CPython 3.13 refuses them. */
 #define MV_BUF_REQUEST_BITS (0x1 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100)
-
-#define MV_MSG_NDIM      "memoryview: number of dimensions must not exceed 64"
 
 /* Checked arithmetic: true when the result overflowed ptrdiff_t. */
 static inline bool mv_mul_overflow(ptrdiff_t a, ptrdiff_t b, ptrdiff_t *out)
