@@ -92,11 +92,18 @@ MV_API const char *mv_error_name(int code);
 /* ======================================================================== *
  * Objects (src/object.c)
  *
- * Every exporter and every view starts with an mv_object: an atomic
- * reference count, an atomic export count (the number of buffers obtained
- * from it and not yet released) and a type vtable.  Writing an exporter:
- * embed mv_object as the first member, fill an mv_type, call
- * mv_object_init().
+ * Every exporter and every view starts with an mv_object: a reference
+ * count and an export count (the number of buffers obtained from it and
+ * not yet released; each also holds a reference), kept in one atomic word
+ * so that taking or giving back a buffer is one atomic operation, and a
+ * type vtable.  Writing an exporter: embed mv_object as the first member,
+ * fill an mv_type, call mv_object_init().
+ *
+ * Limits: at most MV_EXPORTS_MAX buffers of one object can be held at once
+ * (mv_object_getbuffer refuses more); an object that reaches
+ * MV_REFS_IMMORTAL references (only leaked references get there) becomes
+ * immortal instead of overflowing: its count stops changing and it is
+ * never destroyed.
  * ======================================================================== */
 
 typedef struct mv_object mv_object;
@@ -116,9 +123,13 @@ typedef struct mv_type {
     void (*destroy)(mv_object *self);
 } mv_type;
 
+#define MV_EXPORTS_MAX   ((size_t)1 << 23)
+#define MV_REFS_IMMORTAL ((size_t)1 << 38)
+
 struct mv_object {
-    atomic_size_t refcount;
-    atomic_size_t exports;
+    /* References in the low 40 bits, exports in the high 24: private, read
+     * them with mv_object_refcount / mv_object_exports. */
+    atomic_uint_least64_t counts;
     const mv_type *type;
     unsigned flags; /* MV_OBJECT_LOCAL; read-only, see mv_object_set_local */
 };
@@ -144,7 +155,8 @@ MV_API void mv_object_set_local(mv_object *obj);
 MV_API void mv_incref(void *obj);
 MV_API void mv_decref(void *obj);
 
-/* Current reference / export count (a snapshot; for tests and diagnostics). */
+/* Current reference / export count (a snapshot; for tests and
+ * diagnostics).  An immortal object reports MV_REFS_IMMORTAL or more. */
 MV_API size_t mv_object_refcount(const void *obj);
 MV_API size_t mv_object_exports(const void *obj);
 
@@ -199,8 +211,9 @@ enum {
 /* Ask `exporter` for a buffer (PyObject_GetBuffer).  On success view->obj
  * holds a new reference and the exporter's export count is one higher until
  * mv_buffer_release(view).  Errors: MV_EBUFFER when the object cannot honour
- * the request (e.g. "underlying buffer is not writable"); MV_EVALUE for
- * flags outside the PyBUF_* set. */
+ * the request (e.g. "underlying buffer is not writable"); MV_EBUFFER "too
+ * many exports of one object (at most 8388608)" when MV_EXPORTS_MAX are
+ * held; MV_EVALUE for flags outside the PyBUF_* set. */
 MV_API int mv_object_getbuffer(mv_object *exporter, mv_buffer *view, int flags, mv_error *err);
 
 /* Release a buffer from mv_object_getbuffer (PyBuffer_Release): runs the

@@ -71,9 +71,10 @@ static inline ptrdiff_t mv_slice_adjust(ptrdiff_t length, ptrdiff_t *start, ptrd
     return 0;
 }
 
-/* Counts (reference, export, view): atomic read-modify-writes, or plain
- * loads and stores for local objects (mv_object_set_local), which one
- * thread at a time uses.  mv_count_sub returns the value before. */
+/* Counts (a managed buffer's views and block users): atomic
+ * read-modify-writes, or plain loads and stores for local objects
+ * (mv_object_set_local), which one thread at a time uses.  mv_count_sub
+ * returns the value before. */
 static inline void mv_count_add(atomic_size_t *c, bool local)
 {
     if (local)
@@ -91,6 +92,42 @@ static inline size_t mv_count_sub(atomic_size_t *c, bool local)
         return old;
     }
     return atomic_fetch_sub_explicit(c, 1, memory_order_acq_rel);
+}
+
+/* An mv_object's counts word (see struct mv_object): references in the
+ * low 40 bits, every export holding one of them, exports in the high 24.
+ * The object lives while it has a reference.  Exports stop at
+ * MV_EXPORTS_MAX, far enough below the field's 2^24 that racing threads
+ * cannot carry past it; references stop changing at MV_REFS_IMMORTAL (an
+ * immortal object's count is set to MV_REFS_PINNED, far enough above that
+ * exports taken and given back around it never bring it down to there). */
+#define MV_REF_ONE     UINT64_C(1)
+#define MV_EXPORT_ONE  (UINT64_C(1) << 40)
+#define MV_REFS(w)     ((w) & (MV_EXPORT_ONE - 1))
+#define MV_EXPORTS(w)  ((w) >> 40)
+#define MV_REFS_PINNED (UINT64_C(1) << 39)
+
+/* Add n to an object's counts word; the value before. */
+static inline uint64_t mv_counts_add(atomic_uint_least64_t *c, uint64_t n, bool local)
+{
+    if (local) {
+        uint64_t old = atomic_load_explicit(c, memory_order_relaxed);
+        atomic_store_explicit(c, old + n, memory_order_relaxed);
+        return old;
+    }
+    return atomic_fetch_add_explicit(c, n, memory_order_acq_rel);
+}
+
+/* Make obj immortal (it reached MV_REFS_IMMORTAL references). */
+void mv_object_pin(mv_object *obj);
+
+/* mv_incref, inline. */
+static inline void mv_ref_add(mv_object *obj, bool local)
+{
+    if (MV_REFS(atomic_load_explicit(&obj->counts, memory_order_relaxed)) >= MV_REFS_IMMORTAL)
+        return;
+    if (MV_REFS(mv_counts_add(&obj->counts, MV_REF_ONE, local)) + 1 >= MV_REFS_IMMORTAL)
+        mv_object_pin(obj);
 }
 
 static inline bool mv_is_local(const mv_object *obj)
@@ -308,7 +345,7 @@ static inline void mv_fill_info_checked(mv_buffer *view, mv_object *exporter, vo
                                         ptrdiff_t len, int readonly, int flags)
 {
     if (exporter) /* mv_incref, inline: this runs for every buffer */
-        mv_count_add(&exporter->refcount, mv_is_local(exporter));
+        mv_ref_add(exporter, mv_is_local(exporter));
     view->obj = exporter;
     view->buf = buf;
     view->len = len;
@@ -375,8 +412,21 @@ static inline bool mv_plain_getbuffer(mv_object *exporter, mv_buffer *view, int 
     void *data = mv_plain_bytes(exporter, &len, &readonly);
     if (!data || ((flags & MV_BUF_WRITABLE) && readonly))
         return false;
-    mv_fill_info_checked(view, exporter, data, len, readonly, flags);
-    mv_count_add(&exporter->exports, mv_is_local(exporter));
+    /* The export and its reference in one step, checked after (see
+     * mv_buffer_release); at the limit the type's path gives the error.
+     * An immortal object's reference count stays as it was. */
+    bool local = mv_is_local(exporter);
+    uint64_t old = mv_counts_add(&exporter->counts, MV_EXPORT_ONE + MV_REF_ONE, local);
+    if (MV_EXPORTS(old) >= MV_EXPORTS_MAX) {
+        mv_counts_add(&exporter->counts, 0 - (MV_EXPORT_ONE + MV_REF_ONE), local);
+        return false;
+    }
+    if (MV_REFS(old) >= MV_REFS_IMMORTAL)
+        mv_counts_add(&exporter->counts, 0 - MV_REF_ONE, local);
+    else if (MV_REFS(old) + 1 >= MV_REFS_IMMORTAL)
+        mv_object_pin(exporter);
+    mv_fill_info_checked(view, NULL, data, len, readonly, flags);
+    view->obj = exporter;
     return true;
 }
 

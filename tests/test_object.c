@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
@@ -319,6 +320,148 @@ static void test_getbuffer_bad_arguments(void **state)
     mv_decref(p);
 }
 
+/* The counts word, written by hand: `refs` references of which `exports`
+ * are held by exports (white-box: the layout is struct mv_object's). */
+static void set_counts(mv_object *o, uint64_t refs, uint64_t exports)
+{
+    atomic_store(&o->counts, exports << 40 | refs);
+}
+
+/* MV_EXPORTS_MAX buffers held: one more is refused with the documented
+ * error, through every entry point, and changes nothing; the type's
+ * releasebuffer undoes its getbuffer. */
+static void test_export_limit(void **state)
+{
+    (void)state;
+    char want[MV_ERROR_MESSAGE_MAX];
+    snprintf(want, sizeof want, "too many exports of one object (at most %zu)", MV_EXPORTS_MAX);
+    for (int local = 0; local < 2; local++) {
+        int destroyed = 0;
+        probe *p = probe_new(&probe_type, &destroyed);
+        mv_error err;
+        mv_object *ba = mv_bytearray_new("abc", 3, &err);
+        assert_non_null(ba);
+        mv_object *objs[] = {&p->ob, ba};
+        for (int k = 0; k < 2; k++) {
+            mv_object *o = objs[k];
+            if (local)
+                mv_object_set_local(o);
+            set_counts(o, MV_EXPORTS_MAX + 1, MV_EXPORTS_MAX);
+            uint64_t before = atomic_load(&o->counts);
+            mv_buffer b;
+            memset(&b, 0x5a, sizeof b);
+            assert_int_equal(mv_object_getbuffer(o, &b, MV_BUF_FULL_RO, &err), MV_EBUFFER);
+            assert_int_equal(err.code, MV_EBUFFER);
+            assert_string_equal(err.message, want);
+            assert_null(b.obj);
+            assert_true(atomic_load(&o->counts) == before);
+            mv_span s;
+            assert_int_equal(mv_span_acquire(&s, &b, o, MV_BUF_SIMPLE, &err), MV_EBUFFER);
+            assert_string_equal(err.message, want);
+            assert_true(atomic_load(&o->counts) == before);
+            assert_null(mv_view_new(o, &err));
+            assert_string_equal(err.message, want);
+            assert_true(atomic_load(&o->counts) == before);
+            /* One given back: one can be taken again. */
+            set_counts(o, MV_EXPORTS_MAX, MV_EXPORTS_MAX - 1);
+            assert_int_equal(mv_object_getbuffer(o, &b, MV_BUF_SIMPLE, &err), 0);
+            assert_int_equal(mv_object_exports(o), MV_EXPORTS_MAX);
+            assert_int_equal(mv_object_refcount(o), MV_EXPORTS_MAX + 1);
+            mv_buffer_release(&b);
+            assert_int_equal(mv_object_exports(o), MV_EXPORTS_MAX - 1);
+            set_counts(o, 1, 0);
+        }
+        /* Each refusal and the last release went through releasebuffer. */
+        assert_int_equal(p->releases, 4);
+        mv_decref(ba);
+        mv_decref(&p->ob);
+        assert_int_equal(destroyed, 1);
+    }
+}
+
+/* MV_REFS_IMMORTAL references: the object is pinned and its count stops
+ * changing, whatever takes or gives back references or buffers. */
+static void test_immortal(void **state)
+{
+    (void)state;
+    for (int local = 0; local < 2; local++) {
+        int destroyed = 0;
+        probe *p = probe_new(&probe_type, &destroyed);
+        mv_error err;
+        mv_object *ba = mv_bytearray_new("abc", 3, &err);
+        assert_non_null(ba);
+        mv_object *objs[] = {&p->ob, ba};
+        for (int k = 0; k < 2; k++) {
+            mv_object *o = objs[k];
+            if (local)
+                mv_object_set_local(o);
+            /* Crossing by mv_incref for the probe, by a buffer for the
+             * bytearray (its inline path). */
+            set_counts(o, MV_REFS_IMMORTAL - 2, 0);
+            mv_incref(o);
+            assert_int_equal(mv_object_refcount(o), MV_REFS_IMMORTAL - 1);
+            mv_buffer held;
+            if (k == 0)
+                mv_incref(o);
+            else
+                assert_int_equal(mv_object_getbuffer(o, &held, MV_BUF_SIMPLE, &err), 0);
+            size_t pinned = mv_object_refcount(o);
+            assert_true(pinned >= MV_REFS_IMMORTAL);
+            assert_int_equal(pinned, (size_t)1 << 39);
+            for (int i = 0; i < 3; i++)
+                mv_decref(o);
+            mv_incref(o);
+            assert_int_equal(mv_object_refcount(o), pinned);
+            mv_buffer b;
+            mv_span s;
+            assert_int_equal(mv_object_getbuffer(o, &b, MV_BUF_FULL_RO, &err), 0);
+            assert_int_equal(mv_object_refcount(o), pinned);
+            assert_int_equal(mv_object_exports(o), k == 1 ? 2 : 1);
+            mv_buffer_release(&b);
+            assert_int_equal(mv_span_acquire(&s, &b, o, MV_BUF_SIMPLE, &err), 0);
+            mv_buffer_release(&b);
+            /* A buffer filled without getbuffer holds no export. */
+            assert_int_equal(mv_buffer_fill_info(&b, o, p->mem, 4, 1, MV_BUF_SIMPLE, &err), 0);
+            mv_buffer_release(&b);
+            if (k == 1)
+                mv_buffer_release(&held);
+            assert_int_equal(mv_object_refcount(o), pinned);
+            assert_int_equal(mv_object_exports(o), 0);
+            set_counts(o, 1, 0);
+        }
+        assert_int_equal(destroyed, 0);
+        mv_decref(ba);
+        mv_decref(&p->ob);
+        assert_int_equal(destroyed, 1);
+    }
+}
+
+/* A buffer filled without mv_object_getbuffer holds a reference and no
+ * export: giving it back takes the reference only, and the last one
+ * destroys. */
+static void test_release_without_export(void **state)
+{
+    (void)state;
+    for (int local = 0; local < 2; local++) {
+        int destroyed = 0;
+        probe *p = probe_new(&probe_type, &destroyed);
+        if (local)
+            mv_object_set_local(&p->ob);
+        mv_buffer b;
+        mv_error err;
+        assert_int_equal(mv_buffer_fill_info(&b, &p->ob, p->mem, 4, 0, MV_BUF_SIMPLE, &err), 0);
+        assert_int_equal(mv_object_refcount(p), 2);
+        mv_buffer_release(&b);
+        assert_int_equal(mv_object_refcount(p), 1);
+        assert_int_equal(mv_object_exports(p), 0);
+        assert_int_equal(mv_buffer_fill_info(&b, &p->ob, p->mem, 4, 0, MV_BUF_SIMPLE, &err), 0);
+        mv_decref(&p->ob);
+        assert_int_equal(destroyed, 0);
+        mv_buffer_release(&b); /* the last reference */
+        assert_int_equal(destroyed, 1);
+    }
+}
+
 /* Concurrent references and exports: the counts must come out exact. */
 enum { THREADS = 4, ROUNDS = 20000 };
 
@@ -383,6 +526,9 @@ int main(void)
         cmocka_unit_test(test_getbuffer_redirect),
         cmocka_unit_test(test_getbuffer_not_an_exporter),
         cmocka_unit_test(test_getbuffer_bad_arguments),
+        cmocka_unit_test(test_export_limit),
+        cmocka_unit_test(test_immortal),
+        cmocka_unit_test(test_release_without_export),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
