@@ -124,7 +124,7 @@ typedef struct mv_type {
 } mv_type;
 
 #define MV_EXPORTS_MAX   ((size_t)1 << 23)
-#define MV_REFS_IMMORTAL ((size_t)1 << 38)
+#define MV_REFS_IMMORTAL (UINT64_C(1) << 38)
 
 struct mv_object {
     /* References in the low 40 bits, exports in the high 24: private, read
