@@ -151,7 +151,7 @@ MV_API void mv_object_set_local(mv_object *obj);
 
 /* Add / drop a reference.  `obj` is an mv_object or anything that starts
  * with one (every mv_view); NULL is ignored.  The last mv_decref calls the
- * type's destroy. */
+ * type's destroy (never, for an immortal object: see Limits above). */
 MV_API void mv_incref(void *obj);
 MV_API void mv_decref(void *obj);
 
