@@ -38,7 +38,7 @@ void mv_object_pin(mv_object *obj)
 void mv_incref(void *obj)
 {
     if (obj)
-        mv_ref_add(obj, mv_is_local(obj));
+        mv_ref_add(obj, 0, mv_is_local(obj));
 }
 
 void mv_decref(void *obj)
