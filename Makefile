@@ -29,7 +29,7 @@ BENCH_DEPS = gcc make meson ninja-build pkg-config python3-dev python3-numpy val
 VALGRIND = valgrind --quiet --error-exitcode=1 --leak-check=full \
 	--show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible
 
-.PHONY: all run test deps build test-gcc test-clang test-asan test-tsan test-valgrind clean
+.PHONY: all run test deps bench-deps build test-gcc test-clang test-asan test-tsan test-valgrind clean
 .PHONY: test-python test-python-asan
 .PHONY: test-fuzz fuzz bench
 
@@ -160,8 +160,11 @@ $(BUILD_BENCH)/build.ninja:
 	meson setup $(BUILD_BENCH) --buildtype=release -Dwerror=false -Dtests=false -Dbench=true \
 		-Dpython=$(PYTHON)
 
-bench: $(BUILD_BENCH)/build.ninja
+bench-deps:
 	@./scripts/deps.sh $(BENCH_DEPS)
+
+# bench-deps first: meson setup needs python3-dev (and the rest) installed.
+bench: bench-deps $(BUILD_BENCH)/build.ninja
 	$(call use_python,$(BUILD_BENCH))
 	ninja -C $(BUILD_BENCH)
 	./bench/run.sh $(BUILD_BENCH) $(PYTHON)
