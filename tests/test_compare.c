@@ -1639,6 +1639,7 @@ static void test_count_index_alloc_sweep(void **state)
 
 int main(void)
 {
+    skip_unless_isa_available();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_value_equal_python_table),
         cmocka_unit_test(test_value_equal_by_hand),

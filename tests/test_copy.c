@@ -1292,7 +1292,8 @@ static void test_kernels_2d(void **state)
                 }
 }
 
-/* MEMVIEW_ISA caps the level and the level stays put. */
+/* MEMVIEW_ISA caps the level (main has skipped a run whose level this
+ * CPU lacks, so a named level is the one in use) and the level stays put. */
 static void test_isa_cap(void **state)
 {
     (void)state;
@@ -1303,7 +1304,7 @@ static void test_isa_cap(void **state)
     const char *cap = getenv("MEMVIEW_ISA");
     for (int i = 0; cap && i < 4; i++)
         if (strcmp(cap, names[i]) == 0)
-            assert_true(isa <= i);
+            assert_int_equal(isa, i);
     print_message("kernels: %s\n", names[isa]);
 }
 
@@ -1326,6 +1327,7 @@ static void test_stream_min(void **state)
 
 int main(void)
 {
+    skip_unless_isa_available();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copy_items_random),
         cmocka_unit_test(test_copy_items_64_dims),

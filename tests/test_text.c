@@ -3824,6 +3824,7 @@ static void test_tolist_alloc_sweep(void **state)
 
 int main(void)
 {
+    skip_unless_isa_available();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_double_repr_python_table),
         cmocka_unit_test(test_double_repr_powers_of_two),

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "failalloc.h"
+#include "internal.h"
 
 uint64_t rng_next(rng *r)
 {
@@ -278,4 +279,17 @@ mv_view *guarded_empty_indirect(guarded *g)
 void guarded_free(guarded *g)
 {
     assert_int_equal(munmap(g->map, 2 * g->page), 0);
+}
+
+void skip_unless_isa_available(void)
+{
+    static const char *const names[] = {"portable", "ssse3", "avx2", "avx512"};
+    const char *want = getenv("MEMVIEW_ISA");
+    int have = mv_isa();
+    for (int i = 0; want && i < 4; i++)
+        if (strcmp(want, names[i]) == 0 && have < i) {
+            printf("MEMVIEW_ISA=%s: this CPU runs the %s kernels at most; skipped\n", want,
+                   names[have]);
+            exit(77);
+        }
 }

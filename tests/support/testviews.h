@@ -121,4 +121,10 @@ void guarded_free(guarded *g);
  * VmFlags in /proc/self/smaps); asserts when p is in no mapping. */
 bool advised_huge(const void *p);
 
+/* For main() of the kernel tests, which tests/meson.build runs once per
+ * level MEMVIEW_ISA names: a level this CPU lacks falls back to a lower
+ * one, whose kernels another run already tests, so exit with meson's skip
+ * status (77) and say so rather than pass without testing that level. */
+void skip_unless_isa_available(void);
+
 #endif
