@@ -243,6 +243,37 @@ static void run_case(const char *name, contender *c, int n, int reps, long inner
     fflush(stdout);
 }
 
+/* --callgrind: the per-item cases below count instead of timing. */
+static int g_callgrind;
+
+/* One run of fn counted alone: zero the counters, run, dump under
+ * "case.key items=N" (the report divides by the items). */
+static void counted(const char *name, const char *key, ptrdiff_t items, void (*fn)(void *),
+                    void *ctx)
+{
+    char desc[128];
+    fn(ctx); /* warm: lazy initialisation (ISA choice, interned names) */
+    snprintf(desc, sizeof desc, "%s.%s items=%td", name, key, items);
+    CALLGRIND_ZERO_STATS;
+    fn(ctx);
+    CALLGRIND_DUMP_STATS_AT(desc);
+}
+
+/* A case whose work is `items` items: timed (run_case), or under
+ * --callgrind each CPython and memview contender counted once (the
+ * references, memcpy and reading the span, are not counted). */
+static void run_items(const char *name, ptrdiff_t items, contender *c, int n, int reps,
+                      long inner)
+{
+    if (!g_callgrind) {
+        run_case(name, c, n, reps, inner);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        if (strncmp(c[i].key, "cpython", 7) == 0 || strncmp(c[i].key, "memview", 7) == 0)
+            counted(name, c[i].key, items, c[i].fn, c[i].ctx);
+}
+
 /* ---- the physical ceiling ------------------------------------------------ */
 
 typedef struct span {
@@ -783,9 +814,9 @@ static void bench_hex_big(unsigned char *src, ptrdiff_t n)
     op_clear(&o);
 }
 
-static void bench_equal(void)
+/* == of n-byte buffers (16 MiB timed); '<i' vs '>i' on n / 16. */
+static void bench_equal(ptrdiff_t n)
 {
-    ptrdiff_t n = 16 * MIB;
     unsigned char *a = filled(n, 2), *b = copy_of(a, n);
     op o = {0};
     Py_ssize_t shape, stride;
@@ -797,7 +828,7 @@ static void bench_equal(void)
     o.mv2 = mv_layout(b, n, "B", -1, NULL, NULL, 0);
     o.expect = 1;
     span both = {a, b, (size_t)n};
-    run_case("eq_B16m",
+    run_items("eq_B16m", n,
              (contender[]){{"cpython", py_equal, &o, NULL},
                            {"memview", mv_equal, &o, NULL},
                            {"read_span", read_pair, &both, NULL}},
@@ -810,7 +841,7 @@ static void bench_equal(void)
     o.py2 = o2.py, o.mv2 = o2.mv;
     o2.py = NULL, o2.mv = NULL;
     o.expect = 1;
-    run_case("eq_i_step2",
+    run_items("eq_i_step2", n / 8,
              (contender[]){{"cpython", py_equal, &o, NULL},
                            {"memview", mv_equal, &o, NULL},
                            {"read_span", read_pair, &both, NULL}},
@@ -819,7 +850,7 @@ static void bench_equal(void)
 
     /* '<i' against '>i' holding the same values: CPython unpacks each item
      * through struct, so a smaller buffer keeps its run short. */
-    ptrdiff_t ns = MIB;
+    ptrdiff_t ns = n / 16;
     unsigned char *sw = xmalloc((size_t)ns);
     for (ptrdiff_t i = 0; i < ns; i += 4)
         for (int k = 0; k < 4; k++)
@@ -831,7 +862,7 @@ static void bench_equal(void)
     o.mv2 = mv_layout(sw, ns, ">i", -1, NULL, NULL, 0);
     o.expect = 1;
     span both_1m = {a, sw, (size_t)ns};
-    run_case("eq_le_be_1m",
+    run_items("eq_le_be_1m", ns / 4,
              (contender[]){{"cpython", py_equal, &o, NULL},
                            {"memview", mv_equal, &o, NULL},
                            {"read_span", read_pair, &both_1m, NULL}},
@@ -851,7 +882,7 @@ static void bench_equal(void)
     o.mv = mv_layout(a, n, "d", -1, NULL, NULL, 0);
     o.mv2 = mv_layout(b, n, "d", -1, NULL, NULL, 0);
     o.expect = 0;
-    run_case("eq_d_nan16m",
+    run_items("eq_d_nan16m", n / 8,
              (contender[]){{"cpython", py_equal, &o, NULL},
                            {"memview", mv_equal, &o, NULL},
                            {"read_span", read_pair, &both, NULL}},
@@ -879,7 +910,7 @@ static void bench_strided(unsigned char *src, ptrdiff_t n, void *dst)
             o.dst = dst;
             o.dstlen = o.pybuf.len;
             snprintf(name, sizeof name, "copy_%s_step%td", fmts[f].fmt, steps[k]);
-            run_case(name,
+            run_items(name, o.pybuf.shape[0],
                      (contender[]){{"cpython", py_tobytes, &o, NULL},
                                    {"cpython_tocontig", py_tocontig, &o, NULL},
                                    {"memview_into", mv_tobytes_into, &o, NULL},
@@ -941,7 +972,7 @@ static void bench_2d(unsigned char *src, void *dst)
         span cp = {src + n, dst, (size_t)(rows * cols)};
         span rd = {src + rects[i].r0 * side, NULL, (size_t)(rows * side)};
         rows_ref rr = {src + rects[i].r0 * side + rects[i].c0, dst, rows, cols, side};
-        run_case(rects[i].name,
+        run_items(rects[i].name, rows * cols,
                  (contender[]){{"cpython", py_tobytes, &o, NULL},
                                {"cpython_tocontig", py_tocontig, &o, NULL},
                                {"memview_into", mv_tobytes_into, &o, NULL},
@@ -955,58 +986,33 @@ static void bench_2d(unsigned char *src, void *dst)
 
 /* ---- callgrind mode ----------------------------------------------------------- */
 
-/* One run of each per-item kernel, counted alone: zero the counters, run,
- * dump under the key (items in the key so the report can divide). */
-static void counted(const char *key, ptrdiff_t items, void (*fn)(void *), void *ctx)
-{
-    char desc[96];
-    fn(ctx); /* warm: lazy initialisation (ISA choice, interned names) */
-    snprintf(desc, sizeof desc, "%s items=%td", key, items);
-    CALLGRIND_ZERO_STATS;
-    fn(ctx);
-    CALLGRIND_DUMP_STATS_AT(desc);
-}
-
+/* Each per-item case counted once (bench_equal, bench_strided and bench_2d
+ * in counting mode, on 256 KiB buffers; the 2-D cases on the same
+ * 4096x4096 image), and hex. */
 static void bench_callgrind(void)
 {
-    const ptrdiff_t n = 256 * 1024;
-    unsigned char *a = filled(n, 3), *b = xmalloc((size_t)n), *dst = xmalloc(2 * (size_t)n);
+    const ptrdiff_t n = 256 * 1024, image = 4096 * 4096;
+    g_callgrind = 1;
+    bench_equal(n);
+    unsigned char *src = filled(n, 4), *dst = xmalloc((size_t)n);
+    bench_strided(src, n, dst);
     op o = {0};
-
-    strided_pair(&o, a, n, "B", 1, 2);
-    if (PyObject_GetBuffer(o.py, &o.pybuf, PyBUF_FULL_RO) < 0)
-        die_py("PyObject_GetBuffer");
-    o.dst = dst, o.dstlen = n / 2;
-    counted("copy_B_step2.cpython", n / 2, py_tobytes, &o);
-    counted("copy_B_step2.cpython_tocontig", n / 2, py_tocontig, &o);
-    counted("copy_B_step2.memview_into", n / 2, mv_tobytes_into, &o);
+    Py_ssize_t shape = n, stride = 1;
+    o.py = py_view(src, "B", 1, 1, &shape, &stride);
+    o.mv = mv_layout(src, n, "B", -1, NULL, NULL, 0);
+    o.dst = xmalloc(2 * (size_t)n), o.dstlen = 2 * n;
+    run_items("hex", n,
+              (contender[]){{"cpython", py_hex, &o, NULL}, {"memview_into", mv_hex_into, &o, NULL}},
+              2, 1, 1);
+    free(o.dst);
     op_clear(&o);
-
-    for (ptrdiff_t i = 0; i < n; i += 4)
-        for (int k = 0; k < 4; k++)
-            b[i + k] = a[i + 3 - k];
-    /* CPython's '<i' / '>i' compare costs ~1,600 instructions an item:
-     * 16K items suffice. */
-    ptrdiff_t ns = 64 * 1024;
-    Py_ssize_t shape = ns / 4, stride = 4;
-    o.py = py_view(a, "<i", 4, 1, &shape, &stride);
-    o.py2 = py_view(b, ">i", 4, 1, &shape, &stride);
-    o.mv = mv_layout(a, ns, "<i", -1, NULL, NULL, 0);
-    o.mv2 = mv_layout(b, ns, ">i", -1, NULL, NULL, 0);
-    o.expect = 1;
-    counted("eq_le_be.cpython", ns / 4, py_equal, &o);
-    counted("eq_le_be.memview", ns / 4, mv_equal, &o);
-    op_clear(&o);
-
-    shape = n, stride = 1;
-    o.py = py_view(a, "B", 1, 1, &shape, &stride);
-    o.mv = mv_layout(a, n, "B", -1, NULL, NULL, 0);
-    o.dst = dst, o.dstlen = 2 * n;
-    counted("hex.cpython", n, py_hex, &o);
-    counted("hex.memview_into", n, mv_hex_into, &o);
-    op_clear(&o);
-    free(a);
-    free(b);
+    free(src);
+    free(dst);
+    /* bench_2d reads the image and, for memcpy, the 16 MiB after it. */
+    src = xmalloc(2 * (size_t)image), dst = xmalloc((size_t)image);
+    memset(src, 5, 2 * (size_t)image);
+    bench_2d(src, dst);
+    free(src);
     free(dst);
 }
 
@@ -1037,7 +1043,7 @@ int main(int argc, char **argv)
         printf("# python\t%s\n", Py_GetVersion());
         bench_small();
         bench_tolist();
-        bench_equal();
+        bench_equal(16 * MIB);
         /* 64 MiB source, a 64 MiB destination; the 2-D cases use the first
          * 16 MiB as the 4096x4096 image and the next as memcpy's source. */
         ptrdiff_t n = 64 * MIB;
