@@ -809,6 +809,11 @@ static inline void *mv_span_at1(const mv_span *span, ptrdiff_t i)
  *    but leaves the output out of cache.  0 streams every such copy; a
  *    huge value never does.  Output into new memory (the allocating and
  *    _alloc forms) never streams.
+ * A copy into a strided view (mv_view_assign, mv_buffer_copy,
+ * mv_buffer_from_contiguous) writes its items' bytes and no others, never
+ * the bytes between them, so threads may fill disjoint views of one
+ * buffer (say the interleaved channels of an image, m[0::3] and m[1::3])
+ * at the same time.
  * ======================================================================== */
 
 /* The view's bytes in `order` ('C', 'F', 'A') into dst (dstlen >= nbytes;

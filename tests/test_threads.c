@@ -199,9 +199,59 @@ static void last_reference_race(void **state)
     }
 }
 
+/* Two threads fill the two interleaved halves of one buffer ('B'[0::2] and
+ * 'B'[1::2]: two channels of an image) from their own memory, round after
+ * round, each checking after every round that its half holds what it
+ * wrote.  A copy that wrote the bytes between its items, even with the
+ * values it had read there (a load-blend-store), would now and then put
+ * back the other thread's older bytes. */
+enum { CHANNEL = 4096, CHANNEL_ROUNDS = 2000 };
+
+struct channel {
+    unsigned char *image; /* 2 * CHANNEL bytes */
+    int which;            /* 0 or 1: the half it owns */
+    int errors;
+};
+
+static void *fill_channel(void *arg)
+{
+    struct channel *c = arg;
+    unsigned char src[CHANNEL];
+    ptrdiff_t shape[1] = {CHANNEL}, strides[1] = {2};
+    mv_buffer half = {.buf = c->image + c->which, .len = CHANNEL, .itemsize = 1, .ndim = 1,
+                      .shape = shape, .strides = strides};
+    for (int r = 0; r < CHANNEL_ROUNDS; r++) {
+        for (int i = 0; i < CHANNEL; i++)
+            src[i] = (unsigned char)(r * 7 + i * 3 + c->which * 101);
+        mv_error err;
+        if (mv_buffer_from_contiguous(&half, src, CHANNEL, 'C', &err) < 0)
+            c->errors++;
+        for (int i = 0; i < CHANNEL; i++)
+            c->errors += c->image[c->which + 2 * i] != src[i];
+    }
+    return NULL;
+}
+
+static void interleaved_writers(void **state)
+{
+    (void)state;
+    unsigned char *image = calloc(2, CHANNEL);
+    assert_non_null(image);
+    struct channel c[2] = {{image, 0, 0}, {image, 1, 0}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, fill_channel, &c[i]), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    assert_int_equal(c[0].errors, 0);
+    assert_int_equal(c[1].errors, 0);
+    free(image);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(concurrent_views),
-                                       cmocka_unit_test(last_reference_race)};
+                                       cmocka_unit_test(last_reference_race),
+                                       cmocka_unit_test(interleaved_writers)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
