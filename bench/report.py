@@ -59,6 +59,8 @@ CASES = [
     ("eq_B16m", "== 16 MiB 'B'"), ("eq_i_step2", "== 'i'[::2] of 16 MiB"),
     ("eq_le_be_1m", "== '<i' vs '>i', 1 MiB"), ("eq_d_nan16m", "== 'd' with NaN, 16 MiB"),
 ] + [(f"copy_{c}_step{s}", f"tobytes '{c}'[::{s}] of 64 MiB") for c in "BHIQ" for s in (2, 3, 8)] + [
+    (f"assign_{c}_step{s}", f"assign '{c}'[::{s}] of 64 MiB from contiguous")
+    for c in "BH" for s in (2, 3)] + [
     ("rect_1024_3072", "tobytes [1024:3072, 1024:3072]"),
     ("rect_cols64", "tobytes [:, 1000:1064]"), ("rect_colstep2", "tobytes [:, ::2]"),
 ]
