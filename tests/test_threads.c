@@ -1,6 +1,7 @@
 /* Concurrent readers: many threads derive, read and drop views of one
  * exporter and one shared view, and spans of one bytearray.  Run under ThreadSanitizer by `make test`;
- * the counts at the end must come back to exactly what they were. */
+ * the counts at the end must come back to exactly what they were.  And
+ * concurrent writers: two threads fill interleaved views of one buffer. */
 #include <memview.h>
 
 #include <setjmp.h>
