@@ -935,7 +935,7 @@ static void bench_strided(unsigned char *src, ptrdiff_t n, void *dst)
                                    {"read_span", read_span_best, &s, NULL}},
                      4, 5, 1);
             /* The other direction, for the small items the AVX-512
-             * scatter takes (not a case of the issue's). */
+             * scatter takes (not one of the headline cases). */
             if (fmts[f].size <= 2 && steps[k] <= 3) {
                 snprintf(name, sizeof name, "assign_%s_step%td", fmts[f].fmt, steps[k]);
                 run_items(name, o.pybuf.shape[0],

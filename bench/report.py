@@ -1,5 +1,5 @@
 """Turn bench_c / bench_py output and callgrind dumps into a Markdown table,
-the issue's targets as met / not met, and a PNG chart (gnuplot).
+each speed goal as reached or not, and a PNG chart (gnuplot).
 
     python3 report.py RESULTS_DIR
 
@@ -141,11 +141,11 @@ if CG:
                    f"{fmt_x(cps[0] / CG[mvk])} |")
     out.append("\nFor tobytes the CPython column is `tobytes()` / `PyBuffer_ToContiguous`.\n")
 
-# The issue's targets.
+# The speed goals memview sets itself against CPython, memcpy and NumPy.
 T = []
 
 
-def target(text, value, ok, key=None, bound=None):
+def goal(text, value, ok, key=None, bound=None):
     """key: a case with a read-span time, whose CPython time over it is the
     most any kernel that reads its input once could reach (or the bound)."""
     if key:
@@ -158,11 +158,11 @@ for c in "BHIQ":
         k = f"copy_{c}_step{s}"
         ce = ratio(f"c.{k}.read_span", f"c.{k}.memview_into")
         if ce is not None:
-            target(f"'{c}'[::{s}] copy ≥ 0.7× read-span ceiling", ce, ce >= 0.7)
+            goal(f"'{c}'[::{s}] copy ≥ 0.7× read-span ceiling", ce, ce >= 0.7)
         need = {"B": 15, "H": 15, "I": 3, "Q": 2}[c] if (s in (2, 3) or c in "IQ") else None
         sp = ratio(f"c.{k}.cpython", f"c.{k}.memview_into")
         if need and sp is not None:
-            target(f"'{c}'[::{s}] copy ≥ {need}× CPython", sp, sp >= need, k)
+            goal(f"'{c}'[::{s}] copy ≥ {need}× CPython", sp, sp >= need, k)
 for k, text, need in (("rect_colstep2", "[:, ::2] ≥ 25× CPython", 25),
                       ("rect_cols64", "[:, 1000:1064] ≥ 2× CPython", 2),
                       ("eq_B16m", "== identical integer formats ≥ 20× CPython", 20),
@@ -171,47 +171,47 @@ for k, text, need in (("rect_colstep2", "[:, ::2] ≥ 25× CPython", 25),
     x = ratio(f"c.{k}.cpython", f"c.{k}.memview") or ratio(f"c.{k}.cpython", f"c.{k}.memview_into")
     if x is not None:
         # [:, 1000:1064] touches 64 bytes a row: reading its whole span bounds nothing.
-        target(text, x, x >= need, None if k == "rect_cols64" else k)
+        goal(text, x, x >= need, None if k == "rect_cols64" else k)
 x = ratio("c.rect_1024_3072.memcpy", "c.rect_1024_3072.memview_into")
 if x is not None:
     # Bound: the same rows, one memcpy each, against the one-block memcpy.
-    target("[1024:3072, 1024:3072] (long rows) at memcpy speed (≥ 0.9× memcpy)", x, x >= 0.9,
+    goal("[1024:3072, 1024:3072] (long rows) at memcpy speed (≥ 0.9× memcpy)", x, x >= 0.9,
            bound=ratio("c.rect_1024_3072.memcpy", "c.rect_1024_3072.memcpy_rows"))
 x = ratio("c.hex4k.cpython", "c.hex4k.memview_into")
 if x is not None:
-    target("hex 4 KiB into a buffer ≥ 15× CPython", x, x >= 15)
+    goal("hex 4 KiB into a buffer ≥ 15× CPython", x, x >= 15)
 x = ratio("py.hex4k.builtin", "py.hex4k.memview")
 if x is not None:
-    target("hex 4 KiB with the Python str ≥ 6× builtin", x, x >= 6)
+    goal("hex 4 KiB with the Python str ≥ 6× builtin", x, x >= 6)
 x = ratio("py.hex64m.builtin", "py.hex64m.memview")
 if x is not None:
-    target("hex 64 MiB returning a new str ≥ 1.7× builtin", x, x >= 1.7)
+    goal("hex 64 MiB returning a new str ≥ 1.7× builtin", x, x >= 1.7)
 for k in ("create", "slice", "item", "cast", "tolist1m"):
     x = ratio(f"py.{k}.builtin", f"py.{k}.memview")
     if x is not None:
-        target(f"Python {k}: memview no slower than builtin (≥ 0.95×)", x, x >= 0.95)
-# Everything after the per-call cases (which have their own target above).
+        goal(f"Python {k}: memview no slower than builtin (≥ 0.95×)", x, x >= 0.95)
+# Everything after the per-call cases (which have their own goal above).
 BULK = [k for k, _ in CASES][[k for k, _ in CASES].index("hex4k"):]
 for k in BULK:
     x = ratio(f"py.{k}.builtin", f"py.{k}.memview")
     if x is not None:
-        target(f"Python {k}: memview faster than builtin (> 1×)", x, x > 1)
+        goal(f"Python {k}: memview faster than builtin (> 1×)", x, x > 1)
 for k in ("create", "slice", "item", "create_span", "create_span_local", "slice_span",
           "item_span", "item_span_value"):
     x = ratio(f"c.{k}.cpython", f"c.{k}.memview")
     if x is not None:
-        target(f"C {k}: ≥ 5× CPython's C API", x, x >= 5)
+        goal(f"C {k}: ≥ 5× CPython's C API", x, x >= 5)
 
 met = sum(t[2] for t in T)
-out.append(f"### Targets (issue 4, section 3): {met} of {len(T)} met in this run\n")
+out.append(f"### Speed goals: {met} of {len(T)} reached in this run\n")
 out.append("*bound*: CPython's time over the time to read the span(s) once, the most a "
            "kernel that must read its input could reach on this machine in this run; for "
            "the long rows, memcpy's time over the time of one memcpy per row.\n")
-out.append("| target | measured | bound | |")
+out.append("| goal | measured | bound | |")
 out.append("|---|---:|---:|---|")
 for text, value, ok, bound in T:
     out.append(f"| {text} | {value:.2f}× | {fmt_x(bound) if bound else '–'} | "
-               f"{'met' if ok else '**not met**'} |")
+               f"{'reached' if ok else '**not reached**'} |")
 
 md = "\n".join(out) + "\n"
 with open(os.path.join(DIR, "table.md"), "w") as f:
