@@ -908,12 +908,31 @@ MV_API int mv_buffer_equal(const mv_buffer *a, const mv_buffer *b, mv_error *err
  * kinds, bytes by content, NaN unequal), else 0. */
 MV_API int mv_value_equal(const mv_value *a, const mv_value *b);
 
-/* Hash of a read-only view: for byte formats ('B', 'b', 'c') it equals
- * mv_hash_bytes of the view's bytes in C order; for other formats a hash
- * of the values, equal for views that compare equal within one format.
- * MV_EVALUE "cannot hash writable memoryview object". */
+/* Hash of a read-only view, such that views that compare equal
+ * (mv_view_equal, across formats) hash alike:
+ *   - a view whose every item is one value that a 'B', 'b' or 'c' item can
+ *     equal -- an integer in -128..255 (int, bool, or a float or complex
+ *     equal to one) or a one-byte bytes value -- hashes as the bytes those
+ *     values make, each integer as its value mod 256, in C order:
+ *     mv_hash_bytes(bytes).  For 'B', 'b' and 'c' views these are the
+ *     view's bytes (CPython's rule: hash(m) == hash(m.tobytes()));
+ *   - any other view hashes its values (1 == 1.0 == True hash alike; the
+ *     shape is not part of the hash).
+ * Errors: MV_EVALUE "cannot hash writable memoryview object"; MV_ENOTIMPL
+ * "memoryview: format F describes N-byte items, but the exporter's itemsize
+ * is M" and the format's own errors when the values cannot be read.
+ * Thread-safety: reads the memory; safe alongside other readers. */
 MV_API int mv_view_hash(const mv_view *view, uint64_t *hash, mv_error *err);
 MV_API uint64_t mv_hash_bytes(const void *data, size_t len);
+
+/* The first rule of mv_view_hash on its own, for a binding whose bytes
+ * hash differently (CPython's hash(bytes)): when every item of the view is
+ * one value that maps to a byte as described there, writes those bytes
+ * (one per item, C order) to dst and returns 1; otherwise returns 0 and
+ * dst holds garbage.  dstlen must be at least the number of items (else
+ * MV_EVALUE); negative on error, with the errors of mv_view_hash but for
+ * writability (any view is read). */
+MV_API int mv_view_byte_values(const mv_view *view, void *dst, size_t dstlen, mv_error *err);
 
 /* Number of items equal to `value` (mv_value_equal) in a 1-D view; index
  * of the first such item in [start, stop) (negative bounds count from the

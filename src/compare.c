@@ -774,8 +774,10 @@ static int layouts_equal(const mv_layout *a, const mv_format *fa, const mv_layou
         return 1;
     /* The walkers read fmt->itemsize bytes per item; a descriptor claiming
      * smaller items would make them read past the memory. */
-    if (a->itemsize != fa->itemsize || b->itemsize != fb->itemsize)
-        return mv_error_set(err, MV_EVALUE, "buffer itemsize does not match its format");
+    if (a->itemsize != fa->itemsize)
+        return mv_error_format_size(err, a->buffer->format, fa->itemsize, a->itemsize);
+    if (b->itemsize != fb->itemsize)
+        return mv_error_format_size(err, b->buffer->format, fb->itemsize, b->itemsize);
     if (fa->nvalues != fb->nvalues)
         return 0; /* tuples of different lengths never compare equal */
 
@@ -1073,9 +1075,46 @@ static void hash_value(sip_state *s, const mv_value *v)
     }
 }
 
+/* The byte a byte view holding a value equal to v has (v mod 256), or -1
+ * when no 'B', 'b' or 'c' item can equal v.  So a view whose values all
+ * map to bytes hashes as those bytes, as an equal byte view does. */
+static int byte_of_value(const mv_value *v)
+{
+    double d;
+    switch (v->kind) {
+    case MV_VALUE_BOOL:
+        return v->v.b ? 1 : 0;
+    case MV_VALUE_SIGNED:
+        return v->v.i >= -128 && v->v.i <= 255 ? (int)((uint64_t)v->v.i & 0xff) : -1;
+    case MV_VALUE_UNSIGNED:
+        return v->v.u <= 255 ? (int)v->v.u : -1;
+    case MV_VALUE_DOUBLE:
+        d = v->v.d;
+        break;
+    case MV_VALUE_COMPLEX:
+        if (v->v.c.im != 0)
+            return -1;
+        d = v->v.c.re;
+        break;
+    case MV_VALUE_BYTES:
+        return v->v.bytes.len == 1 ? (unsigned char)v->v.bytes.ptr[0] : -1;
+    default:
+        return -1;
+    }
+    if (!(d >= -128 && d <= 255) || d != floor(d))
+        return -1;
+    return (int)((unsigned)(int)d & 0xffu);
+}
+
+/* One walk over a view's items in C order, three ways: RAW feeds the bytes
+ * of each item (byte formats), BYTES each value as byte_of_value (stopping
+ * with 1 at the first that has none), VALUES each value's hash_value. */
+enum { WALK_RAW, WALK_BYTES, WALK_VALUES };
+
 typedef struct hash_ctx {
     sip_state s;
-    bool bytes;
+    int mode;
+    unsigned char *out; /* BYTES: where the bytes go, or NULL to hash them */
     ptrdiff_t itemsize;
     item_reader r;
     mv_error *err;
@@ -1083,7 +1122,7 @@ typedef struct hash_ctx {
 
 static int hash_row(hash_ctx *h, const char *p, ptrdiff_t stride, ptrdiff_t sub, ptrdiff_t n)
 {
-    if (h->bytes) {
+    if (h->mode == WALK_RAW) {
         if (stride == h->itemsize && sub < 0) {
             sip_update(&h->s, p, (size_t)(n * h->itemsize));
             return 0;
@@ -1096,8 +1135,20 @@ static int hash_row(hash_ctx *h, const char *p, ptrdiff_t stride, ptrdiff_t sub,
         int rc = reader_read(&h->r, mv_layout_item(p, i, stride, sub), h->err);
         if (rc < 0)
             return rc;
-        for (ptrdiff_t k = 0; k < h->r.nvalues; k++)
-            hash_value(&h->s, &h->r.values[k]);
+        if (h->mode == WALK_VALUES) {
+            for (ptrdiff_t k = 0; k < h->r.nvalues; k++)
+                hash_value(&h->s, &h->r.values[k]);
+            continue;
+        }
+        /* An item of several values is a tuple: no byte equals it. */
+        int byte = h->r.nvalues == 1 ? byte_of_value(&h->r.values[0]) : -1;
+        if (byte < 0)
+            return 1;
+        unsigned char c = (unsigned char)byte;
+        if (h->out)
+            *h->out++ = c;
+        else
+            sip_update(&h->s, &c, 1);
     }
     return 0;
 }
@@ -1109,47 +1160,87 @@ static int hash_rec(hash_ctx *h, const mv_layout *l, int dim, const char *p)
     for (ptrdiff_t i = 0; i < l->shape[dim]; i++) {
         int rc =
             hash_rec(h, l, dim + 1, mv_layout_item(p, i, l->strides[dim], mv_layout_sub(l, dim)));
-        if (rc < 0)
+        if (rc != 0)
             return rc;
     }
     return 0;
+}
+
+static int hash_walk(hash_ctx *h, const mv_layout *l, int mode, unsigned char *out)
+{
+    sip_init(&h->s);
+    h->mode = mode;
+    h->out = out;
+    if (l->ndim == 0)
+        return hash_row(h, l->buf, 0, -1, 1);
+    return mv_layout_has_zero(l) ? 0 : hash_rec(h, l, 0, l->buf);
+}
+
+/* Shared set-up of mv_view_hash and mv_view_byte_values: the layout, and
+ * the reader unless the format is a byte format (*raw). */
+static int hash_setup(hash_ctx *h, mv_layout *l, const mv_view *view, bool *raw, mv_error *err)
+{
+    memset(h, 0, sizeof *h);
+    h->err = err;
+    int rc = mv_layout_from_view(l, view, err);
+    if (rc < 0)
+        return rc;
+    h->itemsize = l->itemsize;
+    *raw = mv_format_is_byte(l->buffer->format) && l->itemsize == 1;
+    if (*raw)
+        return 0;
+    mv_error local;
+    mv_error_clear(&local);
+    const mv_format *f = mv_view_format(view, &local);
+    if (!f)
+        return mv_error_pass(err, &local);
+    if (l->itemsize != f->itemsize)
+        return mv_error_format_size(err, l->buffer->format, f->itemsize, l->itemsize);
+    return reader_init(&h->r, f, err);
+}
+
+int mv_view_byte_values(const mv_view *view, void *dst, size_t dstlen, mv_error *err)
+{
+    if (!view || (!dst && dstlen))
+        return mv_error_set(err, MV_EVALUE, "mv_view_byte_values: NULL argument");
+    hash_ctx h;
+    mv_layout l;
+    bool raw;
+    int rc = hash_setup(&h, &l, view, &raw, err);
+    if (rc < 0)
+        return rc;
+    ptrdiff_t n = 1;
+    for (int i = 0; i < l.ndim; i++)
+        n *= l.shape[i]; /* bounded by nbytes: the layout was validated */
+    if (dstlen < (size_t)n)
+        rc = mv_error_set(err, MV_EVALUE, "mv_view_byte_values: %td bytes needed, %zu given", n,
+                          dstlen);
+    else if (raw && (rc = mv_view_tobytes_into(view, dst, n, 'C', err)) >= 0)
+        rc = 1;
+    else if ((rc = hash_walk(&h, &l, WALK_BYTES, dst)) >= 0)
+        rc = rc == 0; /* 1: every value was a byte */
+    reader_clear(&h.r);
+    return rc;
 }
 
 int mv_view_hash(const mv_view *view, uint64_t *hash, mv_error *err)
 {
     if (!view || !hash)
         return mv_error_set(err, MV_EVALUE, "mv_view_hash: NULL argument");
-    mv_layout l;
-    int rc = mv_layout_from_view(&l, view, err);
-    if (rc < 0)
-        return rc;
-    if (!l.buffer->readonly)
-        return mv_error_set(err, MV_EVALUE, "cannot hash writable memoryview object");
-
     hash_ctx h;
-    memset(&h, 0, sizeof h);
-    sip_init(&h.s);
-    h.err = err;
-    h.itemsize = l.itemsize;
-    h.bytes = mv_format_is_byte(l.buffer->format);
-    if (!h.bytes) {
-        mv_error local;
-        mv_error_clear(&local);
-        const mv_format *f = mv_view_format(view, &local);
-        if (!f)
-            return mv_error_pass(err, &local);
-        rc = reader_init(&h.r, f, err);
-        if (rc < 0)
-            return rc;
+    mv_layout l;
+    bool raw;
+    int rc = hash_setup(&h, &l, view, &raw, err);
+    if (rc == 0 && !l.buffer->readonly)
+        rc = mv_error_set(err, MV_EVALUE, "cannot hash writable memoryview object");
+    if (rc == 0) {
+        /* Values that all map to bytes hash as those bytes (what an equal
+         * byte view hashes); the first value that does not restarts the
+         * walk over the values themselves. */
+        rc = hash_walk(&h, &l, raw ? WALK_RAW : WALK_BYTES, NULL);
+        if (rc == 1)
+            rc = hash_walk(&h, &l, WALK_VALUES, NULL);
     }
-    if (!h.bytes && l.itemsize != h.r.fmt->itemsize)
-        rc = mv_error_set(err, MV_EVALUE, "buffer itemsize does not match its format");
-    else if (l.ndim == 0)
-        rc = hash_row(&h, l.buf, 0, -1, 1);
-    else if (!mv_layout_has_zero(&l))
-        rc = hash_rec(&h, &l, 0, l.buf);
-    else
-        rc = 0;
     reader_clear(&h.r);
     if (rc < 0)
         return rc;
@@ -1190,7 +1281,7 @@ static int lookup_begin(lookup *lk, const mv_view *view, const mv_value *value, 
     if (!f)
         return mv_error_pass(err, &local);
     if (f->itemsize != lk->l.itemsize)
-        return mv_error_set(err, MV_EVALUE, "buffer itemsize does not match its format");
+        return mv_error_format_size(err, lk->l.buffer->format, f->itemsize, lk->l.itemsize);
     return reader_init(&lk->r, f, err);
 }
 

@@ -73,3 +73,13 @@ int mv_error_pass(mv_error *err, const mv_error *local)
     }
     return code;
 }
+
+/* The message for a format whose size is not the buffer's itemsize: its
+ * values cannot be read without guessing where the padding goes. */
+int mv_error_format_size(mv_error *err, const char *format, ptrdiff_t size, ptrdiff_t itemsize)
+{
+    return mv_error_set(err, MV_ENOTIMPL,
+                        "memoryview: format %s describes %td-byte items, but the exporter's "
+                        "itemsize is %td",
+                        format ? format : "B", size, itemsize);
+}

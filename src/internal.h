@@ -14,6 +14,11 @@
 #define MV_MSG_STRUCTURE "memoryview assignment: lvalue and rvalue have different structures"
 #define MV_MSG_NDIM      "memoryview: number of dimensions must not exceed 64"
 
+/* MV_ENOTIMPL "memoryview: format F describes N-byte items, but the
+ * exporter's itemsize is M" (src/error.c): the one error of every value
+ * operation on a buffer whose format does not add up to its itemsize. */
+int mv_error_format_size(mv_error *err, const char *format, ptrdiff_t size, ptrdiff_t itemsize);
+
 /* Every bit a consumer may set in a request.  PyBUF_READ (0x100) cannot be
  * told apart from the INDIRECT bit, but PyBUF_WRITE (0x200), the unused
  * 0x2 and anything higher are refused, as CPython 3.13 refuses them. */

@@ -665,7 +665,7 @@ int mv_view_traverse(const mv_view *view, const mv_visitor *visitor, mv_error *e
     if (!fmt)
         return mv_error_pass(err, &local);
     if (fmt->itemsize != l.itemsize)
-        return mv_error_set(err, MV_EVALUE, "view itemsize does not match its format");
+        return mv_error_format_size(err, l.buffer->format, fmt->itemsize, l.itemsize);
 
     mv_value small[SMALL_VALUES];
     mv_value *values = small;

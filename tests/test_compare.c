@@ -1126,12 +1126,13 @@ static void test_equal_hostile(void **state)
     bad = a;
     bad.shape = &negshape;
     assert_true(mv_buffer_equal(&a, &bad, &err) < 0);
-    /* A format whose items are bigger than itemsize says. */
+    /* A format whose items are bigger than itemsize says: its values are
+     * not read (they would reach past the items). */
     bad = a;
     bad.format = "i";
     mv_error_clear(&err);
     assert_true(mv_buffer_equal(&bad, &b, &err) < 0);
-    assert_int_equal(err.code, MV_EVALUE);
+    assert_int_equal(err.code, MV_ENOTIMPL);
     /* An unparseable format is not an error: just unequal. */
     bad = a;
     bad.format = "Y";
@@ -1330,22 +1331,32 @@ static void test_hash_values(void **state)
 static void test_hash_equal_views_property(void **state)
 {
     (void)state;
-    /* Views that compare equal (non-byte formats) hash alike. */
+    /* Views that compare equal hash alike, whatever their formats, byte
+     * formats included; views whose values are all integers in -128..255
+     * hash as the bytes v mod 256 (the model computes them from the
+     * values it stored). */
+    static const double hpool[] = {0, 1, 2, -1, 255, -128, 127, 1000, -300, 0.5, 65536};
     rng r = {12345};
-    const kind_info *num[] = {&kinds[2], &kinds[3], &kinds[4], &kinds[6],
-                              &kinds[7], &kinds[8], &kinds[9], &kinds[11]};
-    int pairs = 0;
-    for (int t = 0; t < 2000; t++) {
-        const kind_info *ka = num[rng_below(&r, 8)], *kb = num[rng_below(&r, 8)];
-        unsigned char ma[64], mb[64];
-        ptrdiff_t n = 1 + rng_below(&r, 6);
+    const size_t nk = sizeof kinds / sizeof kinds[0];
+    int pairs = 0, byte_pairs = 0;
+    for (int t = 0; t < 4000; t++) {
+        const kind_info *ka = &kinds[rng_below(&r, nk)], *kb = &kinds[rng_below(&r, nk)];
+        unsigned char ma[64], mb[64], model[8];
+        ptrdiff_t n = (ptrdiff_t)rng_below(&r, 7);
+        /* Half the trials draw from the byte range only. */
+        size_t npool = rng_below(&r, 2) ? 7 : sizeof hpool / sizeof hpool[0];
+        bool bytes = true;
         for (ptrdiff_t i = 0; i < n; i++) {
             double v;
             do {
-                v = pool[rng_below(&r, 4)];
+                v = hpool[rng_below(&r, npool)];
             } while (!representable(ka, v) || !representable(kb, v));
             store(ka, ma + i * ka->size, v, &r);
             store(kb, mb + i * kb->size, v, &r);
+            if (v >= -128 && v <= 255 && v == floor(v))
+                model[i] = (unsigned char)((int)v & 0xff);
+            else
+                bytes = false;
         }
         mv_view *a = view_1d(ma, ka->format, ka->size, n, 1);
         mv_view *b = view_1d(mb, kb->format, kb->size, n, 1);
@@ -1355,10 +1366,90 @@ static void test_hash_equal_views_property(void **state)
                 fail_msg("'%s' and '%s' compare equal but hash differently", ka->format,
                          kb->format);
         }
+        if (bytes) {
+            byte_pairs++;
+            unsigned char got[8];
+            if (hash_of(a) != mv_hash_bytes(model, (size_t)n))
+                fail_msg("'%s' of byte-range values does not hash as their bytes", ka->format);
+            assert_int_equal(mv_view_byte_values(a, got, sizeof got, NULL), 1);
+            assert_memory_equal(got, model, (size_t)n);
+        } else {
+            assert_int_equal(mv_view_byte_values(a, ma + 32, 32, NULL), 0);
+        }
         mv_decref(a);
         mv_decref(b);
     }
-    assert_true(pairs > 1000);
+    assert_true(pairs > 1500);
+    assert_true(byte_pairs > 1000);
+    assert_true(byte_pairs < 3500);
+}
+
+/* The byte rule by hand: the hashes CPython gives bytes(...) for the same
+ * values, across formats, shapes and kinds of value. */
+static void test_hash_byte_values(void **state)
+{
+    (void)state;
+    int16_t h3[3] = {1, 2, 3}, hneg[2] = {-1, 5}, big[2] = {1, 256};
+    int8_t bneg[2] = {-1, 5};
+    double d3[3] = {1.0, 2.0, 3.0}, dneg[2] = {-1.0, 5.0}, half[1] = {0.5};
+    const unsigned char b123[3] = {1, 2, 3}, bff5[2] = {0xff, 5};
+    mv_view *vh3 = view_1d(h3, "h", 2, 3, 1), *vd3 = view_1d(d3, "d", 8, 3, 1);
+    mv_view *vhneg = view_1d(hneg, "h", 2, 2, 1), *vbneg = view_1d(bneg, "b", 1, 2, 1);
+    mv_view *vdneg = view_1d(dneg, "d", 8, 2, 1), *vbig = view_1d(big, "h", 2, 2, 1);
+    mv_view *vhalf = view_1d(half, "d", 8, 1, 1);
+    assert_true(hash_of(vh3) == mv_hash_bytes(b123, 3));
+    assert_true(hash_of(vd3) == mv_hash_bytes(b123, 3));
+    assert_true(hash_of(vhneg) == mv_hash_bytes(bff5, 2));
+    assert_true(hash_of(vbneg) == mv_hash_bytes(bff5, 2));
+    assert_true(hash_of(vdneg) == mv_hash_bytes(bff5, 2));
+    /* 256 and 0.5 are no byte: the values are hashed, not their low bytes. */
+    const unsigned char b10[2] = {1, 0}, b0[1] = {0};
+    assert_true(hash_of(vbig) != mv_hash_bytes(b10, 2));
+    assert_true(hash_of(vhalf) != mv_hash_bytes(b0, 1));
+
+    /* Empty views of any format hash as no bytes; so does a zero extent. */
+    uint64_t q = 0;
+    ptrdiff_t shape[2] = {3, 0}, strides[2] = {8, 8};
+    mv_view *vq = view_1d(&q, "Q", 8, 0, 1);
+    mv_view *vq2 = view_layout(&q, "Q", 8, 2, shape, strides, NULL, 1);
+    assert_true(hash_of(vq) == mv_hash_bytes(NULL, 0));
+    assert_true(hash_of(vq2) == mv_hash_bytes(NULL, 0));
+
+    /* One-value records and 1s are bytes; two-value records are tuples. */
+    unsigned char rec[4] = {7, 0, 0, 0};
+    mv_view *vr = view_1d(rec, "T{<I:a:}", 4, 1, 1), *vs = view_1d(rec, "1s", 1, 1, 1);
+    mv_view *vr2 = view_1d(rec, "2H", 4, 1, 1);
+    const unsigned char b7[1] = {7};
+    assert_true(hash_of(vr) == mv_hash_bytes(b7, 1));
+    assert_true(hash_of(vs) == mv_hash_bytes(b7, 1));
+    unsigned char out[4];
+    assert_int_equal(mv_view_byte_values(vr2, out, sizeof out, NULL), 0);
+    mv_error err;
+    mv_error_clear(&err);
+    expect_error(mv_view_byte_values(vh3, out, 2, &err), &err, MV_EVALUE,
+                 "mv_view_byte_values: 3 bytes needed, 2 given");
+    assert_true(mv_view_byte_values(NULL, out, 4, &err) < 0);
+
+    mv_view *all[] = {vh3, vd3, vhneg, vbneg, vdneg, vbig, vhalf, vq, vq2, vr, vs, vr2};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        mv_decref(all[i]);
+}
+
+/* A buffer whose format does not add up to its itemsize (a ctypes record
+ * without its padding) cannot be compared by value: nothing is guessed. */
+static void test_equal_format_size_mismatch(void **state)
+{
+    (void)state;
+    unsigned char mem[16] = {1, 0, 0, 0, 2, 0, 0, 0};
+    ptrdiff_t shape[1] = {2}, strides[1] = {8};
+    mv_buffer a = {.buf = mem, .len = 16, .itemsize = 8, .readonly = 1, .ndim = 1,
+                   .format = "T{<B:a:<I:b:}", .shape = shape, .strides = strides};
+    mv_buffer b = a;
+    mv_error err;
+    mv_error_clear(&err);
+    expect_error(mv_buffer_equal(&a, &b, &err), &err, MV_ENOTIMPL,
+                 "memoryview: format T{<B:a:<I:b:} describes 5-byte items, but the "
+                 "exporter's itemsize is 8");
 }
 
 static void test_hash_errors(void **state)
@@ -1663,6 +1754,8 @@ int main(void)
         cmocka_unit_test(test_hash_byte_views),
         cmocka_unit_test(test_hash_values),
         cmocka_unit_test(test_hash_equal_views_property),
+        cmocka_unit_test(test_hash_byte_values),
+        cmocka_unit_test(test_equal_format_size_mismatch),
         cmocka_unit_test(test_hash_errors),
         cmocka_unit_test(test_hash_alloc_sweep),
         cmocka_unit_test(test_count_index_model),
