@@ -168,6 +168,8 @@ typedef struct {
     PyObject *obj;   /* what .obj reports (new reference), or NULL */
     char *stand_in;  /* the format libmemview is given instead of the
                         exporter's, when that one disagrees with itemsize */
+    ptrdiff_t format_size; /* > 0: the size the exporter's format describes,
+                              which is not its itemsize (mbuf_choose_format) */
     py_exporter exporter; /* how libmemview sees master (no allocation) */
     mv_view *root;        /* libmemview's view of master, made on first
                              need; the family's views derive from it */
@@ -254,54 +256,73 @@ static PyTypeObject ManagedBuffer_Type = {
     .tp_traverse = (traverseproc)mbuf_traverse,
 };
 
-/* The format to give libmemview.  CPython never checks a format against
- * itemsize, so exporters (ctypes structures, e.g. 'T{<q:a:<c:b:}' with
- * itemsize 16) hand out formats that libmemview would refuse.  Such a
- * format is replaced by a stand-in of the right size: the format padded
- * with 'x' when it is shorter, else text that does not parse (the view
- * then works as bytes, as CPython's does with formats struct rejects).
- * .format and exported buffers still show the exporter's text. */
+/* A missing format means 'B' (PEP 3118), and the builtin shows it as 'B'
+ * to its own consumers (_testbuffer's PyBUF_STRIDES re-exports pass that
+ * on), whatever the itemsize: both are read as the builtin reads them. */
+static bool format_is_bytes(const char *format)
+{
+    return !format || strcmp(format + (format[0] == '@'), "B") == 0;
+}
+
+/* "B" padded with 'x' to itemsize (PyMem; NULL with MemoryError): how the
+ * builtin reads an item of a buffer without a format, by its first byte
+ * (test_buffer's PyBUF_STRIDES re-exports; C exporters). */
+static char *first_byte_format(Py_ssize_t itemsize)
+{
+    char *s = PyMem_Malloc(32);
+    if (!s)
+        PyErr_NoMemory();
+    else
+        snprintf(s, 32, "B%zdx", itemsize - 1);
+    return s;
+}
+
+/* The format to give libmemview, which refuses a format whose size is not
+ * the itemsize (CPython never checks).  'B' or none with itemsize > 1 reads
+ * each item's first byte, as the builtin does (ctypes exports unions and
+ * packed structures so too).  Any other format that does not add up -- a
+ * ctypes structure whose format leaves its padding out ('T{<B:a:<I:b:}',
+ * itemsize 8) -- is never guessed: libmemview gets text that does not
+ * parse, so byte operations (tobytes, hex, cast('B'), slicing) work, and
+ * every value operation raises NotImplementedError naming the format and
+ * both sizes (format_size keeps the one the format describes).  .format
+ * and exported buffers still show the exporter's text. */
 static int mbuf_choose_format(mbufobject *mb, const char **out)
 {
-    const char *f = mb->master.format ? mb->master.format : "B";
-    *out = f;
-    ptrdiff_t native = native_format_size(f);
-    if (native > 0 && native == mb->master.itemsize)
+    const Py_buffer *m = &mb->master;
+    *out = m->format ? m->format : "B";
+    if (format_is_bytes(m->format)) {
+        if (m->itemsize == 1)
+            return 0;
+        if (!(mb->stand_in = first_byte_format(m->itemsize)))
+            return -1;
+        *out = mb->stand_in;
+        return 0;
+    }
+    ptrdiff_t native = native_format_size(m->format);
+    if (native > 0 && native == m->itemsize)
         return 0;
     mv_format fmt;
     mv_error err;
     mv_error_clear(&err);
-    int rc = mv_format_parse(&fmt, f, &err);
+    int rc = mv_format_parse(&fmt, m->format, &err);
     if (rc == MV_ENOMEM) {
         PyErr_NoMemory();
         return -1;
     }
     if (rc < 0)
-        return 0;
+        return 0; /* not readable at all: item access says so */
     ptrdiff_t size = fmt.itemsize;
     mv_format_clear(&fmt);
-    if (size == mb->master.itemsize)
+    if (size == m->itemsize)
         return 0;
-
-    size_t n = strlen(f);
-    char *s = PyMem_Malloc(n + 32);
-    if (!s) {
+    if (!(mb->stand_in = PyMem_Malloc(48)))  {
         PyErr_NoMemory();
         return -1;
     }
-    bool padded = false;
-    if (size < mb->master.itemsize) {
-        snprintf(s, n + 32, "%s%zdx", f, (Py_ssize_t)(mb->master.itemsize - size));
-        rc = mv_format_parse(&fmt, s, NULL);
-        if (rc == 0) {
-            padded = fmt.itemsize == mb->master.itemsize;
-            mv_format_clear(&fmt);
-        }
-    }
-    if (!padded)
-        snprintf(s, n + 32, "\x01(unparsed %zd-byte item)", (Py_ssize_t)mb->master.itemsize);
-    mb->stand_in = s;
-    *out = s;
+    snprintf(mb->stand_in, 48, "\x01(unparsed %zd-byte item)", (Py_ssize_t)m->itemsize);
+    mb->format_size = size;
+    *out = mb->stand_in;
     return 0;
 }
 
@@ -318,6 +339,7 @@ static mbufobject *mbuf_from_object(PyObject *obj, int flags)
     mb->hide_master = 0;
     mb->obj = NULL;
     mb->stand_in = NULL;
+    mb->format_size = 0;
     mb->root = NULL;
 
     /* A builtin memoryview is asked for a buffer as any exporter.  Before
@@ -405,6 +427,8 @@ typedef struct {
     char item_code;   /* FAST_UNKNOWN, FAST_NONE or the view's item code
                          when m[i] may take item_fast (a view's format and
                          layout never change) */
+    unsigned int pins;   /* methods running Python code while they use the
+                            memory (pin()): release() refuses meanwhile */
 } mvobject;
 
 enum { FAST_UNKNOWN = 0, FAST_NONE = 1 };
@@ -431,6 +455,7 @@ static mvobject *mv_alloc(mbufobject *mb)
     self->weakreflist = NULL;
     self->item_code = FAST_UNKNOWN;
     self->contig = -1;
+    self->pins = 0;
     return self;
 }
 
@@ -550,6 +575,33 @@ static int check_released(mvobject *self)
     return 0;
 }
 
+/* A method that runs Python code (len(sep), __index__, __eq__, hash(obj), a
+ * foreign exporter) in the middle of using the view's memory pins the view
+ * around it: release() from that code raises BufferError, as it does while
+ * a buffer exported from the view is held (CPython bumps its export count
+ * the same way for hex and hash).  Item get/set run their conversions
+ * before touching memory and check "released" after, as CPython. */
+static void pin(mvobject *self)
+{
+    self->pins++; /* nesting is bounded by the recursion limit */
+}
+
+static void unpin(mvobject *self)
+{
+    self->pins--;
+}
+
+/* return call, run with self pinned once it is known to be live. */
+#define RETURN_PINNED(self, call)                                                                  \
+    do {                                                                                           \
+        if (check_released(self) < 0)                                                              \
+            return NULL;                                                                           \
+        pin(self);                                                                                 \
+        PyObject *pinned_result_ = (call);                                                         \
+        unpin(self);                                                                               \
+        return pinned_result_;                                                                     \
+    } while (0)
+
 /* The descriptor of a live view (never NULL: callers checked "released"). */
 static const mv_buffer *view_buffer(mvobject *self)
 {
@@ -566,14 +618,36 @@ static int view_ndim(const mvobject *self)
     return self->spanned ? self->span.ndim : self->desc.ndim;
 }
 
-/* The format text as CPython would report it (the exporter's, not a
- * stand-in). */
-static const char *format_text(mvobject *self, const char *text)
+/* Whether a view's format text is its managed buffer's stand-in (a cast
+ * gives a view another format). */
+static bool on_stand_in(mvobject *self, const char *text)
 {
     mbufobject *mb = self->mbuf;
-    if (text && mb->stand_in && strcmp(text, mb->stand_in) == 0)
-        return mb->master.format;
+    return text && mb->stand_in && strcmp(text, mb->stand_in) == 0;
+}
+
+/* The format text as CPython would report it (the exporter's, not a
+ * stand-in; "B" for none, as the builtin shows it). */
+static const char *format_text(mvobject *self, const char *text)
+{
+    if (on_stand_in(self, text))
+        return self->mbuf->master.format ? self->mbuf->master.format : "B";
     return text;
+}
+
+/* NotImplementedError for a view whose exporter's format does not add up
+ * to its itemsize (mbuf_choose_format) and returns -1; 0 for any other
+ * view. */
+static int refuse_format_size(mvobject *self)
+{
+    mbufobject *mb = self->mbuf;
+    if (!mb->format_size || !on_stand_in(self, view_buffer(self)->format))
+        return 0;
+    PyErr_Format(PyExc_NotImplementedError,
+                 "memoryview: format %s describes %zd-byte items, but the exporter's itemsize "
+                 "is %zd",
+                 mb->master.format, (Py_ssize_t)mb->format_size, (Py_ssize_t)mb->master.itemsize);
+    return -1;
 }
 
 /* The parsed item format; NotImplementedError "memoryview: unsupported
@@ -589,7 +663,7 @@ static const mv_format *item_format(mvobject *self)
     if (!f) {
         if (err.code == MV_ENOMEM) {
             PyErr_NoMemory();
-        } else {
+        } else if (refuse_format_size(self) == 0) {
             /* CPython's two messages: adjust_fmt's for anything but one
              * character, unpack_single's for an unknown character. */
             const char *t = format_text(self, view_buffer(self)->format);
@@ -779,6 +853,11 @@ static int mv_release_view(mvobject *self)
 {
     if (!self->mbuf)
         return 0;
+    if (self->pins) {
+        PyErr_Format(PyExc_BufferError, "memoryview has %d exported buffer%s", (int)self->pins,
+                     self->pins == 1 ? "" : "s");
+        return -1;
+    }
     if (self->view) {
         mv_error err;
         mv_error_clear(&err);
@@ -804,7 +883,7 @@ static int mv_traverse(mvobject *self, visitproc visit, void *arg)
  * holding them are in the cycle too and let go first). */
 static int mv_clear(mvobject *self)
 {
-    if (!self->view || mv_object_exports(mv_view_object(self->view)) == 0)
+    if (!self->pins && (!self->view || mv_object_exports(mv_view_object(self->view)) == 0))
         mv_release_view(self);
     return 0;
 }
@@ -1141,12 +1220,34 @@ static int convert_item(mvobject *self, PyObject *value, const char *codes, ptrd
  * Items and sub-views
  * ======================================================================== */
 
+/* item_format failed (its exception set) for the item at idx[0..n): as
+ * CPython, whose unpack comes after the index, an index out of bounds
+ * raises its IndexError instead.  Returns -1. */
+static int index_before_format(mvobject *self, const ptrdiff_t *idx, int n)
+{
+    const mv_buffer *b = view_buffer(self);
+    if (n > b->ndim)
+        return -1;
+    ptrdiff_t norm[MV_MAX_NDIM];
+    for (int d = 0; d < n; d++)
+        norm[d] = idx[d] < 0 ? idx[d] + b->shape[d] : idx[d];
+    mv_error err;
+    mv_error_clear(&err);
+    if (!mv_buffer_get_pointer(b, norm, &err) && err.code == MV_EINDEX) {
+        PyErr_Clear();
+        set_error(&err);
+    }
+    return -1;
+}
+
 /* The item at idx[0..n) as a Python object. */
 static PyObject *item_get(mvobject *self, const ptrdiff_t *idx, int n)
 {
     const mv_format *fmt = item_format(self);
-    if (!fmt)
+    if (!fmt) {
+        index_before_format(self, idx, n);
         return NULL;
+    }
     mv_value small[SMALL_VALUES];
     mv_value *vals = values_alloc(small, fmt->nvalues);
     if (!vals)
@@ -1167,7 +1268,7 @@ static int item_set(mvobject *self, const ptrdiff_t *idx, int n, PyObject *value
 {
     const mv_format *fmt = item_format(self);
     if (!fmt)
-        return -1;
+        return index_before_format(self, idx, n);
     const mv_buffer *b = view_buffer(self);
     if (n > b->ndim) {
         PyErr_Format(PyExc_TypeError, "cannot index %zd-dimension view with %zd-element tuple",
@@ -1653,9 +1754,15 @@ static int mv_ass_subscript(mvobject *self, PyObject *key, PyObject *value)
     int ndim = b->ndim;
     int item_key = ndim == 0 || (ndim == 1 && PyIndex_Check(key)) ||
                    (is_multiindex(key) && PyTuple_GET_SIZE(key) >= ndim);
-    /* CPython's adjust_fmt comes first for every item store. */
-    if (item_key && !item_format(self))
+    /* CPython's adjust_fmt comes first for every item store: it refuses
+     * formats of several characters; the others are read after the index
+     * and value checks. */
+    if (item_key && !self->spanned && !need_view(self))
         return -1;
+    if (item_key && unsupported_multichar(self)) {
+        item_format(self); /* raises */
+        return -1;
+    }
     if (b->readonly) {
         PyErr_SetString(PyExc_TypeError, "cannot modify read-only memory");
         return -1;
@@ -1813,6 +1920,32 @@ static PyTypeObject MemoryIter_Type = {
  * Comparison and hashing
  * ======================================================================== */
 
+/* a == b when b is not a memview: b's buffer, read as mbuf_choose_format
+ * reads an exporter's ('B' with itemsize > 1 by its first byte; a format
+ * that does not add up is refused, here by libmemview).  Pinned: b's
+ * exporter may run Python code. */
+static int equal_foreign(mvobject *self, PyObject *w, mv_error *err)
+{
+    Py_buffer wb;
+    if (PyObject_GetBuffer(w, &wb, PyBUF_FULL_RO) < 0) {
+        PyErr_Clear();
+        return 2; /* NotImplemented */
+    }
+    char *first_byte = NULL;
+    int equal = -1;
+    mv_buffer wm = buffer_from_py(&wb);
+    if (format_is_bytes(wb.format) && wb.itemsize > 1) {
+        if (!(first_byte = first_byte_format(wb.itemsize)))
+            goto out;
+        wm.format = first_byte;
+    }
+    equal = mv_buffer_equal(view_buffer(self), &wm, err);
+out:
+    PyBuffer_Release(&wb);
+    PyMem_Free(first_byte);
+    return equal;
+}
+
 static PyObject *mv_richcompare(PyObject *v, PyObject *w, int op)
 {
     if ((op != Py_EQ && op != Py_NE) || !IS_MEMVIEW(v))
@@ -1829,28 +1962,29 @@ static PyObject *mv_richcompare(PyObject *v, PyObject *w, int op)
             equal = v == w;
         else if (!need_view(self) || !need_view(other))
             return NULL;
+        else if (refuse_format_size(self) < 0 || refuse_format_size(other) < 0)
+            return NULL;
         else
             equal = mv_view_equal(self->view, other->view, &err);
     } else {
-        Py_buffer wb;
-        if (PyObject_GetBuffer(w, &wb, PyBUF_FULL_RO) < 0) {
-            PyErr_Clear();
+        if (PyObject_CheckBuffer(w) && refuse_format_size(self) < 0)
+            return NULL;
+        pin(self);
+        equal = equal_foreign(self, w, &err);
+        unpin(self);
+        if (equal == 2)
             Py_RETURN_NOTIMPLEMENTED;
-        }
-        /* The exporter ran code: self may be released by now. */
-        if (!self->mbuf) {
-            equal = 0;
-        } else {
-            mv_buffer wm = buffer_from_py(&wb);
-            equal = mv_buffer_equal(view_buffer(self), &wm, &err);
-        }
-        PyBuffer_Release(&wb);
+        if (equal < 0 && PyErr_Occurred())
+            return NULL;
     }
     if (equal < 0) {
         /* A format libmemview cannot read makes the views unequal, as a
-         * format struct rejects does in CPython. */
+         * format struct rejects does in CPython; one that does not add up
+         * to its itemsize is refused. */
         if (err.code == MV_ENOMEM)
             return PyErr_NoMemory();
+        if (err.code == MV_ENOTIMPL)
+            return set_error(&err);
         equal = 0;
     }
     if ((op == Py_EQ) == (equal != 0))
@@ -1894,8 +2028,17 @@ static Py_hash_t hash_as_bytes(mvobject *self)
     return h;
 }
 
-/* Every read-only view hashes (CPython: only the byte formats).  As
- * CPython, the exporter is hashed first and its error kept. */
+/* Every read-only view hashes (CPython: only the byte formats), so that
+ * views that compare equal hash alike (mv_view_hash's rule, with Python's
+ * hash of bytes):
+ * - byte formats, and views without a format whatever their itemsize (as
+ *   the builtin), hash as bytes(m): hash(m) == hash(m.tobytes());
+ * - a view whose values are all integers in -128..255 (or one-byte bytes)
+ *   hashes as the bytes of those values mod 256, what an equal byte view
+ *   hashes: hash(M(array('h', [1, 2]))) == hash(b'\x01\x02');
+ * - any other view hashes its values (libmemview's mv_view_hash).
+ * As CPython, the exporter is hashed first and its error kept; the view is
+ * pinned meanwhile (hash(obj) may run Python code that releases it). */
 static Py_hash_t mv_hash(mvobject *self)
 {
     if (self->hash != -1)
@@ -1906,27 +2049,47 @@ static Py_hash_t mv_hash(mvobject *self)
         PyErr_SetString(PyExc_ValueError, "cannot hash writable memoryview object");
         return -1;
     }
-    if (self->mbuf->obj && PyObject_Hash(self->mbuf->obj) == -1)
+    if (self->mbuf->obj) {
+        pin(self);
+        Py_hash_t oh = PyObject_Hash(self->mbuf->obj);
+        unpin(self);
+        if (oh == -1)
+            return -1;
+    }
+    if (refuse_format_size(self) < 0)
         return -1;
-    if (check_released(self) < 0)
-        return -1;
+    const mv_buffer *b = view_buffer(self);
     const mv_format *fmt = view_format(self);
     if (!fmt && PyErr_Occurred())
         return -1;
     Py_hash_t h;
-    /* Byte formats hash as bytes(m) does, so hash(m) == hash(m.tobytes());
-     * so do views of formats libmemview cannot read. */
-    if (!fmt || fmt->native == 'B' || fmt->native == 'b' || fmt->native == 'c') {
+    /* Views of formats libmemview cannot read equal nothing: any hash
+     * keeps the rule, and their bytes are one. */
+    const char *t = format_text(self, b->format);
+    t += t[0] == '@';
+    if (!fmt || ((t[0] == 'B' || t[0] == 'b' || t[0] == 'c') && !t[1])) {
         h = hash_as_bytes(self);
     } else {
-        uint64_t u = 0;
         mv_error err;
         mv_error_clear(&err);
-        if (mv_view_hash(self->view, &u, &err) < 0)
+        ptrdiff_t n = b->itemsize ? b->len / b->itemsize : 0;
+        PyObject *bytes = PyBytes_FromStringAndSize(NULL, n);
+        if (!bytes)
+            return -1;
+        int rc = mv_view_byte_values(self->view, PyBytes_AS_STRING(bytes), (size_t)n, &err);
+        if (rc == 1) {
+            h = PyObject_Hash(bytes);
+        } else {
+            uint64_t u = 0;
+            if (rc == 0)
+                rc = mv_view_hash(self->view, &u, &err);
+            h = (Py_hash_t)u;
+            if (h == -1)
+                h = -2;
+        }
+        Py_DECREF(bytes);
+        if (rc < 0)
             return set_error_int(&err);
-        h = (Py_hash_t)u;
-        if (h == -1)
-            h = -2;
     }
     if (h != -1)
         self->hash = h;
@@ -2115,6 +2278,23 @@ static int tolist_end(void *ctx, int depth)
     return tolist_put(c, list);
 }
 
+/* tolist of an empty view from dimension dim on: nested empty lists. */
+static PyObject *empty_lists(const mv_buffer *b, int dim)
+{
+    if (b->ndim == 0)
+        return PyList_New(0); /* not reached: a 0-dim view has one item */
+    Py_ssize_t n = dim == b->ndim - 1 ? 0 : b->shape[dim];
+    PyObject *list = PyList_New(n);
+    for (Py_ssize_t i = 0; list && i < n; i++) {
+        PyObject *sub = empty_lists(b, dim + 1);
+        if (!sub)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, i, sub);
+    }
+    return list;
+}
+
 static PyObject *mv_tolist(mvobject *self, PyObject *unused)
 {
     (void)unused;
@@ -2137,8 +2317,15 @@ static PyObject *mv_tolist(mvobject *self, PyObject *unused)
         }
         return list;
     }
-    if (!item_format(self))
-        return NULL;
+    if (!item_format(self)) {
+        /* As CPython, an empty view of a format nobody reads (one
+         * character: adjust_fmt refuses the others) is its empty lists. */
+        if (!PyErr_ExceptionMatches(PyExc_NotImplementedError) || unsupported_multichar(self) ||
+            view_buffer(self)->len != 0)
+            return NULL;
+        PyErr_Clear();
+        return empty_lists(view_buffer(self), 0);
+    }
     if (!need_view(self))
         return NULL;
     tolist_ctx c;
@@ -2170,7 +2357,7 @@ static void *new_ascii(void *ctx, ptrdiff_t nbytes)
     return *out ? PyUnicode_DATA(*out) : NULL;
 }
 
-static PyObject *mv_hex(mvobject *self, PyObject *args, PyObject *kwds)
+static PyObject *hex_pinned(mvobject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"sep", "bytes_per_sep", NULL};
     PyObject *sep = NULL, *bps_obj = NULL;
@@ -2297,7 +2484,7 @@ static PyObject *mv_cast_args(PyObject *self, PyObject *args, PyObject *kwds)
     PyObject *format, *shape = NULL;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:cast", kwlist, &format, &shape))
         return NULL;
-    return cast_impl((mvobject *)self, format, shape);
+    RETURN_PINNED((mvobject *)self, cast_impl((mvobject *)self, format, shape));
 }
 
 /* m.cast(format) takes its one positional argument directly. */
@@ -2305,7 +2492,7 @@ static PyObject *mv_cast(mvobject *self, PyObject *const *args, Py_ssize_t nargs
                          PyObject *kwnames)
 {
     if (nargs == 1 && (!kwnames || PyTuple_GET_SIZE(kwnames) == 0))
-        return cast_impl(self, args[0], NULL);
+        RETURN_PINNED(self, cast_impl(self, args[0], NULL));
     return call_packed((PyObject *)self, args, (size_t)nargs, kwnames, mv_cast_args);
 }
 
@@ -2562,7 +2749,7 @@ static int fast_lookup(mvobject *self, PyObject *value, mv_value *v)
     return mv_view_format(self->view, NULL) != NULL && simple_value(value, v);
 }
 
-static PyObject *mv_count(mvobject *self, PyObject *value)
+static PyObject *count_pinned(mvobject *self, PyObject *value)
 {
     if (check_released(self) < 0)
         return NULL;
@@ -2607,7 +2794,7 @@ static PyObject *mv_count(mvobject *self, PyObject *value)
     return PyLong_FromSsize_t(count);
 }
 
-static PyObject *mv_index(mvobject *self, PyObject *args)
+static PyObject *index_pinned(mvobject *self, PyObject *args)
 {
     PyObject *value, *start_obj = NULL, *stop_obj = NULL;
     if (!PyArg_ParseTuple(args, "O|OO:index", &value, &start_obj, &stop_obj))
@@ -2706,7 +2893,7 @@ static void needle_release(needle *nd)
         PyBuffer_Release(&nd->pb);
 }
 
-static PyObject *mv_find_common(mvobject *self, PyObject *args, const char *fmt, int as_view)
+static PyObject *find_pinned(mvobject *self, PyObject *args, const char *fmt, int as_view)
 {
     PyObject *sub, *start_obj = NULL, *end_obj = NULL;
     if (!PyArg_ParseTuple(args, fmt, &sub, &start_obj, &end_obj))
@@ -2744,12 +2931,12 @@ out:
 
 static PyObject *mv_find(mvobject *self, PyObject *args)
 {
-    return mv_find_common(self, args, "O|OO:find", 0);
+    RETURN_PINNED(self, find_pinned(self, args, "O|OO:find", 0));
 }
 
 static PyObject *mv_find_view(mvobject *self, PyObject *args)
 {
-    return mv_find_common(self, args, "O|OO:find_view", 1);
+    RETURN_PINNED(self, find_pinned(self, args, "O|OO:find_view", 1));
 }
 
 /* 0 when libmemview can search this view, else -1 with its error. */
@@ -2801,7 +2988,7 @@ static int tailmatch(mvobject *self, const needle *nd, Py_ssize_t start, Py_ssiz
     return rc;
 }
 
-static PyObject *mv_affix(mvobject *self, PyObject *args, const char *fmt, int at_end)
+static PyObject *affix_pinned(mvobject *self, PyObject *args, const char *fmt, int at_end)
 {
     PyObject *affix, *start_obj = NULL, *end_obj = NULL;
     if (!PyArg_ParseTuple(args, fmt, &affix, &start_obj, &end_obj))
@@ -2829,12 +3016,12 @@ static PyObject *mv_affix(mvobject *self, PyObject *args, const char *fmt, int a
 
 static PyObject *mv_startswith(mvobject *self, PyObject *args)
 {
-    return mv_affix(self, args, "O|OO:startswith", 0);
+    RETURN_PINNED(self, affix_pinned(self, args, "O|OO:startswith", 0));
 }
 
 static PyObject *mv_endswith(mvobject *self, PyObject *args)
 {
-    return mv_affix(self, args, "O|OO:endswith", 1);
+    RETURN_PINNED(self, affix_pinned(self, args, "O|OO:endswith", 1));
 }
 
 /* Append the sub-view [start:stop] to list. */
@@ -2853,7 +3040,7 @@ static int is_byte_space(unsigned char c)
     return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
-static PyObject *mv_split(mvobject *self, PyObject *args, PyObject *kwds)
+static PyObject *split_pinned(mvobject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"sep", "maxsplit", NULL};
     PyObject *sep = Py_None, *maxsplit_obj = NULL;
@@ -3132,6 +3319,28 @@ static PyGetSetDef mv_getset[] = {
 };
 
 #define KW (METH_VARARGS | METH_KEYWORDS)
+
+/* The methods that may run Python code while they use the memory, pinned
+ * (pin()). */
+static PyObject *mv_hex(mvobject *self, PyObject *args, PyObject *kwds)
+{
+    RETURN_PINNED(self, hex_pinned(self, args, kwds));
+}
+
+static PyObject *mv_count(mvobject *self, PyObject *value)
+{
+    RETURN_PINNED(self, count_pinned(self, value));
+}
+
+static PyObject *mv_index(mvobject *self, PyObject *args)
+{
+    RETURN_PINNED(self, index_pinned(self, args));
+}
+
+static PyObject *mv_split(mvobject *self, PyObject *args, PyObject *kwds)
+{
+    RETURN_PINNED(self, split_pinned(self, args, kwds));
+}
 
 static PyMethodDef mv_methods[] = {
     {"release", (PyCFunction)mv_release_method, METH_NOARGS,
