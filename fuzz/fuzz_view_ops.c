@@ -190,7 +190,7 @@ static const char *random_format(state *s, char *buf, size_t room)
     uint8_t k = fz_u8(&s->in);
     if (k % 8 != 0)
         return formats[(k >> 3) % NFORMATS];
-    static const char alphabet[] = "xcbB?hHiIlLqQnNefdspPZT{}:@=<>!0123456789(), ";
+    static const char alphabet[] = "xcbB?hHiIlLqQnNefdspPwZT{}:@=<>!0123456789(), ";
     size_t n = fz_u8(&s->in) % 10;
     if (n >= room)
         n = room - 1;

@@ -299,7 +299,9 @@ typedef enum mv_value_kind {
     MV_VALUE_UNSIGNED, /* B H I L Q N P */
     MV_VALUE_DOUBLE,   /* e f d */
     MV_VALUE_COMPLEX,  /* Zf Zd */
-    MV_VALUE_BYTES     /* c s p */
+    MV_VALUE_BYTES,    /* c s p */
+    MV_VALUE_CHAR      /* w: one UCS-4 code point, in v.u (Python: a str of
+                          length 1; values above 0x10FFFF are no character) */
 } mv_value_kind;
 
 typedef struct mv_value {
@@ -362,8 +364,9 @@ MV_API int mv_format_unpack(const mv_format *fmt, const void *item, mv_value *va
  *             'c' with length != 1, 'e' overflow, nvalues mismatch)
  * Integers accept SIGNED, UNSIGNED and BOOL; floats accept any number;
  * '?' accepts any kind (truthiness; bytes are true when non-empty); 's'/'p'
- * take bytes, truncated or zero-padded as struct does; 'f' stores +-inf for
- * finite values beyond its range (as CPython's memoryview). */
+ * take bytes, truncated or zero-padded as struct does; 'w' takes a CHAR
+ * (MV_EVALUE above 0x10FFFF); 'f' stores +-inf for finite values beyond
+ * its range (as CPython's memoryview). */
 MV_API int mv_format_pack(const mv_format *fmt, const char *text, void *item,
                           const mv_value *values, ptrdiff_t nvalues, mv_error *err);
 
@@ -889,6 +892,15 @@ MV_API char *mv_view_tolist_text(const mv_view *view, size_t *len, mv_error *err
 /* Python's repr of a double ("0.1", "1e+16", "-0.0", "inf", "nan") into
  * dst (at least 32 bytes); returns the length. */
 MV_API int mv_double_repr(double x, char *dst, size_t dstlen);
+
+/* Python's repr of the one-character str chr(c) ("'a'", "'\\n'", "\"'\"",
+ * "'é'" in UTF-8) into dst (16 bytes are enough); returns the length.
+ * Backslash, quotes, ASCII and Latin-1 controls, U+00AD, U+2028/9 and
+ * surrogates are escaped as Python escapes them; other characters Python
+ * counts as non-printable (other format and unassigned code points) are
+ * written as themselves.  c above 0x10FFFF (no character) gives
+ * '\UXXXXXXXX'.  Thread-safe. */
+MV_API int mv_char_repr(uint32_t c, char *dst, size_t dstlen);
 
 /* ======================================================================== *
  * Comparison, hashing, search (src/compare.c, src/search.c)

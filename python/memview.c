@@ -984,6 +984,16 @@ static PyObject *value_to_py(const mv_value *v)
         return PyComplex_FromDoubles(v->v.c.re, v->v.c.im);
     case MV_VALUE_BYTES:
         return PyBytes_FromStringAndSize((const char *)v->v.bytes.ptr, (Py_ssize_t)v->v.bytes.len);
+    case MV_VALUE_CHAR:
+        if (v->v.u > 0x10FFFF) {
+            char msg[80];
+            snprintf(msg, sizeof msg,
+                     "memoryview: format 'w' item 0x%llx is not a Unicode code point",
+                     (unsigned long long)v->v.u);
+            PyErr_SetString(PyExc_ValueError, msg);
+            return NULL;
+        }
+        return PyUnicode_FromOrdinal((int)v->v.u);
     case MV_VALUE_NONE:
     default:
         Py_RETURN_NONE;
@@ -1168,6 +1178,15 @@ static int convert_one(PyObject *o, char code, const char *text, mv_value *out)
         out->v.b = t != 0;
         return 0;
     }
+    case 'w':
+        /* A UCS-4 character from a str of one character. */
+        if (!PyUnicode_Check(o))
+            return type_error_fmt(text);
+        if (PyUnicode_GET_LENGTH(o) != 1)
+            return value_error_fmt(text);
+        out->kind = MV_VALUE_CHAR;
+        out->v.u = PyUnicode_READ_CHAR(o, 0);
+        return 0;
     case 'c':
     case 's':
         if (!PyBytes_Check(o))

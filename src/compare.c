@@ -104,6 +104,8 @@ int mv_value_equal(const mv_value *a, const mv_value *b)
             return 0;
         return a->v.bytes.len == 0 || memcmp(a->v.bytes.ptr, b->v.bytes.ptr, a->v.bytes.len) == 0;
     }
+    if (a->kind == MV_VALUE_CHAR || b->kind == MV_VALUE_CHAR)
+        return a->kind == b->kind && a->v.u == b->v.u;
     if (!is_number(a->kind) || !is_number(b->kind))
         return 0;
     if (a->kind == MV_VALUE_COMPLEX && b->kind == MV_VALUE_COMPLEX)
@@ -1021,7 +1023,8 @@ static uint64_t double_bits(double d)
     return u;
 }
 
-enum { TAG_NONE = 0, TAG_INT = 1, TAG_BIG = 2, TAG_REAL = 3, TAG_COMPLEX = 4, TAG_BYTES = 5 };
+enum { TAG_NONE = 0, TAG_INT = 1, TAG_BIG = 2, TAG_REAL = 3, TAG_COMPLEX = 4, TAG_BYTES = 5,
+       TAG_CHAR = 6 };
 
 /* Numbers that compare equal hash alike: an integral double hashes as the
  * integer it equals, a complex with zero imaginary part as its real part. */
@@ -1063,6 +1066,9 @@ static void hash_value(sip_state *s, const mv_value *v)
             hash_u64(s, TAG_COMPLEX, double_bits(v->v.c.re));
             hash_u64(s, TAG_COMPLEX, double_bits(v->v.c.im));
         }
+        break;
+    case MV_VALUE_CHAR:
+        hash_u64(s, TAG_CHAR, v->v.u);
         break;
     case MV_VALUE_BYTES:
         hash_u64(s, TAG_BYTES, (uint64_t)v->v.bytes.len);

@@ -144,6 +144,10 @@ static int code_layout(char code, char order, ptrdiff_t *size, ptrdiff_t *align)
     case 'e':
         s = a = 2;
         break;
+    case 'w':
+        /* A UCS-4 character (Py_UCS4: array('u') on Linux, NumPy 'U'). */
+        s = a = 4;
+        break;
     case 'f':
         s = 4;
         a = (ptrdiff_t) _Alignof(float);
@@ -732,6 +736,9 @@ static void unpack_element(char code, ptrdiff_t size, bool little, const unsigne
     } else if (code_is_unsigned(code) || code == 'P') {
         v->kind = MV_VALUE_UNSIGNED;
         v->v.u = load_uint(p, size, little);
+    } else if (code == 'w') {
+        v->kind = MV_VALUE_CHAR;
+        v->v.u = load_uint(p, 4, little);
     } else if (code == 'e') {
         v->kind = MV_VALUE_DOUBLE;
         v->v.d = half_to_double((uint16_t)load_uint(p, 2, little));
@@ -890,6 +897,8 @@ static bool value_truth(const mv_value *v)
         return v->v.c.re != 0.0 || v->v.c.im != 0.0;
     case MV_VALUE_BYTES:
         return v->v.bytes.len > 0;
+    case MV_VALUE_CHAR:
+        return true; /* a one-character str */
     default:
         return false;
     }
@@ -904,9 +913,15 @@ static int pack_element(char code, ptrdiff_t size, bool little, const mv_value *
     int rc;
 
     if (code == '?') {
-        if ((unsigned)v->kind > MV_VALUE_BYTES)
+        if ((unsigned)v->kind > MV_VALUE_CHAR)
             return MV_ETYPE;
         bits = value_truth(v) ? 1 : 0;
+    } else if (code == 'w') {
+        if (v->kind != MV_VALUE_CHAR)
+            return MV_ETYPE;
+        if (v->v.u > 0x10FFFF)
+            return MV_EVALUE;
+        bits = v->v.u;
     } else if (code_is_signed(code) || code_is_unsigned(code) || code == 'P') {
         rc = encode_integer(code, size, v, &bits);
         if (rc < 0)

@@ -598,6 +598,60 @@ static int format_repr(double x, int flags, char *out)
     return (int)(o - out);
 }
 
+/* Python's repr of chr(c) into out (16 bytes are enough): quoted, with
+ * the escapes Python writes for backslash, quotes, ASCII and Latin-1
+ * controls, the soft hyphen, line and paragraph separators and surrogates;
+ * other characters as UTF-8. */
+static int char_repr(uint32_t c, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *o = out;
+    char quote = c == '\'' ? '"' : '\'';
+    *o++ = quote;
+    if (c == '\\' || c == (uint32_t)quote) {
+        *o++ = '\\';
+        *o++ = (char)c;
+    } else if (c == '\t' || c == '\n' || c == '\r') {
+        *o++ = '\\';
+        *o++ = c == '\t' ? 't' : c == '\n' ? 'n' : 'r';
+    } else if (c < 0x20 || (c >= 0x7f && c <= 0xa0) || c == 0xad) {
+        o += sprintf(o, "\\x%c%c", hex[c >> 4], hex[c & 15]);
+    } else if (c < 0x80) {
+        *o++ = (char)c;
+    } else if ((c >= 0xd800 && c <= 0xdfff) || c == 0x2028 || c == 0x2029) {
+        o += sprintf(o, "\\u%04x", (unsigned)c);
+    } else if (c > 0x10ffff) {
+        o += sprintf(o, "\\U%08lx", (unsigned long)c);
+    } else if (c < 0x800) {
+        *o++ = (char)(0xc0 | (c >> 6));
+        *o++ = (char)(0x80 | (c & 0x3f));
+    } else if (c < 0x10000) {
+        *o++ = (char)(0xe0 | (c >> 12));
+        *o++ = (char)(0x80 | ((c >> 6) & 0x3f));
+        *o++ = (char)(0x80 | (c & 0x3f));
+    } else {
+        *o++ = (char)(0xf0 | (c >> 18));
+        *o++ = (char)(0x80 | ((c >> 12) & 0x3f));
+        *o++ = (char)(0x80 | ((c >> 6) & 0x3f));
+        *o++ = (char)(0x80 | (c & 0x3f));
+    }
+    *o++ = quote;
+    *o = '\0';
+    return (int)(o - out);
+}
+
+int mv_char_repr(uint32_t c, char *dst, size_t dstlen)
+{
+    char text[16];
+    int n = char_repr(c, text);
+    if (dst && dstlen > 0) {
+        size_t k = (size_t)n < dstlen - 1 ? (size_t)n : dstlen - 1;
+        memcpy(dst, text, k);
+        dst[k] = '\0';
+    }
+    return n;
+}
+
 int mv_double_repr(double x, char *dst, size_t dstlen)
 {
     char text[40];
@@ -812,6 +866,9 @@ static int text_value(text_out *t, const mv_value *v)
         return text_complex(t, v->v.c.re, v->v.c.im);
     case MV_VALUE_BYTES:
         return text_bytes(t, v->v.bytes.ptr, v->v.bytes.len);
+    case MV_VALUE_CHAR:
+        char_repr((uint32_t)v->v.u, num);
+        return text_puts(t, num);
     default:
         return text_puts(t, "None");
     }

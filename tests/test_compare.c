@@ -1435,6 +1435,29 @@ static void test_hash_byte_values(void **state)
         mv_decref(all[i]);
 }
 
+/* 'w' characters equal characters only: the same code point in any byte
+ * order, never the number it is. */
+static void test_equal_chars(void **state)
+{
+    (void)state;
+    uint32_t le[2] = {0x61, 0xe9}, num[2] = {0x61, 0xe9};
+    unsigned char be[8] = {0, 0, 0, 0x61, 0, 0, 0, 0xe9};
+    mv_view *a = view_1d(le, "w", 4, 2, 1), *b = view_1d(be, ">w", 4, 2, 1);
+    mv_view *n = view_1d(num, "I", 4, 2, 1);
+    assert_int_equal(equal(a, b), 1);
+    assert_int_equal(equal(a, n), 0);
+    assert_true(hash_of(a) == hash_of(b));
+    const unsigned char bytes[2] = {0x61, 0xe9};
+    assert_true(hash_of(a) != mv_hash_bytes(bytes, 2));
+    mv_value c = {.kind = MV_VALUE_CHAR, .v.u = 0xe9}, i = {.kind = MV_VALUE_UNSIGNED, .v.u = 0xe9};
+    assert_int_equal(mv_value_equal(&c, &c), 1);
+    assert_int_equal(mv_value_equal(&c, &i), 0);
+    assert_int_equal(mv_value_equal(&i, &c), 0);
+    mv_decref(a);
+    mv_decref(b);
+    mv_decref(n);
+}
+
 /* A buffer whose format does not add up to its itemsize (a ctypes record
  * without its padding) cannot be compared by value: nothing is guessed. */
 static void test_equal_format_size_mismatch(void **state)
@@ -1756,6 +1779,7 @@ int main(void)
         cmocka_unit_test(test_hash_equal_views_property),
         cmocka_unit_test(test_hash_byte_values),
         cmocka_unit_test(test_equal_format_size_mismatch),
+        cmocka_unit_test(test_equal_chars),
         cmocka_unit_test(test_hash_errors),
         cmocka_unit_test(test_hash_alloc_sweep),
         cmocka_unit_test(test_count_index_model),

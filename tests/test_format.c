@@ -433,7 +433,6 @@ static const char *const bad_formats[] = {
     "g",
     "O",
     "u",
-    "w",
     "&",
     "{i}",
     "i,h",
@@ -1381,6 +1380,48 @@ static void test_records(void **state)
 /* argument checks, nvalues, atomicity, overlap                              */
 /* ------------------------------------------------------------------------ */
 
+/* 'w': UCS-4 characters in either byte order, read as CHAR values and
+ * written only from them (the bytes are checked by hand). */
+static void test_pack_unpack_chars(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        unsigned char bytes[8];
+    } cases[] = {
+        {"<2w", {0xe9, 0, 0, 0, 0x00, 0xf6, 0x01, 0}},
+        {">2w", {0, 0, 0, 0xe9, 0, 0x01, 0xf6, 0x00}},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        mv_format fmt;
+        assert_int_equal(mv_format_parse(&fmt, cases[i].text, NULL), 0);
+        assert_int_equal(fmt.itemsize, 8);
+        assert_int_equal(fmt.nvalues, 2);
+        mv_value v[2];
+        assert_int_equal(mv_format_unpack(&fmt, cases[i].bytes, v, 2, NULL), 0);
+        assert_int_equal(v[0].kind, MV_VALUE_CHAR);
+        assert_int_equal(v[0].v.u, 0xe9);
+        assert_int_equal(v[1].v.u, 0x1f600);
+        unsigned char out[8] = {0};
+        assert_int_equal(mv_format_pack(&fmt, cases[i].text, out, v, 2, NULL), 0);
+        assert_memory_equal(out, cases[i].bytes, 8);
+        /* A number is not a character; no code point above 0x10FFFF. */
+        mv_value bad[2] = {v[0], {.kind = MV_VALUE_UNSIGNED, .v.u = 0x41}};
+        mv_error err;
+        mv_error_clear(&err);
+        assert_int_equal(mv_format_pack(&fmt, cases[i].text, out, bad, 2, &err), MV_ETYPE);
+        bad[1].kind = MV_VALUE_CHAR;
+        bad[1].v.u = 0x110000;
+        assert_int_equal(mv_format_pack(&fmt, cases[i].text, out, bad, 2, &err), MV_EVALUE);
+        assert_memory_equal(out, cases[i].bytes, 8);
+        mv_format_clear(&fmt);
+    }
+    mv_format native;
+    assert_int_equal(mv_format_parse(&native, "w", NULL), 0);
+    assert_int_equal(native.itemsize, 4);
+    mv_format_clear(&native);
+}
+
 static void test_pack_unpack_arguments(void **state)
 {
     (void)state;
@@ -1528,6 +1569,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout_table),
+        cmocka_unit_test(test_pack_unpack_chars),
         cmocka_unit_test(test_field_table),
         cmocka_unit_test(test_nesting_and_field_limits),
         cmocka_unit_test(test_malformed),

@@ -2903,6 +2903,70 @@ static const struct {
     {"\xab\xcd", 2, '\x01', -1, "ab\001cd"},
 };
 
+/* chr(c) and repr(chr(c)) as CPython 3.11 prints them (generated with it). */
+static const struct { uint32_t c; const char *repr; } char_table[] = {
+    {0x61, "'a'"},
+    {0x27, "\"'\""},
+    {0x22, "'\"'"},
+    {0x5c, "'\\\\'"},
+    {0xa, "'\\n'"},
+    {0x9, "'\\t'"},
+    {0xd, "'\\r'"},
+    {0x0, "'\\x00'"},
+    {0x1f, "'\\x1f'"},
+    {0x20, "' '"},
+    {0x7e, "'~'"},
+    {0x7f, "'\\x7f'"},
+    {0x85, "'\\x85'"},
+    {0xa0, "'\\xa0'"},
+    {0xad, "'\\xad'"},
+    {0xe9, "'\303\251'"},
+    {0xff, "'\303\277'"},
+    {0x100, "'\304\200'"},
+    {0x20ac, "'\342\202\254'"},
+    {0x2028, "'\\u2028'"},
+    {0x2029, "'\\u2029'"},
+    {0xd800, "'\\ud800'"},
+    {0xdfff, "'\\udfff'"},
+    {0x1f600, "'\360\237\230\200'"},
+    {0x10000, "'\360\220\200\200'"},
+};
+
+static void test_char_repr_python_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof char_table / sizeof char_table[0]; i++) {
+        char out[16];
+        int n = mv_char_repr(char_table[i].c, out, sizeof out);
+        if (strcmp(out, char_table[i].repr) != 0)
+            fail_msg("repr of chr(0x%x): got '%s', Python '%s'", (unsigned)char_table[i].c, out,
+                     char_table[i].repr);
+        assert_int_equal(n, strlen(char_table[i].repr));
+    }
+    /* No character: the escape Python would need, cut to the buffer. */
+    char out[16], small[4];
+    assert_int_equal(mv_char_repr(0x110000, out, sizeof out), 12);
+    assert_string_equal(out, "'\\U00110000'");
+    assert_int_equal(mv_char_repr(0x61, small, sizeof small), 3);
+    assert_string_equal(small, "'a'");
+    assert_int_equal(mv_char_repr(0xe9, small, 3), 4);
+    assert_string_equal(small, "'\303");
+}
+
+/* 'w' items in tolist text, as Python's list of one-character str. */
+static void test_tolist_text_chars(void **state)
+{
+    (void)state;
+    uint32_t mem[3] = {'h', 0xe9, '\''};
+    mv_view *v = view_1d(mem, "w", 4, 3, 1);
+    size_t n = 0;
+    char *text = mv_view_tolist_text(v, &n, NULL);
+    assert_non_null(text);
+    assert_string_equal(text, "['h', '\303\251', \"'\"]");
+    free(text);
+    mv_decref(v);
+}
+
 /* ---- mv_double_repr ----------------------------------------------------- */
 
 static double from_bits(uint64_t u)
@@ -3827,6 +3891,8 @@ int main(void)
     skip_unless_isa_available();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_double_repr_python_table),
+        cmocka_unit_test(test_char_repr_python_table),
+        cmocka_unit_test(test_tolist_text_chars),
         cmocka_unit_test(test_double_repr_powers_of_two),
         cmocka_unit_test(test_double_repr_roundtrip),
         cmocka_unit_test(test_double_repr_small_buffers),

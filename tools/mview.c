@@ -1309,6 +1309,26 @@ static int put_value(lister *l, const mv_value *v)
     case MV_VALUE_BYTES:
         return l->json ? put_bytes_json(o, v->v.bytes.ptr, v->v.bytes.len)
                        : put_bytes_repr(o, v->v.bytes.ptr, v->v.bytes.len);
+    case MV_VALUE_CHAR:
+        if (l->json) {
+            /* JSON escapes for quotes, backslash and controls; the rest as
+             * \uXXXX (surrogate pairs above the BMP), always valid ASCII. */
+            uint64_t c = v->v.u;
+            if (c == '"' || c == '\\')
+                snprintf(num, sizeof num, "\"\\%c\"", (char)c);
+            else if (c >= 0x20 && c < 0x7f)
+                snprintf(num, sizeof num, "\"%c\"", (char)c);
+            else if (c < 0x10000)
+                snprintf(num, sizeof num, "\"\\u%04x\"", (unsigned)c);
+            else if (c <= 0x10ffff)
+                snprintf(num, sizeof num, "\"\\u%04x\\u%04x\"", (unsigned)(0xd800 + ((c - 0x10000) >> 10)),
+                         (unsigned)(0xdc00 + ((c - 0x10000) & 0x3ff)));
+            else
+                return out_puts(o, "null");
+            return out_puts(o, num);
+        }
+        mv_char_repr((uint32_t)v->v.u, num, sizeof num);
+        return out_puts(o, num);
     default:
         return out_puts(o, l->json ? "null" : "None");
     }
