@@ -419,10 +419,16 @@ static int parse_seq(parser *ps, char *order, int depth, bool in_record, layout 
         }
 
         ptrdiff_t count;
-        bool has_count;
+        bool has_count, shaped = c == '(';
         rc = parse_count(ps, &count, &has_count);
         if (rc < 0)
             return rc;
+        /* ctypes writes a sub-array's byte order after its shape:
+         * "T{(3)<H:a:}". */
+        if (shaped && is_byteorder(*ps->p)) {
+            *order = *ps->p == '!' ? '>' : *ps->p;
+            ps->p++;
+        }
         c = *ps->p;
         if (has_count && !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '?'))
             return parse_fail(ps, "repeat count given without format specifier");

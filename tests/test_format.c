@@ -1422,6 +1422,40 @@ static void test_pack_unpack_chars(void **state)
     mv_format_clear(&native);
 }
 
+/* ctypes writes a sub-array's byte order after its shape ("(3)<H"); the
+ * layouts are struct's for the same fields written the usual way. */
+static void test_subarray_byte_order(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *ctypes, *usual;
+    } cases[] = {
+        {"T{(3)<H:a:<d:b:}", "<3Hd"},
+        {"(2,3)>h", ">6h"},
+        {"T{<B:a:(2)>I:b:}", "<B>2I"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mv_format a, b;
+        assert_int_equal(mv_format_parse(&a, cases[i].ctypes, NULL), 0);
+        assert_int_equal(mv_format_parse(&b, cases[i].usual, NULL), 0);
+        assert_int_equal(a.itemsize, b.itemsize);
+        assert_int_equal(a.nvalues, b.nvalues);
+        unsigned char item[32];
+        for (size_t k = 0; k < sizeof item; k++)
+            item[k] = (unsigned char)(k * 29 + 3);
+        mv_value va[8], vb[8];
+        assert_int_equal(mv_format_unpack(&a, item, va, 8, NULL), 0);
+        assert_int_equal(mv_format_unpack(&b, item, vb, 8, NULL), 0);
+        for (ptrdiff_t k = 0; k < a.nvalues; k++)
+            assert_int_equal(mv_value_equal(&va[k], &vb[k]), 1);
+        mv_format_clear(&a);
+        mv_format_clear(&b);
+    }
+    /* Only after a shape: "3<H" stays an error, as in struct. */
+    mv_format bad;
+    assert_true(mv_format_parse(&bad, "3<H", NULL) < 0);
+}
+
 static void test_pack_unpack_arguments(void **state)
 {
     (void)state;
@@ -1570,6 +1604,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout_table),
         cmocka_unit_test(test_pack_unpack_chars),
+        cmocka_unit_test(test_subarray_byte_order),
         cmocka_unit_test(test_field_table),
         cmocka_unit_test(test_nesting_and_field_limits),
         cmocka_unit_test(test_malformed),
