@@ -963,7 +963,7 @@ MV_API int mv_view_index(const mv_view *view, const mv_value *value, ptrdiff_t s
  * bytes.find / count / startswith / endswith within [start, end) (negative
  * bounds count from the end, clipped).  find sets *pos to -1 when absent.
  * Errors: MV_ETYPE "memoryview: byte search needs a 1-D view of format
- * 'B', 'b' or 'c'" otherwise. */
+ * 'B', 'b' or 'c', not a N-D view of format 'F'" otherwise. */
 MV_API int mv_view_find(const mv_view *view, const void *needle, size_t n, ptrdiff_t start,
                         ptrdiff_t end, ptrdiff_t *pos, mv_error *err);
 MV_API int mv_view_count_bytes(const mv_view *view, const void *needle, size_t n,

@@ -27,8 +27,10 @@
 
 #include "memview.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +40,7 @@ _Static_assert(sizeof(Py_ssize_t) == sizeof(ptrdiff_t), "Py_ssize_t must match p
 #define MSG_ZERO_DIM "invalid indexing of 0-dim memory"
 #define MSG_KEY      "memoryview: invalid slice key"
 #define MSG_PICKLE   "cannot pickle 'memoryview' object"
+#define MV_MSG_STRUCTURE_TEXT "memoryview assignment: lvalue and rvalue have different structures"
 
 /* Request bits a view understands; CPython's memoryview ignores the rest
  * (PyBUF_WRITE included), libmemview refuses them. */
@@ -591,14 +594,16 @@ static void unpin(mvobject *self)
     self->pins--;
 }
 
-/* return call, run with self pinned once it is known to be live. */
+/* return call, run with self pinned when it is live (a released view is
+ * left to call, which raises its argument errors first, as CPython). */
 #define RETURN_PINNED(self, call)                                                                  \
     do {                                                                                           \
-        if (check_released(self) < 0)                                                              \
-            return NULL;                                                                           \
-        pin(self);                                                                                 \
+        bool live_ = (self)->mbuf != NULL;                                                         \
+        if (live_)                                                                                 \
+            pin(self);                                                                             \
         PyObject *pinned_result_ = (call);                                                         \
-        unpin(self);                                                                               \
+        if (live_)                                                                                 \
+            unpin(self);                                                                           \
         return pinned_result_;                                                                     \
     } while (0)
 
@@ -675,18 +680,6 @@ static const mv_format *item_format(mvobject *self)
         }
     }
     return f;
-}
-
-/* 1 when CPython's adjust_fmt would refuse the format (anything but one
- * character after an optional '@') and libmemview cannot read it either. */
-static int unsupported_multichar(mvobject *self)
-{
-    /* A span's format is a native single character: it parses. */
-    if (self->spanned || mv_view_format(self->view, NULL))
-        return 0;
-    const char *t = format_text(self, view_buffer(self)->format);
-    const char *c = t[0] == '@' ? t + 1 : t;
-    return !(c[0] && !c[1]);
 }
 
 /* A copy (PyMem) of the format text CPython's pack/unpack messages show:
@@ -1214,15 +1207,25 @@ static int convert_item(mvobject *self, PyObject *value, const char *codes, ptrd
             return -1;
         return check_released(self);
     }
-    if (!PyTuple_Check(value) && !PyList_Check(value))
-        return type_error_fmt(text);
+    /* CPython stores no item of several values: these messages are
+     * memview's, with what was needed. */
+    if (!PyTuple_Check(value) && !PyList_Check(value)) {
+        PyErr_Format(PyExc_TypeError,
+                     "memoryview: invalid type for format '%s' (a tuple or list of %zd values is "
+                     "needed, not %.50s)",
+                     text, (Py_ssize_t)n, Py_TYPE(value)->tp_name);
+        return -1;
+    }
     /* A private tuple: a callback cannot swap out the bytes we point into. */
     PyObject *items = PySequence_Tuple(value);
     if (!items)
         return -1;
     if (PyTuple_GET_SIZE(items) != n) {
+        PyErr_Format(PyExc_ValueError,
+                     "memoryview: invalid value for format '%s' (%zd values are needed, not %zd)",
+                     text, (Py_ssize_t)n, PyTuple_GET_SIZE(items));
         Py_DECREF(items);
-        return value_error_fmt(text);
+        return -1;
     }
     for (ptrdiff_t i = 0; i < n; i++) {
         if (convert_one(PyTuple_GET_ITEM(items, i), codes[i], text, &vals[i]) < 0 ||
@@ -1444,10 +1447,8 @@ static void keyset_clear(keyset *ks)
 }
 
 /* Check a generic key (slice, Ellipsis, None, or a tuple of integers,
- * slices, Ellipsis and None) against the view's ndim, with CPython's
- * errors for keys that select more dimensions than there are (an error in
- * NumPy too).  `set` picks CPython's assignment messages.  0 or -1. */
-static int key_check(PyObject *key, int ndim, int set)
+ * slices, Ellipsis and None) against the view's ndim.  0 or -1. */
+static int key_check(PyObject *key, int ndim)
 {
     if (!PyTuple_Check(key)) {
         /* A bare None stays CPython's TypeError; new axes come in tuples
@@ -1457,27 +1458,24 @@ static int key_check(PyObject *key, int ndim, int set)
         PyErr_SetString(PyExc_TypeError, MSG_KEY);
         return -1;
     }
-    Py_ssize_t n = PyTuple_GET_SIZE(key), nsel = 0, nslice = 0;
+    Py_ssize_t n = PyTuple_GET_SIZE(key), nsel = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *o = PyTuple_GET_ITEM(key, i);
         if (!is_key_elem(o)) {
             PyErr_SetString(PyExc_TypeError, MSG_KEY);
             return -1;
         }
-        if (PySlice_Check(o))
-            nslice++;
         if (PySlice_Check(o) || PyIndex_Check(o))
             nsel++;
     }
+    /* CPython refuses such keys as invalid, or as multi-dimensional
+     * slicing it does not implement; memview slices any number of
+     * dimensions, so the cause is the count, which the message adds. */
     if (nsel > ndim) {
-        if (nslice == n && set)
-            PyErr_SetString(PyExc_NotImplementedError,
-                            "memoryview slice assignments are currently restricted to ndim = 1");
-        else if (nslice == n)
-            PyErr_SetString(PyExc_NotImplementedError,
-                            "multi-dimensional slicing is not implemented");
-        else
-            PyErr_SetString(PyExc_TypeError, MSG_KEY);
+        PyErr_Format(PyExc_TypeError,
+                     MSG_KEY " (too many indices: memoryview is %d-dimensional, but %zd were "
+                     "indexed)",
+                     ndim, nsel);
         return -1;
     }
     return 0;
@@ -1546,7 +1544,7 @@ static int is_plain_key(PyObject *key)
  * releases self does not affect it. */
 static PyObject *subview(mvobject *self, PyObject *key, int ndim)
 {
-    if (key_check(key, ndim, 0) < 0)
+    if (key_check(key, ndim) < 0)
         return NULL;
     mvobject *src = self;
     if (!is_plain_key(key)) {
@@ -1735,32 +1733,81 @@ static PyObject *mv_subscript(mvobject *self, PyObject *key)
     return subview(self, key, ndim);
 }
 
+/* A shape as "[2, 3]" into out (room for MV_MAX_NDIM 20-digit extents). */
+static void shape_text(const ptrdiff_t *shape, Py_ssize_t ndim, char *out, size_t room)
+{
+    size_t n = (size_t)snprintf(out, room, "[");
+    for (Py_ssize_t i = 0; i < ndim && n < room; i++)
+        n += (size_t)snprintf(out + n, room - n, i ? ", %td" : "%td", shape[i]);
+    if (n < room)
+        snprintf(out + n, room - n, "]");
+}
+
+/* Raise err from a slice assignment.  CPython assigns only one slice of a
+ * 1-D view; where memview goes further, "different structures" says which:
+ * both shapes and formats. */
+static void assign_error(mvobject *self, PyObject *key, const keyset *ks, const mv_buffer *src,
+                         const char *src_format, const mv_error *err)
+{
+    bool beyond = view_ndim(self) != 1 || !PySlice_Check(key);
+    mv_error local;
+    mv_error_clear(&local);
+    mv_view *dst = NULL;
+    if (!beyond || err->code != MV_EVALUE || strcmp(err->message, MV_MSG_STRUCTURE_TEXT) != 0 ||
+        !(dst = mv_view_subscript(self->view, ks->keys, ks->n, &local))) {
+        set_error(err);
+        return;
+    }
+    const mv_buffer *d = mv_view_buffer(dst, NULL);
+    char lshape[MV_MAX_NDIM * 22 + 4], rshape[MV_MAX_NDIM * 22 + 4];
+    shape_text(d->shape, d->ndim, lshape, sizeof lshape);
+    ptrdiff_t n1 = src->itemsize ? src->len / src->itemsize : 0;
+    shape_text(src->shape ? src->shape : &n1, src->shape || src->ndim != 1 ? src->ndim : 1, rshape,
+               sizeof rshape);
+    PyErr_Format(PyExc_ValueError,
+                 MV_MSG_STRUCTURE_TEXT " (lvalue shape %s format '%s', rvalue shape %s format "
+                                       "'%s')",
+                 lshape, format_text(self, d->format), rshape,
+                 format_is_bytes(src_format) ? "B" : src_format);
+    drop_view(dst);
+}
+
 /* m[key] = value where key selects a sub-view: slice assignment from any
  * bytes-like value of equal structure. */
 static int subview_assign(mvobject *self, PyObject *key, PyObject *value, int ndim)
 {
-    if (key_check(key, ndim, 1) < 0)
+    if (key_check(key, ndim) < 0)
         return -1;
     Py_buffer src;
     if (PyObject_GetBuffer(value, &src, PyBUF_FULL_RO) < 0)
         return -1;
     keyset ks;
     int rc = -1;
+    char *first_byte = NULL;
     if (keyset_from(key, &ks) < 0)
         goto out;
     if (check_released(self) == 0) {
         mv_buffer s = buffer_from_py(&src);
+        /* 'B' or no format with large items: the structure a view of it
+         * has (mbuf_choose_format), as the builtin sees both as 'B'. */
+        if (format_is_bytes(src.format) && src.itemsize > 1) {
+            if (!(first_byte = first_byte_format(src.itemsize)))
+                goto done;
+            s.format = first_byte;
+        }
         mv_error err;
         mv_error_clear(&err);
         if (!need_view(self))
             ;
         else if (mv_view_assign(self->view, ks.keys, ks.n, &s, &err) < 0)
-            set_error(&err);
+            assign_error(self, key, &ks, &s, src.format, &err);
         else
             rc = 0;
     }
+done:
     keyset_clear(&ks);
 out:
+    PyMem_Free(first_byte);
     PyBuffer_Release(&src);
     return rc;
 }
@@ -1771,17 +1818,9 @@ static int mv_ass_subscript(mvobject *self, PyObject *key, PyObject *value)
         return -1;
     const mv_buffer *b = view_buffer(self);
     int ndim = b->ndim;
-    int item_key = ndim == 0 || (ndim == 1 && PyIndex_Check(key)) ||
-                   (is_multiindex(key) && PyTuple_GET_SIZE(key) >= ndim);
-    /* CPython's adjust_fmt comes first for every item store: it refuses
-     * formats of several characters; the others are read after the index
-     * and value checks. */
-    if (item_key && !self->spanned && !need_view(self))
-        return -1;
-    if (item_key && unsupported_multichar(self)) {
-        item_format(self); /* raises */
-        return -1;
-    }
+    /* An item store checks, in order: read-only, deletion, the index, then
+     * the format (CPython refuses formats of several characters first; the
+     * index comes first for every format here). */
     if (b->readonly) {
         PyErr_SetString(PyExc_TypeError, "cannot modify read-only memory");
         return -1;
@@ -1878,12 +1917,8 @@ static PyObject *mv_iter(mvobject *self)
         PyErr_SetString(PyExc_TypeError, MSG_ZERO_DIM);
         return NULL;
     }
-    /* As CPython: a format of several characters nobody reads fails here,
-     * an unknown single character at the first item. */
-    if (b->ndim == 1 && unsupported_multichar(self)) {
-        item_format(self); /* raises */
-        return NULL;
-    }
+    /* A format nobody reads fails at the first item (CPython refuses one
+     * of several characters here already): an empty view iterates. */
     mviterobject *it = PyObject_GC_New(mviterobject, &MemoryIter_Type);
     if (!it)
         return NULL;
@@ -1939,6 +1974,17 @@ static PyTypeObject MemoryIter_Type = {
  * Comparison and hashing
  * ======================================================================== */
 
+/* The view's descriptor with the exporter's own format where libmemview
+ * has a stand-in that refuses values: libmemview's comparison then checks
+ * the shapes first and refuses with that format's sizes. */
+static mv_buffer real_buffer(mvobject *self)
+{
+    mv_buffer b = *view_buffer(self);
+    if (self->mbuf->format_size && on_stand_in(self, b.format))
+        b.format = self->mbuf->master.format;
+    return b;
+}
+
 /* a == b when b is not a memview: b's buffer, read as mbuf_choose_format
  * reads an exporter's ('B' with itemsize > 1 by its first byte; a format
  * that does not add up is refused, here by libmemview).  Pinned: b's
@@ -1958,7 +2004,8 @@ static int equal_foreign(mvobject *self, PyObject *w, mv_error *err)
             goto out;
         wm.format = first_byte;
     }
-    equal = mv_buffer_equal(view_buffer(self), &wm, err);
+    mv_buffer vm = real_buffer(self);
+    equal = mv_buffer_equal(&vm, &wm, err);
 out:
     PyBuffer_Release(&wb);
     PyMem_Free(first_byte);
@@ -1981,13 +2028,13 @@ static PyObject *mv_richcompare(PyObject *v, PyObject *w, int op)
             equal = v == w;
         else if (!need_view(self) || !need_view(other))
             return NULL;
-        else if (refuse_format_size(self) < 0 || refuse_format_size(other) < 0)
-            return NULL;
-        else
+        else if (self->mbuf->format_size || other->mbuf->format_size) {
+            mv_buffer a = real_buffer(self), b = real_buffer(other);
+            equal = mv_buffer_equal(&a, &b, &err);
+        } else {
             equal = mv_view_equal(self->view, other->view, &err);
+        }
     } else {
-        if (PyObject_CheckBuffer(w) && refuse_format_size(self) < 0)
-            return NULL;
         pin(self);
         equal = equal_foreign(self, w, &err);
         unpin(self);
@@ -2337,10 +2384,9 @@ static PyObject *mv_tolist(mvobject *self, PyObject *unused)
         return list;
     }
     if (!item_format(self)) {
-        /* As CPython, an empty view of a format nobody reads (one
-         * character: adjust_fmt refuses the others) is its empty lists. */
-        if (!PyErr_ExceptionMatches(PyExc_NotImplementedError) || unsupported_multichar(self) ||
-            view_buffer(self)->len != 0)
+        /* As CPython, an empty view of a format nobody reads is its empty
+         * lists. */
+        if (!PyErr_ExceptionMatches(PyExc_NotImplementedError) || view_buffer(self)->len != 0)
             return NULL;
         PyErr_Clear();
         return empty_lists(view_buffer(self), 0);
@@ -2443,37 +2489,30 @@ static PyObject *hex_pinned(mvobject *self, PyObject *args, PyObject *kwds)
 
 /* ---- cast -------------------------------------------------------------- */
 
-/* cast() follows CPython's checks in CPython's order.  Where CPython
- * refuses a cast only because of a limitation memview removes (a
- * Fortran-contiguous source, N-D -> N-D, a destination that is not a
- * native single character, two non-byte formats), the first such refusal
- * is remembered and the cast is tried anyway; if it then fails for any
- * reason, CPython's refusal is what is raised, so the extension only ever
- * turns CPython's errors into results. */
-typedef struct cast_limit {
-    PyObject *type; /* NULL while CPython would still go on */
-    const char *msg;
-} cast_limit;
-
-static void limit_note(cast_limit *l, PyObject *type, const char *msg)
+/* cast() follows CPython's checks in CPython's order, minus the refusals
+ * that are only limitations memview removes (a Fortran-contiguous source,
+ * N-D -> N-D, a destination that is not a native single character, two
+ * non-byte formats).  When such a cast then fails, its real cause is
+ * raised, with CPython's text for that cause; and since CPython would
+ * have named its limitation there instead, the details that make the cause
+ * concrete (format, itemsize, shape, which dimension) follow in
+ * parentheses.  Where CPython raises for the same cause, its exact text. */
+static PyObject *cast_error(bool beyond, PyObject *type, const char *msg, const char *details,
+                            ...)
 {
-    if (!l->type) {
-        l->type = type;
-        l->msg = msg;
-    }
-}
-
-/* Raise the remembered refusal if there is one, else (type, msg). */
-static PyObject *cast_fail(const cast_limit *l, PyObject *type, const char *msg)
-{
-    if (l->type) {
-        PyErr_Clear();
-        PyErr_SetString(l->type, l->msg);
-    } else if (type) {
+    if (!beyond || !details) {
         PyErr_SetString(type, msg);
+        return NULL;
     }
+    char text[400];
+    va_list ap;
+    va_start(ap, details);
+    vsnprintf(text, sizeof text, details, ap);
+    va_end(ap);
+    PyErr_Format(type, "%s (%s)", msg, text);
     return NULL;
 }
+
 
 static int is_byte_code(char c)
 {
@@ -2577,31 +2616,32 @@ static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape)
     if (check_released(self) < 0)
         return NULL;
     const mv_buffer *b = view_buffer(self);
-    cast_limit lim = {NULL, NULL};
+    bool beyond = false; /* CPython would refuse this cast for a limitation */
     int c_contig = is_contiguous(self, 'C');
     int f_contig = is_contiguous(self, 'F');
-    if (!c_contig) {
-        const char *msg = "memoryview: casts are restricted to C-contiguous views";
-        if (!f_contig)
-            return cast_fail(&lim, PyExc_TypeError, msg);
-        limit_note(&lim, PyExc_TypeError, msg);
+    if (!c_contig && !f_contig) {
+        /* CPython's text for the same input (memview casts Fortran-
+         * contiguous views too; this one is neither). */
+        PyErr_SetString(PyExc_TypeError, "memoryview: casts are restricted to C-contiguous views");
+        return NULL;
     }
+    beyond |= !c_contig;
     if (shape || b->ndim != 1) {
         for (int i = 0; i < b->ndim; i++)
             if (b->shape[i] == 0)
-                return cast_fail(&lim, PyExc_TypeError,
-                                 "memoryview: cannot cast view with zeros in shape or strides");
+                return cast_error(false, PyExc_TypeError,
+                                  "memoryview: cannot cast view with zeros in shape or strides",
+                                  NULL);
     }
     Py_ssize_t ndim = -1;
     if (shape) {
         if (!PyList_Check(shape) && !PyTuple_Check(shape))
-            return cast_fail(&lim, PyExc_TypeError, "shape must be a list or a tuple");
+            return cast_error(false, PyExc_TypeError, "shape must be a list or a tuple", NULL);
         ndim = PySequence_Fast_GET_SIZE(shape);
         if (ndim > MV_MAX_NDIM)
-            return cast_fail(&lim, PyExc_ValueError,
-                             "memoryview: number of dimensions must not exceed 64");
-        if (b->ndim != 1 && ndim != 1)
-            limit_note(&lim, PyExc_TypeError, "memoryview: cast must be 1D -> ND or ND -> 1D");
+            return cast_error(false, PyExc_ValueError,
+                              "memoryview: number of dimensions must not exceed 64", NULL);
+        beyond |= b->ndim != 1 && ndim != 1;
     }
 
     /* cast_to_1D: the destination format.  An ASCII str is its own UTF-8
@@ -2610,16 +2650,16 @@ static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape)
     const char *text;
 #if PY_VERSION_HEX < 0x030C0000
     if (PyUnicode_READY(format) < 0)
-        return lim.type ? cast_fail(&lim, NULL, NULL) : NULL;
+        return NULL;
 #endif
     if (PyUnicode_IS_ASCII(format)) {
         text = PyUnicode_AsUTF8(format);
         if (!text)
-            return lim.type ? cast_fail(&lim, NULL, NULL) : NULL;
+            return NULL;
     } else {
         ascii = PyUnicode_AsASCIIString(format);
         if (!ascii)
-            return lim.type ? cast_fail(&lim, NULL, NULL) : NULL;
+            return NULL;
         text = PyBytes_AS_STRING(ascii);
     }
     mv_error err;
@@ -2629,53 +2669,73 @@ static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape)
      * parser). */
     ptrdiff_t itemsize = native_format_size(text);
     char dest = 0;
+    PyObject *res = NULL;
     if (itemsize > 0) {
         dest = interpreter_native(text[0] == '@' ? text[1] : text[0]);
     } else {
         mv_format fmt;
-        int prc = mv_format_parse(&fmt, text, &err);
-        if (prc == MV_ENOMEM) {
-            Py_XDECREF(ascii);
-            return set_error(&err);
+        if (mv_format_parse(&fmt, text, &err) < 0) {
+            /* CPython has no text for a format that does not parse. */
+            if (err.code == MV_ENOMEM)
+                set_error(&err);
+            else
+                PyErr_Format(PyExc_ValueError, "memoryview: %s", err.message);
+            goto out;
         }
-        itemsize = prc == 0 ? fmt.itemsize : 0;
-        dest = prc == 0 ? interpreter_native(fmt.native) : 0;
-        if (prc == 0)
-            mv_format_clear(&fmt);
+        itemsize = fmt.itemsize;
+        dest = interpreter_native(fmt.native);
+        mv_format_clear(&fmt);
+        if (itemsize == 0) {
+            PyErr_Format(PyExc_ValueError, "memoryview.cast(): format '%s' has itemsize 0", text);
+            goto out;
+        }
     }
-    const char *msg_dest = "memoryview: destination format must be a native single character "
-                           "format prefixed with an optional '@'";
-    PyObject *res = NULL;
-    if (itemsize <= 0) {
-        cast_fail(&lim, PyExc_ValueError, msg_dest);
-        goto out;
-    }
-    if (!dest)
-        limit_note(&lim, PyExc_ValueError, msg_dest);
+    beyond |= !dest;
     const mv_format *sfmt = self->spanned ? NULL : mv_view_format(self->view, NULL);
     char src = self->spanned ? self->span.native : sfmt ? sfmt->native : 0;
-    if (!is_byte_code(src) && !is_byte_code(dest))
-        limit_note(&lim, PyExc_TypeError, "memoryview: cannot cast between two non-byte formats");
+    beyond |= !is_byte_code(src) && !is_byte_code(dest);
     if (b->len % itemsize) {
-        cast_fail(&lim, PyExc_TypeError, "memoryview: length is not a multiple of itemsize");
+        cast_error(beyond, PyExc_TypeError, "memoryview: length is not a multiple of itemsize",
+                   "length %zd, itemsize %zd of format '%s'", (Py_ssize_t)b->len,
+                   (Py_ssize_t)itemsize, text);
         goto out;
     }
 
-    /* cast_to_ND: the shape's elements (the rest libmemview checks). */
+    /* cast_to_ND: each element of the shape in turn, then their product
+     * times itemsize (nbytes). */
     ptrdiff_t dims[MV_MAX_NDIM];
+    Py_ssize_t nbytes = itemsize;
     for (Py_ssize_t i = 0; i < ndim; i++) {
         PyObject *o = PySequence_Fast_GET_ITEM(shape, i);
         if (!PyLong_Check(o)) {
-            cast_fail(&lim, PyExc_TypeError,
-                      "memoryview.cast(): elements of shape must be integers");
+            cast_error(beyond, PyExc_TypeError,
+                       "memoryview.cast(): elements of shape must be integers",
+                       "shape[%zd] is %.50s", i, Py_TYPE(o)->tp_name);
             goto out;
         }
         Py_ssize_t x = PyLong_AsSsize_t(o);
-        if (x == -1 && PyErr_Occurred()) {
-            cast_fail(&lim, NULL, NULL);
+        if (x == -1 && PyErr_Occurred())
+            goto out;
+        if (x <= 0) {
+            cast_error(beyond, PyExc_ValueError,
+                       "memoryview.cast(): elements of shape must be integers > 0",
+                       "shape[%zd] is %zd", i, x);
             goto out;
         }
+        if (x > PY_SSIZE_T_MAX / nbytes) {
+            PyErr_SetString(PyExc_ValueError, "memoryview.cast(): product(shape) > SSIZE_MAX");
+            goto out;
+        }
+        nbytes *= x;
         dims[i] = x;
+    }
+    if (ndim >= 0 && nbytes != b->len) {
+        char dtext[MV_MAX_NDIM * 22 + 4];
+        shape_text(dims, ndim, dtext, sizeof dtext);
+        cast_error(beyond, PyExc_TypeError, "memoryview: product(shape) * itemsize != buffer size",
+                   "shape %s * itemsize %zd of format '%s' = %zd, buffer size %zd", dtext,
+                   (Py_ssize_t)itemsize, text, nbytes, (Py_ssize_t)b->len);
+        goto out;
     }
     /* A Fortran-only source keeps its logical order in an N-D result. */
     int flags = (!c_contig && ndim > 1) ? MV_CAST_FORTRAN : 0;
@@ -2684,23 +2744,15 @@ static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape)
         mv_span out;
         if (mv_span_cast(&out, &self->span, stext, dims, (int)ndim, flags, &err) == 0)
             res = mv_wrap_span(self->mbuf, &out);
-        else if (lim.type && err.code != MV_ENOMEM)
-            cast_fail(&lim, NULL, NULL);
         else
             set_error(&err);
         goto out;
     }
     mv_view *v = need_view(self) ? mv_view_cast(self->view, text, dims, (int)ndim, flags, &err) : NULL;
-    if (!v && PyErr_Occurred())
-        goto out;
-    if (!v) {
-        if (lim.type && err.code != MV_ENOMEM)
-            cast_fail(&lim, NULL, NULL);
-        else
-            set_error(&err);
-        goto out;
-    }
-    res = mv_wrap(self->mbuf, v);
+    if (!v && !PyErr_Occurred())
+        set_error(&err);
+    if (v)
+        res = mv_wrap(self->mbuf, v);
 out:
     Py_XDECREF(ascii);
     return res;
@@ -3018,6 +3070,12 @@ static PyObject *affix_pinned(mvobject *self, PyObject *args, const char *fmt, i
     if (check_released(self) < 0 || check_searchable(self) < 0)
         return NULL;
     int tuple = PyTuple_Check(affix);
+    if (!tuple && !PyObject_CheckBuffer(affix)) {
+        /* bytes.startswith's own text. */
+        PyErr_Format(PyExc_TypeError, "%s first arg must be bytes or a tuple of bytes, not %.50s",
+                     at_end ? "endswith" : "startswith", Py_TYPE(affix)->tp_name);
+        return NULL;
+    }
     Py_ssize_t count = tuple ? PyTuple_GET_SIZE(affix) : 1;
     for (Py_ssize_t i = 0; i < count; i++) {
         needle nd;
@@ -3067,7 +3125,12 @@ static PyObject *split_pinned(mvobject *self, PyObject *args, PyObject *kwds)
         return NULL;
     Py_ssize_t maxsplit = -1;
     if (maxsplit_obj) {
-        maxsplit = PyNumber_AsSsize_t(maxsplit_obj, PyExc_OverflowError);
+        /* bytes.split's converter, and its OverflowError text. */
+        PyObject *t = PyNumber_Index(maxsplit_obj);
+        if (!t)
+            return NULL;
+        maxsplit = PyLong_AsSsize_t(t);
+        Py_DECREF(t);
         if (maxsplit == -1 && PyErr_Occurred())
             return NULL;
     }
@@ -3361,6 +3424,48 @@ static PyObject *mv_split(mvobject *self, PyObject *args, PyObject *kwds)
     RETURN_PINNED(self, split_pinned(self, args, kwds));
 }
 
+/* value in m: what Python's fallback does (iterate, item == value, so the
+ * builtin's errors for 0-dim and N-D views), with libmemview's search for
+ * values it compares itself, and the view pinned while __eq__ runs. */
+static int contains_pinned(mvobject *self, PyObject *value)
+{
+    PyObject *it = PyObject_GetIter((PyObject *)self);
+    if (!it)
+        return -1;
+    mv_value v;
+    int found = fast_lookup(self, value, &v);
+    if (found == 1) {
+        ptrdiff_t pos = 0;
+        mv_error err;
+        mv_error_clear(&err);
+        if (mv_view_index(self->view, &v, 0, PTRDIFF_MAX, &pos, &err) == 0)
+            found = 1;
+        else if (err.code == MV_EVALUE) /* "x not found" */
+            found = 0;
+        else
+            found = set_error_int(&err);
+        Py_DECREF(it);
+        return found;
+    }
+    PyObject *item;
+    while (found == 0 && (item = PyIter_Next(it)) != NULL) {
+        found = PyObject_RichCompareBool(item, value, Py_EQ);
+        Py_DECREF(item);
+    }
+    Py_DECREF(it);
+    return found == 0 && PyErr_Occurred() ? -1 : found;
+}
+
+static int mv_contains(mvobject *self, PyObject *value)
+{
+    if (check_released(self) < 0)
+        return -1;
+    pin(self);
+    int found = contains_pinned(self, value);
+    unpin(self);
+    return found;
+}
+
 static PyMethodDef mv_methods[] = {
     {"release", (PyCFunction)mv_release_method, METH_NOARGS,
      "release($self, /)\n--\n\nRelease the underlying buffer exposed by the memoryview object."},
@@ -3424,6 +3529,7 @@ static PyMappingMethods mv_as_mapping = {
 static PySequenceMethods mv_as_sequence = {
     .sq_length = (lenfunc)mv_length,
     .sq_item = (ssizeargfunc)mv_item,
+    .sq_contains = (objobjproc)mv_contains,
 };
 
 #ifdef Py_TPFLAGS_SEQUENCE

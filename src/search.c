@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MSG_BYTE_VIEW "memoryview: byte search needs a 1-D view of format 'B', 'b' or 'c'"
+#define MSG_BYTE_VIEW                                                                              \
+    "memoryview: byte search needs a 1-D view of format 'B', 'b' or 'c', not a %d-D view of "      \
+    "format '%s'"
 
 /* The logical byte sequence of a 1-D byte view. */
 typedef struct bytes_seq {
@@ -27,7 +29,8 @@ static int seq_init(bytes_seq *s, const mv_view *view, const void *needle, size_
     if (rc < 0)
         return rc;
     if (l.ndim != 1 || !mv_format_is_byte(l.buffer->format) || l.itemsize != 1)
-        return mv_error_set(err, MV_ETYPE, MSG_BYTE_VIEW);
+        return mv_error_set(err, MV_ETYPE, MSG_BYTE_VIEW, l.ndim,
+                            l.buffer->format ? l.buffer->format : "B");
     if (!needle && n > 0)
         return mv_error_set(err, MV_EVALUE, "memoryview search: NULL needle of length %zu", n);
     if (n > (size_t)PTRDIFF_MAX)

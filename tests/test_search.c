@@ -456,7 +456,7 @@ static void test_search_long_haystack(void **state)
     mv_decref(vs);
 }
 
-#define BYTE_VIEW_MSG "memoryview: byte search needs a 1-D view of format 'B', 'b' or 'c'"
+#define BYTE_VIEW_MSG(what) "memoryview: byte search needs a 1-D view of format 'B', 'b' or 'c', " what
 
 static void expect_all_fail(mv_view *v, int code, const char *msg)
 {
@@ -489,11 +489,11 @@ static void test_search_errors(void **state)
     mv_view *vle = view_1d(m, "<B", 1, 6, 1);
     mv_view *vs = view_1d(m, "1s", 1, 6, 1);
     mv_view *rel = released_view();
-    expect_all_fail(vi, MV_ETYPE, BYTE_VIEW_MSG);
-    expect_all_fail(v2, MV_ETYPE, BYTE_VIEW_MSG);
-    expect_all_fail(v0, MV_ETYPE, BYTE_VIEW_MSG);
-    expect_all_fail(vle, MV_ETYPE, BYTE_VIEW_MSG);
-    expect_all_fail(vs, MV_ETYPE, BYTE_VIEW_MSG);
+    expect_all_fail(vi, MV_ETYPE, BYTE_VIEW_MSG("not a 1-D view of format 'i'"));
+    expect_all_fail(v2, MV_ETYPE, BYTE_VIEW_MSG("not a 2-D view of format 'B'"));
+    expect_all_fail(v0, MV_ETYPE, BYTE_VIEW_MSG("not a 0-D view of format 'B'"));
+    expect_all_fail(vle, MV_ETYPE, BYTE_VIEW_MSG("not a 1-D view of format '<B'"));
+    expect_all_fail(vs, MV_ETYPE, BYTE_VIEW_MSG("not a 1-D view of format '1s'"));
     expect_all_fail(rel, MV_EVALUE, RELEASED_MSG);
     expect_all_fail(NULL, MV_EVALUE, NULL);
 
