@@ -1242,23 +1242,42 @@ static int convert_item(mvobject *self, PyObject *value, const char *codes, ptrd
  * Items and sub-views
  * ======================================================================== */
 
-/* item_format failed (its exception set) for the item at idx[0..n): as
- * CPython, whose unpack comes after the index, an index out of bounds
- * raises its IndexError instead.  Returns -1. */
-static int index_before_format(mvobject *self, const ptrdiff_t *idx, int n)
+/* The address of the item at idx[0..n) (negative indices count from the
+ * end) into *ptr: 0, or -1 with CPython's TypeError for too many indices
+ * or IndexError out of bounds. */
+static int item_pointer(mvobject *self, const ptrdiff_t *idx, int n, char **ptr)
 {
     const mv_buffer *b = view_buffer(self);
-    if (n > b->ndim)
+    if (n > b->ndim) {
+        PyErr_Format(PyExc_TypeError, "cannot index %zd-dimension view with %zd-element tuple",
+                     (Py_ssize_t)b->ndim, (Py_ssize_t)n);
         return -1;
+    }
     ptrdiff_t norm[MV_MAX_NDIM];
     for (int d = 0; d < n; d++)
         norm[d] = idx[d] < 0 ? idx[d] + b->shape[d] : idx[d];
     mv_error err;
     mv_error_clear(&err);
-    if (!mv_buffer_get_pointer(b, norm, &err) && err.code == MV_EINDEX) {
-        PyErr_Clear();
-        set_error(&err);
+    *ptr = mv_buffer_get_pointer(b, norm, &err);
+    return !*ptr && err.code != MV_OK ? set_error_int(&err) : 0;
+}
+
+/* item_format failed (its exception set) for the item at idx[0..n): as
+ * CPython, whose unpack comes after the index, an index out of bounds
+ * raises its IndexError instead.  Returns -1. */
+static int index_before_format(mvobject *self, const ptrdiff_t *idx, int n)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    char *ptr;
+    if (item_pointer(self, idx, n, &ptr) < 0 && PyErr_ExceptionMatches(PyExc_IndexError)) {
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+        return -1;
     }
+    PyErr_Clear();
+    PyErr_Restore(type, value, tb);
     return -1;
 }
 
@@ -1291,21 +1310,10 @@ static int item_set(mvobject *self, const ptrdiff_t *idx, int n, PyObject *value
     const mv_format *fmt = item_format(self);
     if (!fmt)
         return index_before_format(self, idx, n);
-    const mv_buffer *b = view_buffer(self);
-    if (n > b->ndim) {
-        PyErr_Format(PyExc_TypeError, "cannot index %zd-dimension view with %zd-element tuple",
-                     (Py_ssize_t)b->ndim, (Py_ssize_t)n);
-        return -1;
-    }
-    ptrdiff_t norm[MV_MAX_NDIM];
-    for (int d = 0; d < n; d++)
-        norm[d] = idx[d] < 0 ? idx[d] + b->shape[d] : idx[d];
     /* Bounds first, as CPython: an IndexError wins over a bad value. */
-    mv_error err;
-    mv_error_clear(&err);
-    char *ptr = mv_buffer_get_pointer(b, norm, &err);
-    if (!ptr && err.code != MV_OK)
-        return set_error_int(&err);
+    char *ptr;
+    if (item_pointer(self, idx, n, &ptr) < 0)
+        return -1;
 
     int rc = -1;
     mv_value small[SMALL_VALUES];
@@ -1321,6 +1329,8 @@ static int item_set(mvobject *self, const ptrdiff_t *idx, int n, PyObject *value
      * convert_item checks that after every callback. */
     if (convert_item(self, value, codes, fmt->nvalues, text, vals, &keep) < 0)
         goto done;
+    mv_error err;
+    mv_error_clear(&err);
     if (mv_format_pack(fmt, text, ptr, vals, fmt->nvalues, &err) < 0) {
         set_error(&err);
         goto done;

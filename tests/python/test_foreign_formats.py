@@ -618,8 +618,9 @@ def replica(ref):
     return Exporter(ref.tobytes(), ref.itemsize, shape=ref.shape, format=ref.format)
 
 
-def check_refused(case_id):
-    case = REFUSED[case_id]
+def check_with_twins(case, ops):
+    """ops(c, case, twin, ours) on twins of the case's exporter (twin(True):
+    one whose first item differs); then no Exporter has a buffer out."""
     c = Checks()
     ours = []
 
@@ -628,9 +629,13 @@ def check_refused(case_id):
         ours.append(ex)
         return ex
 
-    refused_ops(c, case, twin, ours)
+    ops(c, case, twin, ours)
     released_exports(c, [ex for ex in ours if isinstance(ex, Exporter)])
     c.finish()
+
+
+def check_refused(case_id):
+    check_with_twins(REFUSED[case_id], refused_ops)
 
 
 def refused_ops(c, case, twin, ours):
@@ -708,17 +713,12 @@ def test_format_size_mismatch_refused(case_id):
 
 
 def check_byte_text(case_id):
+    check_with_twins(BYTE_TEXT[case_id], byte_text_ops)
+
+
+def byte_text_ops(c, case, twin, ours):
     """Differential against the builtin over twin exporters: reads, writes,
     comparisons and the hash of a hashable replica."""
-    case = BYTE_TEXT[case_id]
-    c = Checks()
-    ours = []
-
-    def twin(changed=False):
-        ex = case.build(changed)
-        ours.append(ex)
-        return ex
-
     B, M = BUILTIN(case.build()), MV(twin())
     assert B.format == "B" and B.itemsize > 1, (B.format, B.itemsize)
     for a in VIEW_ATTRS:
@@ -752,9 +752,6 @@ def check_byte_text(case_id):
         c.same("m[%r] = %r" % (key, value), lambda k=key, v=value: setitem(Bw, k, v),
                lambda k=key, v=value: setitem(Mw, k, v))
     c.same("exporter memory after the writes", lambda: case.raw(exb), lambda: case.raw(exm))
-    del M, Mw
-    released_exports(c, [ex for ex in ours if isinstance(ex, Exporter)])
-    c.finish()
 
 
 @pytest.mark.parametrize("case_id", list(BYTE_TEXT))
@@ -763,18 +760,7 @@ def test_byte_text_with_large_items_as_builtin(case_id):
 
 
 def check_consistent(case_id):
-    case = CONSISTENT[case_id]
-    c = Checks()
-    ours = []
-
-    def twin(changed=False):
-        ex = case.build(changed)
-        ours.append(ex)
-        return ex
-
-    consistent_ops(c, case, twin, ours)
-    released_exports(c, [ex for ex in ours if isinstance(ex, Exporter)])
-    c.finish()
+    check_with_twins(CONSISTENT[case_id], consistent_ops)
 
 
 def consistent_ops(c, case, twin, ours):
