@@ -40,7 +40,7 @@ _Static_assert(sizeof(Py_ssize_t) == sizeof(ptrdiff_t), "Py_ssize_t must match p
 #define MSG_ZERO_DIM "invalid indexing of 0-dim memory"
 #define MSG_KEY      "memoryview: invalid slice key"
 #define MSG_PICKLE   "cannot pickle 'memoryview' object"
-#define MV_MSG_STRUCTURE_TEXT "memoryview assignment: lvalue and rvalue have different structures"
+#define MSG_STRUCTURE "memoryview assignment: lvalue and rvalue have different structures"
 
 /* Request bits a view understands; CPython's memoryview ignores the rest
  * (PyBUF_WRITE included), libmemview refuses them. */
@@ -319,7 +319,7 @@ static int mbuf_choose_format(mbufobject *mb, const char **out)
     mv_format_clear(&fmt);
     if (size == m->itemsize)
         return 0;
-    if (!(mb->stand_in = PyMem_Malloc(48)))  {
+    if (!(mb->stand_in = PyMem_Malloc(48))) {
         PyErr_NoMemory();
         return -1;
     }
@@ -1763,7 +1763,7 @@ static void assign_error(mvobject *self, PyObject *key, const keyset *ks, const 
     mv_error local;
     mv_error_clear(&local);
     mv_view *dst = NULL;
-    if (!beyond || err->code != MV_EVALUE || strcmp(err->message, MV_MSG_STRUCTURE_TEXT) != 0 ||
+    if (!beyond || err->code != MV_EVALUE || strcmp(err->message, MSG_STRUCTURE) != 0 ||
         !(dst = mv_view_subscript(self->view, ks->keys, ks->n, &local))) {
         set_error(err);
         return;
@@ -1775,7 +1775,7 @@ static void assign_error(mvobject *self, PyObject *key, const keyset *ks, const 
     shape_text(src->shape ? src->shape : &n1, src->shape || src->ndim != 1 ? src->ndim : 1, rshape,
                sizeof rshape);
     PyErr_Format(PyExc_ValueError,
-                 MV_MSG_STRUCTURE_TEXT " (lvalue shape %s format '%s', rvalue shape %s format "
+                 MSG_STRUCTURE " (lvalue shape %s format '%s', rvalue shape %s format "
                                        "'%s')",
                  lshape, format_text(self, d->format), rshape,
                  format_is_bytes(src_format) ? "B" : src_format);

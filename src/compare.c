@@ -1221,10 +1221,12 @@ int mv_view_byte_values(const mv_view *view, void *dst, size_t dstlen, mv_error 
     if (dstlen < (size_t)n)
         rc = mv_error_set(err, MV_EVALUE, "mv_view_byte_values: %td bytes needed, %zu given", n,
                           dstlen);
-    else if (raw && (rc = mv_view_tobytes_into(view, dst, n, 'C', err)) >= 0)
-        rc = 1;
-    else if ((rc = hash_walk(&h, &l, WALK_BYTES, dst)) >= 0)
-        rc = rc == 0; /* 1: every value was a byte */
+    else if (raw)
+        rc = mv_view_tobytes_into(view, dst, n, 'C', err);
+    else
+        rc = hash_walk(&h, &l, WALK_BYTES, dst);
+    if (rc >= 0)
+        rc = raw || rc == 0; /* 1: every value was a byte */
     reader_clear(&h.r);
     return rc;
 }
