@@ -8,6 +8,9 @@ BUILD_ASAN  ?= build-asan
 BUILD_TSAN  ?= build-tsan
 BUILD_FUZZ  ?= build-fuzz
 BUILD_BENCH ?= build-bench
+# scripts/cross.sh puts each architecture's cross file and build here.
+BUILD_CROSS ?= build-cross
+CROSS_ARCHS ?= s390x aarch64
 # Seconds per libFuzzer target for `make fuzz` (make test-fuzz runs 20, twice).
 FUZZ_SECONDS ?= 300
 MESON_TEST  = meson test --print-errorlogs --num-processes 2
@@ -23,6 +26,11 @@ DEPS += xxd
 DEPS += python3-dev python3-numpy python3-hypothesis python3-pytest \
 	python3-mesonpy libpython3.11-testsuite python3-venv
 
+# `make test-cross`: Debian's cross compilers, qemu-user, and cmocka for each
+# target from Debian's multiarch archive (deps.sh adds the architecture).
+CROSS_DEPS = qemu-user gcc-s390x-linux-gnu gcc-aarch64-linux-gnu \
+	libcmocka-dev:s390x libcmocka-dev:arm64 python3-numpy python3-pytest python3-hypothesis
+
 # `make bench` only: the chart (gnuplot), the NumPy column, callgrind.
 BENCH_DEPS = gcc make meson ninja-build pkg-config python3-dev python3-numpy valgrind gnuplot-nox
 
@@ -31,7 +39,7 @@ VALGRIND = valgrind --quiet --error-exitcode=1 --leak-check=full \
 
 .PHONY: all run test deps bench-deps build test-gcc test-clang test-asan test-tsan test-valgrind clean
 .PHONY: test-python test-python-asan
-.PHONY: test-fuzz fuzz bench
+.PHONY: test-fuzz fuzz bench test-cross
 
 all: build
 
@@ -62,8 +70,10 @@ run: build
 # gcc build and tests, clang build (-Werror) and tests, the C suite under
 # ASan+UBSan, the concurrent test under TSan, then the C suite under
 # valgrind memcheck; then the Python module: CPython's memoryview tests,
-# the pytest suites and a pip install, and both suites again under ASan+UBSan.
-test: deps test-gcc test-clang test-asan test-tsan test-fuzz test-valgrind test-python test-python-asan
+# the pytest suites and a pip install, and both suites again under ASan+UBSan;
+# last, the C suites and mview's on big-endian s390x and on aarch64.
+test: deps test-gcc test-clang test-asan test-tsan test-fuzz test-valgrind test-python test-python-asan \
+	test-cross
 	@echo "make test: all suites passed"
 
 test-gcc: $(BUILD)/build.ninja
@@ -103,6 +113,15 @@ test-fuzz: $(BUILD_FUZZ)/build.ninja
 fuzz: $(BUILD_FUZZ)/build.ninja
 	ninja -C $(BUILD_FUZZ)
 	./fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) keep
+
+# Cross-built for each of CROSS_ARCHS and run under qemu-user
+# (scripts/cross.sh): every C suite, the quickstart and the mview suite.
+test-cross:
+	@./scripts/deps.sh $(CROSS_DEPS)
+	@for arch in $(CROSS_ARCHS); do \
+		echo "== $$arch (qemu-user)"; \
+		./scripts/cross.sh $$arch $(BUILD_CROSS) || exit 1; \
+	done
 
 test-valgrind: $(BUILD)/build.ninja
 	ninja -C $(BUILD)

@@ -9,9 +9,21 @@ done
 if [ "$(id -u)" = 0 ]; then
     echo "installing:$missing"
     export DEBIAN_FRONTEND=noninteractive
+    # A multiarch package (libcmocka-dev:s390x) needs its architecture added.
+    for p in $missing; do
+        case $p in
+        *:*) a=${p#*:}
+            dpkg --print-foreign-architectures | grep -qx "$a" || dpkg --add-architecture "$a" ;;
+        esac
+    done
     apt-get update -qq && apt-get install -y -qq $missing >/dev/null || exit 1
 else
     echo "missing Debian packages; run:"
+    for p in $missing; do
+        case $p in
+        *:*) echo "  sudo dpkg --add-architecture ${p#*:} && sudo apt-get update" ;;
+        esac
+    done
     echo "  sudo apt-get install -y$missing"
     exit 1
 fi

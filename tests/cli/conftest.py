@@ -3,6 +3,7 @@
 import os
 import shlex
 import subprocess
+import sys
 
 import pytest
 
@@ -18,17 +19,42 @@ def mview_path():
     return os.path.abspath(path)
 
 
+# The byte order of the machine mview runs on: the cross target's under
+# scripts/cross.sh (tests/meson.build sets MVIEW_BYTEORDER), else this one's.
+# Expected values for native formats are built in this order.
+BYTEORDER = os.environ.get("MVIEW_BYTEORDER") or sys.byteorder
+if BYTEORDER not in ("little", "big"):
+    raise RuntimeError("MVIEW_BYTEORDER=%r: expected 'little' or 'big'" % BYTEORDER)
+NATIVE = "<" if BYTEORDER == "little" else ">"
+
+
 class Runner:
     """Runs mview; every call returns the CompletedProcess (bytes)."""
 
     def __init__(self, path):
         self.path = path
-        # MVIEW_WRAPPER (e.g. a valgrind command line) runs in front of mview.
+        # MVIEW_WRAPPER (a valgrind command line, or qemu-user for a cross
+        # build: scripts/cross.sh) runs in front of mview.
         self.wrapper = shlex.split(os.environ.get("MVIEW_WRAPPER", ""))
+
+    def argv(self, *args):
+        """The command line that runs mview with args."""
+        return [*self.wrapper, self.path, *map(str, args)]
+
+    def program(self, folder):
+        """A file one can exec as mview: the binary itself, or with a
+        wrapper, a script in folder that runs it through the wrapper."""
+        if not self.wrapper:
+            return self.path
+        script = os.path.join(str(folder), "mview-wrapped")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\nexec %s \"$@\"\n" % shlex.join(self.argv()))
+        os.chmod(script, 0o755)
+        return script
 
     def __call__(self, *args, input=None, stdout=subprocess.PIPE, cwd=None, timeout=60):
         timeout *= 20 if self.wrapper else 1
-        return subprocess.run([*self.wrapper, self.path, *map(str, args)], input=input,
+        return subprocess.run(self.argv(*args), input=input,
                               stdout=stdout, stderr=subprocess.PIPE, cwd=cwd, timeout=timeout)
 
     def ok(self, *args, **kw):

@@ -21,23 +21,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import NATIVE
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-# struct format -> NumPy dtype of the same layout.
+# struct format -> NumPy dtype of the same layout; native formats in the
+# byte order of the machine mview runs on (NATIVE: conftest.py).
 DTYPES = {
     "B": "u1",
     "b": "i1",
     "c": "S1",
-    "h": "=i2",
+    "h": NATIVE + "i2",
     "<h": "<i2",
     ">i": ">i4",
-    "q": "=i8",
-    "f": "=f4",
+    "q": NATIVE + "i8",
+    "f": NATIVE + "f4",
     "<f": "<f4",
-    "d": "=f8",
-    "e": "=f2",
+    "d": NATIVE + "f8",
+    "e": NATIVE + "f2",
     "?": "?",
-    "Zd": "=c16",
+    "Zd": NATIVE + "c16",
     "T{<h:a:<d:b:}": [("a", "<i2"), ("b", "<f8")],
 }
 # Formats the output-mode matrix runs over; others used here and there.
@@ -385,7 +388,7 @@ def test_raw_refuses_a_terminal(mview, tmp_path):
     path = write(tmp_path, "r.bin", b"\x00\x01binary")
     master, slave = pty.openpty()
     try:
-        r = subprocess.run([mview.path, path, "--raw"], stdout=slave, stderr=subprocess.PIPE,
+        r = subprocess.run(mview.argv(path, "--raw"), stdout=slave, stderr=subprocess.PIPE,
                            timeout=30)
     finally:
         os.close(slave)
@@ -482,8 +485,8 @@ def test_set_keeps_padding(mview, tmp_path):
         "3 items set\n"
     want = bytearray(data)
     for i in (0, 2, 4):
-        struct.pack_into("=b", want, 16 * i, 5)
-        struct.pack_into("=d", want, 16 * i + 8, 2.5)
+        struct.pack_into(NATIVE + "b", want, 16 * i, 5)
+        struct.pack_into(NATIVE + "d", want, 16 * i + 8, 2.5)
     assert open(path, "rb").read() == bytes(want)
 
 
@@ -529,7 +532,7 @@ def test_cast(mview, tmp_path):
     data = make_items("B", 96, seed=7) + b"\x00\x01"
     path = write(tmp_path, "c.bin", data)
     body = data[:96]
-    i4 = np.frombuffer(body, "=i4")
+    i4 = np.frombuffer(body, NATIVE + "i4")
     # Without a shape: 1-D.
     assert mview.text("-s", 96, path, "--cast", "i") == repr(i4.tolist()) + "\n"
     # With a shape, one -1, then a subscript.
@@ -577,7 +580,7 @@ def test_pipe_by_name(mview, tmp_path):
     data = random_bytes(3000)
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    proc = subprocess.Popen([mview.path, str(fifo), "--hex"], stdout=subprocess.PIPE,
+    proc = subprocess.Popen(mview.argv(str(fifo), "--hex"), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     with open(fifo, "wb") as f:
         f.write(data)
@@ -703,7 +706,7 @@ def test_dev_full(mview, tmp_path):
 def test_epipe_is_quiet(mview, tmp_path):
     path = write(tmp_path, "e.bin", random_bytes(4 << 20))
     for mode in ([], ["--list"], ["--raw"], ["--hex=:"]):
-        proc = subprocess.Popen([mview.path, path, *mode], stdout=subprocess.PIPE,
+        proc = subprocess.Popen(mview.argv(path, *mode), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
         assert len(proc.stdout.read(100)) == 100
         proc.stdout.close()
@@ -734,7 +737,7 @@ def test_sigbus_when_the_file_shrinks(mview, tmp_path, mode):
     p = tmp_path / "big.bin"
     data = random_bytes(16 << 20)
     p.write_bytes(data)
-    proc = subprocess.Popen([mview.path, str(p), *mode], stdout=subprocess.PIPE,
+    proc = subprocess.Popen(mview.argv(str(p), *mode), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
         first = proc.stdout.read(68)  # it has mapped the file and started
@@ -782,9 +785,9 @@ def test_sparse_4gib_bounded_memory(mview, tmp_path):
             "with open(sys.argv[1], 'wb') as out:\n"
             "    r = subprocess.run(sys.argv[2:], stdout=out)\n"
             "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
-    r = subprocess.run([sys.executable, "-c", code, str(out), mview.path, "-f", "<f", "-s",
-                        "-1,1024", str(p), "[::4096]"], stdout=subprocess.PIPE, check=True,
-                       timeout=120)
+    argv = mview.argv("-f", "<f", "-s", "-1,1024", str(p), "[::4096]")
+    r = subprocess.run([sys.executable, "-c", code, str(out), *argv], stdout=subprocess.PIPE,
+                       check=True, timeout=120)
     status, maxrss_kib = map(int, r.stdout.split())
     assert status == 0
     assert out.read_text() == repr(want.tolist()) + "\n"
@@ -894,8 +897,8 @@ def test_samples(mview, tmp_path):
     assert (again / "image.pgm").read_bytes() == pgm and (again / "tone.wav").read_bytes() == wav
 
 
-def test_demo_runs(mview):
-    r = subprocess.run([os.path.join(ROOT, "examples", "demo.sh"), mview.path],
+def test_demo_runs(mview, tmp_path):
+    r = subprocess.run([os.path.join(ROOT, "examples", "demo.sh"), mview.program(tmp_path)],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     assert r.returncode == 0 and r.stderr == b"", r.stderr
     out = r.stdout.decode()

@@ -102,7 +102,8 @@ typedef struct test_map {
 void *alloc_mapped(void *ctx, ptrdiff_t nbytes);
 void unmap_test_map(test_map *m);
 
-/* Whether this kernel takes MADV_HUGEPAGE advice (transparent huge pages). */
+/* Whether MADV_HUGEPAGE advice takes visible effect here (transparent huge
+ * pages; not under qemu-user); prints why not. */
 bool thp_available(void);
 
 /* Two pages, the second PROT_NONE: whatever reads past the first faults. */
