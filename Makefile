@@ -11,8 +11,8 @@ BUILD_BENCH ?= build-bench
 # scripts/cross.sh puts each architecture's cross file and build here.
 BUILD_CROSS ?= build-cross
 CROSS_ARCHS ?= s390x aarch64
-# Seconds per libFuzzer target for `make fuzz` (make test-fuzz runs 20, twice).
-FUZZ_SECONDS ?= 300
+# Seconds per libFuzzer target and SIMD level for `make fuzz`.
+FUZZ_SECONDS ?= 150
 MESON_TEST  = meson test --print-errorlogs --num-processes 2
 # The interpreter the Python module is built for and tested with: Debian's,
 # named by path so that no other python3 on PATH is picked.
@@ -39,7 +39,7 @@ VALGRIND = valgrind --quiet --error-exitcode=1 --leak-check=full \
 
 .PHONY: all run test deps bench-deps build test-gcc test-clang test-asan test-tsan test-valgrind clean
 .PHONY: test-python test-python-asan
-.PHONY: test-fuzz fuzz bench test-cross
+.PHONY: test-fuzz fuzz bench test-cross test-long
 
 all: build
 
@@ -94,7 +94,7 @@ test-tsan: $(BUILD_TSAN)/build.ninja
 	TSAN_OPTIONS=halt_on_error=1 $(MESON_TEST) -C $(BUILD_TSAN) --no-rebuild threads
 
 # libFuzzer targets (fuzz/): clang, the library instrumented for coverage
-# under ASan+UBSan.  test-fuzz runs each target for 20 s from its seed
+# under ASan+UBSan.  test-fuzz runs each target briefly from its seed
 # corpus plus fuzz/regressions/ and fails on any crash, leak or failed
 # check; `make fuzz` runs them FUZZ_SECONDS each, keeping the corpus.
 $(BUILD_FUZZ)/build.ninja:
@@ -103,13 +103,18 @@ $(BUILD_FUZZ)/build.ninja:
 		-Dpython_ext=disabled -Db_sanitize=address,undefined -Db_lundef=false \
 		-Dc_args='-fno-sanitize-recover=all -fsanitize=fuzzer-no-link'
 
-# Twice: as shipped, then with every large-output path streaming (the
-# streamed copy and hex kernels are otherwise reached only by 48 MiB inputs).
+# Every target once per SIMD level (MEMVIEW_ISA: portable, ssse3, avx2,
+# avx512 where the CPU has them), FUZZ_TEST_SECONDS each; then the targets
+# that reach the copy and hex kernels again with every large output
+# streaming (MEMVIEW_STREAM_MIN=0: otherwise only 48 MiB inputs stream).
+FUZZ_TEST_SECONDS ?= 8
 test-fuzz: $(BUILD_FUZZ)/build.ninja
 	ninja -C $(BUILD_FUZZ)
-	./fuzz/run.sh $(BUILD_FUZZ) 20 fresh
-	MEMVIEW_STREAM_MIN=0 ./fuzz/run.sh $(BUILD_FUZZ) 20 fresh
+	./fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_TEST_SECONDS) fresh
+	MEMVIEW_STREAM_MIN=0 FUZZ_TARGETS=view_ops FUZZ_ISAS="ssse3 avx2 avx512" \
+		./fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_TEST_SECONDS) fresh
 
+# FUZZ_SECONDS per target and level, the corpus kept between runs.
 fuzz: $(BUILD_FUZZ)/build.ninja
 	ninja -C $(BUILD_FUZZ)
 	./fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) keep
@@ -166,6 +171,18 @@ ASAN_PYTHON = LD_PRELOAD=$$(gcc -print-file-name=libasan.so) PYTHONMALLOC=malloc
 # of the Hypothesis examples keeps test-python-asan at a few minutes.
 ASAN_HYPOTHESIS_SCALE ?= 0.25
 
+# The Hypothesis suites (Python module and mview) at LONG_SCALE times their
+# usual example counts, with new random examples on every run (a failure
+# prints the blob that reproduces it); not part of `make test`.
+LONG_SCALE ?= 25
+test-long: $(BUILD)/build.ninja
+	$(call use_python,$(BUILD))
+	ninja -C $(BUILD)
+	MEMVIEW_HYPOTHESIS_SCALE=$(LONG_SCALE) MEMVIEW_HYPOTHESIS_RANDOM=1 \
+		PYTHONPATH=$(CURDIR)/$(BUILD)/python $(PYTHON) $(PYTEST)
+	MEMVIEW_HYPOTHESIS_SCALE=$(LONG_SCALE) MEMVIEW_HYPOTHESIS_RANDOM=1 MVIEW=$(CURDIR)/$(BUILD)/mview \
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/cli -k random
+
 test-python-asan: $(BUILD_ASAN)/build.ninja
 	$(call use_python,$(BUILD_ASAN))
 	ninja -C $(BUILD_ASAN)
@@ -189,4 +206,5 @@ bench: bench-deps $(BUILD_BENCH)/build.ninja
 	./bench/run.sh $(BUILD_BENCH) $(PYTHON)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_CLANG) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ) $(BUILD_BENCH)
+	rm -rf $(BUILD) $(BUILD_CLANG) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ) $(BUILD_BENCH) \
+		$(BUILD_CROSS)

@@ -826,7 +826,11 @@ def diff_files(tmp_path_factory):
     return files
 
 
-@settings(max_examples=60, deadline=None, database=None)  # no .hypothesis/ left behind
+# 60 examples, times MEMVIEW_HYPOTHESIS_SCALE; random ones with
+# MEMVIEW_HYPOTHESIS_RANDOM=1 (make test-long); no .hypothesis/ left behind.
+@settings(max_examples=max(1, int(60 * float(os.environ.get("MEMVIEW_HYPOTHESIS_SCALE", "1")))),
+          derandomize=os.environ.get("MEMVIEW_HYPOTHESIS_RANDOM") != "1", deadline=None,
+          database=None, print_blob=True)
 @given(case=cases())
 def test_random_views_match_numpy(mview, diff_files, case):
     fmt, shape, order, offset, key = case

@@ -36,14 +36,19 @@ PY = sys.version_info[:2]
 
 # Example counts scale with MEMVIEW_HYPOTHESIS_SCALE (default 1.0); the
 # default keeps the whole Python suite within a few minutes on two cores.
+# Runs are the same every time unless MEMVIEW_HYPOTHESIS_RANDOM=1 (make
+# test-long), which explores new examples each run; a failure prints the
+# blob that reproduces it.
 _SCALE = float(os.environ.get("MEMVIEW_HYPOTHESIS_SCALE", "1.0"))
+_RANDOM = os.environ.get("MEMVIEW_HYPOTHESIS_RANDOM", "") == "1"
 
 
 def hsettings(max_examples):
-    """Deterministic Hypothesis settings for one test."""
+    """Hypothesis settings for one test: deterministic unless
+    MEMVIEW_HYPOTHESIS_RANDOM=1."""
     return settings(
         max_examples=max(1, int(max_examples * _SCALE)),
-        derandomize=True,
+        derandomize=not _RANDOM,
         deadline=None,
         database=None,
         print_blob=True,
