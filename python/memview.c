@@ -171,8 +171,9 @@ typedef struct {
     PyObject *obj;   /* what .obj reports (new reference), or NULL */
     char *stand_in;  /* the format libmemview is given instead of the
                         exporter's, when that one disagrees with itemsize */
-    ptrdiff_t format_size; /* > 0: the size the exporter's format describes,
-                              which is not its itemsize (mbuf_choose_format) */
+    ptrdiff_t format_size; /* >= 0: the size the exporter's format describes,
+                              which is not its itemsize (mbuf_choose_format);
+                              -1 when the two agree */
     py_exporter exporter; /* how libmemview sees master (no allocation) */
     mv_view *root;        /* libmemview's view of master, made on first
                              need; the family's views derive from it */
@@ -214,7 +215,7 @@ static ptrdiff_t native_format_size(const char *f)
     if (f[0] == '@')
         f++;
     unsigned char c = (unsigned char)f[0];
-    return c < 128 && f[1] == '\0' ? native_size[c] : 0;
+    return c != '\0' && c < 128 && f[1] == '\0' ? native_size[c] : 0;
 }
 
 /* f's static copy, or NULL when f is not a native single code. */
@@ -294,7 +295,8 @@ static int mbuf_choose_format(mbufobject *mb, const char **out)
 {
     const Py_buffer *m = &mb->master;
     *out = m->format ? m->format : "B";
-    if (format_is_bytes(m->format)) {
+    /* An itemsize below 1 with 'B' falls to the size check below. */
+    if (format_is_bytes(m->format) && m->itemsize >= 1) {
         if (m->itemsize == 1)
             return 0;
         if (!(mb->stand_in = first_byte_format(m->itemsize)))
@@ -302,13 +304,13 @@ static int mbuf_choose_format(mbufobject *mb, const char **out)
         *out = mb->stand_in;
         return 0;
     }
-    ptrdiff_t native = native_format_size(m->format);
+    ptrdiff_t native = native_format_size(*out);
     if (native > 0 && native == m->itemsize)
         return 0;
     mv_format fmt;
     mv_error err;
     mv_error_clear(&err);
-    int rc = mv_format_parse(&fmt, m->format, &err);
+    int rc = mv_format_parse(&fmt, *out, &err);
     if (rc == MV_ENOMEM) {
         PyErr_NoMemory();
         return -1;
@@ -342,7 +344,7 @@ static mbufobject *mbuf_from_object(PyObject *obj, int flags)
     mb->hide_master = 0;
     mb->obj = NULL;
     mb->stand_in = NULL;
-    mb->format_size = 0;
+    mb->format_size = -1;
     mb->root = NULL;
 
     /* A builtin memoryview is asked for a buffer as any exporter.  Before
@@ -646,12 +648,13 @@ static const char *format_text(mvobject *self, const char *text)
 static int refuse_format_size(mvobject *self)
 {
     mbufobject *mb = self->mbuf;
-    if (!mb->format_size || !on_stand_in(self, view_buffer(self)->format))
+    if (mb->format_size < 0 || !on_stand_in(self, view_buffer(self)->format))
         return 0;
     PyErr_Format(PyExc_NotImplementedError,
                  "memoryview: format %s describes %zd-byte items, but the exporter's itemsize "
                  "is %zd",
-                 mb->master.format, (Py_ssize_t)mb->format_size, (Py_ssize_t)mb->master.itemsize);
+                 mb->master.format ? mb->master.format : "B", (Py_ssize_t)mb->format_size,
+                 (Py_ssize_t)mb->master.itemsize);
     return -1;
 }
 
@@ -1990,7 +1993,7 @@ static PyTypeObject MemoryIter_Type = {
 static mv_buffer real_buffer(mvobject *self)
 {
     mv_buffer b = *view_buffer(self);
-    if (self->mbuf->format_size && on_stand_in(self, b.format))
+    if (self->mbuf->format_size >= 0 && on_stand_in(self, b.format))
         b.format = self->mbuf->master.format;
     return b;
 }
@@ -2038,7 +2041,7 @@ static PyObject *mv_richcompare(PyObject *v, PyObject *w, int op)
             equal = v == w;
         else if (!need_view(self) || !need_view(other))
             return NULL;
-        else if (self->mbuf->format_size || other->mbuf->format_size) {
+        else if (self->mbuf->format_size >= 0 || other->mbuf->format_size >= 0) {
             mv_buffer a = real_buffer(self), b = real_buffer(other);
             equal = mv_buffer_equal(&a, &b, &err);
         } else {
@@ -2395,8 +2398,13 @@ static PyObject *mv_tolist(mvobject *self, PyObject *unused)
     }
     if (!item_format(self)) {
         /* As CPython, an empty view of a format nobody reads is its empty
-         * lists. */
-        if (!PyErr_ExceptionMatches(PyExc_NotImplementedError) || view_buffer(self)->len != 0)
+         * lists.  Empty means no items (a zero in the shape), not no bytes:
+         * zero-size items have no bytes. */
+        const mv_buffer *b = view_buffer(self);
+        bool no_items = false;
+        for (int i = 0; i < b->ndim; i++)
+            no_items |= b->shape[i] == 0;
+        if (!PyErr_ExceptionMatches(PyExc_NotImplementedError) || !no_items)
             return NULL;
         PyErr_Clear();
         return empty_lists(view_buffer(self), 0);

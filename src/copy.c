@@ -748,8 +748,11 @@ static int checked_shape(const mv_buffer *b, ptrdiff_t *shape, mv_error *err)
     int rc = implied_shape(b, shape, err);
     if (rc < 0)
         return rc;
-    if (b->itemsize <= 0)
-        return mv_error_set(err, MV_EVALUE, "buffer itemsize must be > 0, not %td", b->itemsize);
+    /* Zero-size items (ctypes' empty structures: 'T{}', '0B') hold no
+     * bytes, as mv_buffer_validate allows with len 0. */
+    if (b->itemsize < 0 || (b->itemsize == 0 && b->len != 0))
+        return mv_error_set(err, MV_EVALUE, "buffer itemsize %td is invalid for len %td",
+                            b->itemsize, b->len);
     ptrdiff_t n = b->itemsize;
     for (int i = 0; i < b->ndim; i++)
         if (mv_mul_overflow(n, shape[i], &n))

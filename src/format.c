@@ -9,7 +9,9 @@
  * shifted offsets, so consumers only ever walk one list.  Numeric fields
  * with a repeat count of 0 are left out of the list (they hold no bytes and
  * no values; their alignment still applies, as in struct); 's' and 'p'
- * fields are always listed because "0s" still unpacks to b''.
+ * fields are always listed because "0s" still unpacks to b''.  The empty
+ * format and a lone byte order character ("<", "@") are, as in struct, a
+ * zero-size item of no values, like "0B".
  */
 #include "internal.h"
 
@@ -43,7 +45,6 @@ typedef struct parser {
     mv_field *fields;
     ptrdiff_t nfields;
     ptrdiff_t cap;
-    ptrdiff_t ncodes; /* codes seen; 0 means the format is empty */
 } parser;
 
 typedef struct layout {
@@ -335,7 +336,6 @@ static int parse_code(parser *ps, char order, ptrdiff_t count, layout *lay)
         return parse_fail(ps, why);
     }
     ps->p++;
-    ps->ncodes++;
 
     if (!align_up(lay->size, ealign, &start))
         return parse_fail(ps, "item size too large");
@@ -396,11 +396,13 @@ static int parse_seq(parser *ps, char *order, int depth, bool in_record, layout 
             break;
         }
         if (is_byteorder(c)) {
+            /* Alone it is a whole format ("<": no values, as in struct). */
+            bool alone = ps->p == ps->text;
             *order = c == '!' ? '>' : c;
             ps->p++;
             while (is_space(*ps->p))
                 ps->p++;
-            if (*ps->p == '\0' || *ps->p == '}' || *ps->p == ':')
+            if (*ps->p == ':' || (!alone && (*ps->p == '\0' || *ps->p == '}')))
                 return parse_fail(ps, "byte order character without a code");
             after_member = false;
             continue;
@@ -437,7 +439,6 @@ static int parse_seq(parser *ps, char *order, int depth, bool in_record, layout 
             if (ps->p[1] != '{')
                 return parse_fail(ps, "'T' must be followed by '{'");
             ps->p += 2;
-            ps->ncodes++;
             rc = parse_record(ps, *order, depth, count, &lay);
         } else {
             rc = parse_code(ps, *order, count, &lay);
@@ -489,12 +490,10 @@ MV_API int mv_format_parse(mv_format *fmt, const char *text, mv_error *err)
     if (!text)
         return mv_error_set(err, MV_EVALUE, "invalid format string (null)");
 
-    parser ps = {text, text, err, NULL, 0, 0, 0};
+    parser ps = {text, text, err, NULL, 0, 0};
     char order = '@';
     layout lay;
     int rc = parse_seq(&ps, &order, 0, false, &lay);
-    if (rc == 0 && ps.ncodes == 0)
-        rc = parse_fail(&ps, "empty format");
     if (rc == 0 && ps.nfields > INT_MAX)
         rc = parse_fail(&ps, "too many fields");
     if (rc < 0) {

@@ -403,11 +403,10 @@ static void test_nesting_and_field_limits(void **state)
 /* ------------------------------------------------------------------------ */
 
 static const char *const bad_formats[] = {
-    "",
-    "   ",
-    "@",
-    "<",
-    "!",
+    "<<",
+    "@<",
+    " <",
+    "!:a:",
     "i<",
     "i @ ",
     "T{i<}",
@@ -470,6 +469,26 @@ static const char *const bad_formats[] = {
     "i\xff",
 };
 
+/* As struct.calcsize says: no codes, or one byte order character alone,
+ * is a zero-size item of no values, like "0B". */
+static void test_empty_formats(void **state)
+{
+    (void)state;
+    const char *const empty[] = {"", "   ", "@", "<", ">", "=", "!", "< ", "0B", "T{}"};
+    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
+        mv_format fmt;
+        mv_error err;
+        if (mv_format_parse(&fmt, empty[i], &err) != 0)
+            fail_msg("'%s': %s", empty[i], err.message);
+        assert_int_equal(fmt.itemsize, 0);
+        assert_int_equal(fmt.nvalues, 0);
+        assert_int_equal(fmt.nfields, 0);
+        assert_int_equal(fmt.native, 0);
+        mv_format_clear(&fmt);
+        assert_int_equal(mv_size_from_format(empty[i], &err), 0);
+    }
+}
+
 static void test_malformed(void **state)
 {
     (void)state;
@@ -506,7 +525,7 @@ static void test_malformed_messages(void **state)
     static const struct {
         const char *text, *msg;
     } cases[] = {
-        {"", "invalid format string '': empty format"},
+        {"i<", "invalid format string 'i<': byte order character without a code"},
         {"3 i", "invalid format string '3 i': repeat count given without format specifier"},
         {"ig", "invalid format string 'ig': bad char 'g'"},
         {"Zq", "invalid format string 'Zq': 'Z' must be followed by 'f' or 'd'"},
@@ -1607,6 +1626,7 @@ int main(void)
         cmocka_unit_test(test_subarray_byte_order),
         cmocka_unit_test(test_field_table),
         cmocka_unit_test(test_nesting_and_field_limits),
+        cmocka_unit_test(test_empty_formats),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_malformed_messages),
         cmocka_unit_test(test_alloc_failure_sweep),
