@@ -217,4 +217,101 @@ static inline void fuzz_gather(const mv_buffer *b, unsigned char *dst, bool fort
     } while (fuzz_next_index(b->ndim, b->shape, idx, fortran));
 }
 
+
+/* ---- shared reference models ---------------------------------------------- */
+
+__extension__ typedef __int128 i128;
+
+/* slice.indices(n): the start, the step (one below -PTRDIFF_MAX is taken as
+ * -PTRDIFF_MAX, as the library does) and the item count, in 128-bit
+ * arithmetic so that nothing overflows. */
+static inline ptrdiff_t model_slice(const mv_key *k, ptrdiff_t n, ptrdiff_t *start,
+                                    ptrdiff_t *step)
+{
+    i128 st = k->has_step ? k->step : 1;
+    if (st < -(i128)PTRDIFF_MAX)
+        st = -(i128)PTRDIFF_MAX;
+    i128 lo = st < 0 ? -1 : 0, hi = st < 0 ? n - 1 : n;
+    i128 s, e;
+    if (!k->has_start) {
+        s = st < 0 ? hi : lo;
+    } else {
+        s = k->start;
+        if (s < 0)
+            s += n;
+        s = s < lo ? lo : s > hi ? hi : s;
+    }
+    if (!k->has_stop) {
+        e = st < 0 ? lo : hi;
+    } else {
+        e = k->stop;
+        if (e < 0)
+            e += n;
+        e = e < lo ? lo : e > hi ? hi : e;
+    }
+    i128 count = 0;
+    if (st > 0 && s < e)
+        count = (e - s - 1) / st + 1;
+    else if (st < 0 && s > e)
+        count = (s - e - 1) / -st + 1;
+    *start = (ptrdiff_t)s;
+    *step = (ptrdiff_t)st;
+    return (ptrdiff_t)count;
+}
+
+/* A native code's alignment, from the compiler (not the library). */
+static inline ptrdiff_t native_align(char code)
+{
+    switch (code) {
+    case '?': return (ptrdiff_t)_Alignof(_Bool);
+    case 'h': case 'H': return (ptrdiff_t)_Alignof(short);
+    case 'i': case 'I': return (ptrdiff_t)_Alignof(int);
+    case 'l': case 'L': return (ptrdiff_t)_Alignof(long);
+    case 'q': case 'Q': return (ptrdiff_t)_Alignof(long long);
+    case 'n': case 'N': return (ptrdiff_t)_Alignof(size_t);
+    case 'P': return (ptrdiff_t)_Alignof(void *);
+    case 'e': return 2;
+    case 'w': return 4;
+    case 'f': case 'F': return (ptrdiff_t)_Alignof(float);
+    case 'd': case 'D': return (ptrdiff_t)_Alignof(double);
+    default: return 1;
+    }
+}
+
+
+/* NumPy basic indexing's first steps for keys on an ndim-dimensional
+ * layout: MV_EINDEX (two ellipses, too many indices) or MV_EVALUE (too many
+ * dimensions in the result), else 0 with the keys in full[] (room for
+ * ndim + nkeys): the ellipsis, or the end, expanded into full slices. */
+static inline int model_expand_keys(int ndim, const mv_key *keys, int nkeys, mv_key *full,
+                                    int *nfull)
+{
+    int nidx = 0, nint = 0, nnew = 0, nell = 0;
+    for (int i = 0; i < nkeys; i++) {
+        nidx += keys[i].kind == MV_KEY_INDEX || keys[i].kind == MV_KEY_SLICE;
+        nint += keys[i].kind == MV_KEY_INDEX;
+        nnew += keys[i].kind == MV_KEY_NEWAXIS;
+        nell += keys[i].kind == MV_KEY_ELLIPSIS;
+    }
+    if (nell > 1 || nidx > ndim)
+        return MV_EINDEX;
+    if (ndim - nint + nnew > MV_MAX_NDIM)
+        return MV_EVALUE;
+    int n = 0;
+    bool expanded = false;
+    for (int i = 0; i <= nkeys; i++) {
+        if (i == nkeys && expanded)
+            break;
+        if (i == nkeys || keys[i].kind == MV_KEY_ELLIPSIS) {
+            for (int j = 0; j < ndim - nidx; j++)
+                full[n++] = (mv_key){.kind = MV_KEY_SLICE};
+            expanded = true;
+            continue;
+        }
+        full[n++] = keys[i];
+    }
+    *nfull = n;
+    return 0;
+}
+
 #endif

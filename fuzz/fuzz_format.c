@@ -194,24 +194,6 @@ static ptrdiff_t native_size(char code)
     }
 }
 
-static ptrdiff_t native_align(char code)
-{
-    switch (code) {
-    case '?': return (ptrdiff_t)_Alignof(_Bool);
-    case 'h': case 'H': return (ptrdiff_t)_Alignof(short);
-    case 'i': case 'I': return (ptrdiff_t)_Alignof(int);
-    case 'l': case 'L': return (ptrdiff_t)_Alignof(long);
-    case 'q': case 'Q': return (ptrdiff_t)_Alignof(long long);
-    case 'n': case 'N': return (ptrdiff_t)_Alignof(size_t);
-    case 'P': return (ptrdiff_t)_Alignof(void *);
-    case 'e': return 2;
-    case 'w': return 4;
-    case 'f': case 'F': return (ptrdiff_t)_Alignof(float);
-    case 'd': case 'D': return (ptrdiff_t)_Alignof(double);
-    default: return 1;
-    }
-}
-
 /* Values one field unpacks to. */
 static ptrdiff_t field_values(const mv_field *f)
 {

@@ -89,7 +89,6 @@ static size_t print_keys(char *out, size_t room, const mv_key *keys, int n)
 /* ---- the reference model ------------------------------------------------ */
 
 /* 128-bit arithmetic keeps the model free of overflow (clang and gcc). */
-__extension__ typedef __int128 i128;
 
 typedef struct out_dim {
     int src;           /* source dimension, or -1 for a new axis */
@@ -104,72 +103,15 @@ typedef struct model {
     ptrdiff_t fixed[MV_MAX_NDIM]; /* source index of integer-keyed dimensions */
 } model;
 
-/* slice.indices(n) by iteration (n is small), 128-bit so no step overflows. */
-static ptrdiff_t model_slice(const mv_key *k, ptrdiff_t n, ptrdiff_t *start, ptrdiff_t *step)
-{
-    i128 st = k->has_step ? k->step : 1;
-    i128 lo = st < 0 ? -1 : 0, hi = st < 0 ? n - 1 : n;
-    i128 s, e;
-    if (!k->has_start) {
-        s = st < 0 ? hi : lo;
-    } else {
-        s = k->start;
-        if (s < 0)
-            s += n;
-        s = s < lo ? lo : s > hi ? hi : s;
-    }
-    if (!k->has_stop) {
-        e = st < 0 ? lo : hi;
-    } else {
-        e = k->stop;
-        if (e < 0)
-            e += n;
-        e = e < lo ? lo : e > hi ? hi : e;
-    }
-    ptrdiff_t count = 0;
-    for (i128 i = s; st > 0 ? i < e : i > e; i += st)
-        count++;
-    *start = (ptrdiff_t)s;
-    *step = (ptrdiff_t)(st < -PTRDIFF_MAX ? -PTRDIFF_MAX : st);
-    return count;
-}
-
 static void model_apply(model *m, int ndim, const ptrdiff_t *shape, const mv_key *keys, int nkeys)
 {
-    int nidx = 0, nint = 0, nnew = 0, nell = 0;
-    m->rc = 0;
     m->global = true;
     m->ndim = 0;
-    for (int i = 0; i < nkeys; i++) {
-        nidx += keys[i].kind == MV_KEY_INDEX || keys[i].kind == MV_KEY_SLICE;
-        nint += keys[i].kind == MV_KEY_INDEX;
-        nnew += keys[i].kind == MV_KEY_NEWAXIS;
-        nell += keys[i].kind == MV_KEY_ELLIPSIS;
-    }
-    if (nell > 1 || nidx > ndim) {
-        m->rc = MV_EINDEX;
-        return;
-    }
-    if (ndim - nint + nnew > MV_MAX_NDIM) {
-        m->rc = MV_EVALUE;
-        return;
-    }
-    m->global = false;
-    /* Expand the ellipsis (or the end) into full slices. */
     mv_key full[MV_MAX_NDIM + MAXKEYS];
     int nfull = 0;
-    bool expanded = false;
-    for (int i = 0; i <= nkeys; i++) {
-        if (i == nkeys && expanded)
-            break;
-        if (i == nkeys || keys[i].kind == MV_KEY_ELLIPSIS) {
-            for (int j = 0; j < ndim - nidx; j++)
-                full[nfull++] = (mv_key){.kind = MV_KEY_SLICE};
-            expanded = true;
-            continue;
-        }
-        full[nfull++] = keys[i];
-    }
+    if ((m->rc = model_expand_keys(ndim, keys, nkeys, full, &nfull)) != 0)
+        return;
+    m->global = false;
     int d = 0;
     for (int i = 0; i < nfull; i++) {
         const mv_key *k = &full[i];

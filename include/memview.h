@@ -773,14 +773,16 @@ static inline void *mv_span_at(const mv_span *span, const ptrdiff_t *index)
 {
     if (!span || span->ndim < 0 || span->ndim > MV_SPAN_MAX_NDIM || (span->ndim > 0 && !index))
         return NULL;
-    ptrdiff_t offset = 0;
+    /* Unsigned: in a span with no items (a later extent of 0) the earlier
+     * products may wrap before that index is found out of range. */
+    size_t offset = 0;
     for (int d = 0; d < span->ndim; d++) {
         ptrdiff_t i = index[d] < 0 ? index[d] + span->shape[d] : index[d];
         if (i < 0 || i >= span->shape[d])
             return NULL;
-        offset += i * span->strides[d];
+        offset += (size_t)i * (size_t)span->strides[d];
     }
-    return span->buf + offset;
+    return span->buf + (ptrdiff_t)offset;
 }
 
 /* The same for a 1-D span and one index; NULL also when span is not 1-D. */

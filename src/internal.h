@@ -35,6 +35,26 @@ static inline bool mv_add_overflow(ptrdiff_t a, ptrdiff_t b, ptrdiff_t *out)
     return __builtin_add_overflow(a, b, out);
 }
 
+/* itemsize * shape[0] * ... * shape[ndim - 1] into *out; true when it
+ * overflows.  A layout with an extent of 0 has no items and 0 bytes
+ * whatever its other extents are (validation lets them be anything), so
+ * it never overflows. */
+static inline bool mv_shape_bytes(ptrdiff_t itemsize, int ndim, const ptrdiff_t *shape,
+                                  ptrdiff_t *out)
+{
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] == 0) {
+            *out = 0;
+            return false;
+        }
+    ptrdiff_t n = itemsize;
+    for (int i = 0; i < ndim; i++)
+        if (mv_mul_overflow(n, shape[i], &n))
+            return true;
+    *out = n;
+    return false;
+}
+
 /* a / b for a >= 0, b > 0.  A 64-bit idiv costs more than the rest of a
  * slice (40-90 cycles on x86); steps of 1 need none and lengths that fit
  * 32 bits take the cheaper 32-bit divide. */
@@ -290,15 +310,16 @@ static inline int mv_select_first(const mv_buffer *b, const mv_key *key, char **
     /* Offsets are only taken while items remain (as mv_select). */
     if (count > 0 && b->len > 0 && mv_mul_overflow(start, st, &offset))
         return mv_error_set(err, MV_EOVERFLOW, "memoryview: offset overflows ptrdiff_t");
+    /* In a layout with items, count > 1 items of step fit (validated);
+     * without items no stride is ever used. */
     if (!mv_mul_overflow(st, step, &s))
         st = s;
-    else if (count > 1)
+    else if (count > 1 && b->len > 0)
         return mv_error_set(err, MV_EOVERFLOW, "memoryview: stride overflows ptrdiff_t");
-    ptrdiff_t bytes = b->itemsize;
-    bool overflow = mv_mul_overflow(bytes, count, &bytes);
-    for (int d = 1; d < b->ndim; d++)
-        overflow |= mv_mul_overflow(bytes, b->shape[d], &bytes);
-    if (overflow)
+    /* itemsize * count * shape[1] * ...: 0 when any factor is. */
+    ptrdiff_t rest, bytes = 0;
+    bool overflow = mv_shape_bytes(b->itemsize, b->ndim - 1, b->shape + 1, &rest);
+    if (count > 0 && (overflow || (rest > 0 && mv_mul_overflow(rest, count, &bytes))))
         return mv_error_set(err, MV_EOVERFLOW, "memoryview: product(shape) * itemsize overflows");
     *buf = count > 0 && b->len > 0 ? mv_advance(b->buf, offset) : b->buf;
     *n = count;

@@ -370,12 +370,13 @@ int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_selection *o
             if (rc < 0)
                 return rc;
         }
-        /* With at most one item the stride is never used; keep the old one
-         * rather than an overflowing product. */
+        /* With at most one item, or none in the whole layout, the stride
+         * is never used; keep the old one rather than an overflowing
+         * product. */
         ptrdiff_t s;
         if (!mv_mul_overflow(stride, step, &s))
             stride = s;
-        else if (n > 1)
+        else if (n > 1 && b->len > 0)
             return mv_error_set(err, MV_EOVERFLOW, "memoryview: stride overflows ptrdiff_t");
         int o = out->ndim++;
         addend[o] = 0;
@@ -415,12 +416,8 @@ int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_selection *o
 
 int mv_selection_len(const mv_selection *l, ptrdiff_t itemsize, ptrdiff_t *len, mv_error *err)
 {
-    ptrdiff_t n = itemsize;
-    for (int i = 0; i < l->ndim; i++)
-        if (mv_mul_overflow(n, l->shape[i], &n))
-            return mv_error_set(err, MV_EOVERFLOW,
-                                "memoryview: product(shape) * itemsize overflows");
-    *len = n;
+    if (mv_shape_bytes(itemsize, l->ndim, l->shape, len))
+        return mv_error_set(err, MV_EOVERFLOW, "memoryview: product(shape) * itemsize overflows");
     return 0;
 }
 

@@ -646,13 +646,15 @@ static mv_view *view_from_layout(const mv_view *src, const mv_selection *l, form
 static bool layout_range(const mv_buffer *b, uintptr_t *lo, uintptr_t *hi)
 {
     uintptr_t first = (uintptr_t)b->buf, last = first;
-    for (int d = 0; d < b->ndim; d++) {
+    for (int d = 0; d < b->ndim; d++)
         if (b->shape[d] == 0)
             return false;
-        /* Validated: (shape - 1) * stride does not overflow. */
+    for (int d = 0; d < b->ndim; d++) {
+        /* Validated and not empty: (shape - 1) * stride does not overflow
+         * (an empty layout's other extents and strides may be anything). */
         ptrdiff_t step = (b->shape[d] - 1) * b->strides[d];
         if (step < 0)
-            first -= (uintptr_t)-step;
+            first -= -(uintptr_t)step;
         else
             last += (uintptr_t)step;
     }

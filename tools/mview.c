@@ -1480,12 +1480,16 @@ static int raw_sink(void *ctx, const unsigned char *p, size_t n)
     return out_write(ctx, p, n) < 0 ? STOP_OUTPUT : 0;
 }
 
-/* File offset of the lowest byte the view touches. */
+/* File offset of the lowest byte the view touches (of its start when it
+ * has no items: then its strides may be anything). */
 static intmax_t view_file_offset(const app *a, const mv_buffer *b)
 {
     const unsigned char *lo = b->buf;
+    bool empty = false;
     for (int i = 0; i < b->ndim; i++)
-        if (b->strides[i] < 0 && b->shape[i] > 0)
+        empty |= b->shape[i] == 0;
+    for (int i = 0; i < b->ndim && !empty; i++)
+        if (b->strides[i] < 0)
             lo += b->strides[i] * (b->shape[i] - 1);
     if (!lo || !a->base)
         return a->opt.offset;
@@ -1795,9 +1799,17 @@ static int do_set(app *a, const mv_buffer *b, setter *s, mv_error *err)
     const mv_format *fmt = mv_view_format(a->view, err);
     if (!fmt)
         return err->code;
+    /* Zero-size items ('0B') may come in more than PTRDIFF_MAX. */
     ptrdiff_t count = 1;
+    bool empty = false;
     for (int i = 0; i < b->ndim; i++)
-        count *= b->shape[i];
+        empty |= b->shape[i] == 0;
+    for (int i = 0; i < b->ndim && !empty; i++)
+        if (__builtin_mul_overflow(count, b->shape[i], &count))
+            return mv_error_set(err, MV_EOVERFLOW, "the selection has more than %td items",
+                                PTRDIFF_MAX);
+    if (empty)
+        count = 0;
     unsigned char *item = s->item = calloc((size_t)b->itemsize, 1);
     if (!item)
         return mv_error_set(err, MV_ENOMEM, "out of memory");
