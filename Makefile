@@ -111,7 +111,7 @@ FUZZ_TEST_SECONDS ?= 8
 test-fuzz: $(BUILD_FUZZ)/build.ninja
 	ninja -C $(BUILD_FUZZ)
 	./fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_TEST_SECONDS) fresh
-	MEMVIEW_STREAM_MIN=0 FUZZ_TARGETS=view_ops FUZZ_ISAS="ssse3 avx2 avx512" \
+	MEMVIEW_STREAM_MIN=0 FUZZ_TARGETS="view_ops mview" FUZZ_ISAS="ssse3 avx2 avx512" \
 		./fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_TEST_SECONDS) fresh
 
 # FUZZ_SECONDS per target and level, the corpus kept between runs.

@@ -96,8 +96,9 @@ static const char usage_text[] =
     "      --raw           the view's bytes in C order (not to a terminal: use\n"
     "                      -w FILE or a redirection)\n"
     "      --find BYTES    every offset (overlapping too) of BYTES in a 1-D view\n"
-    "                      of format B, b or c, relative to the view, one a\n"
-    "                      line; BYTES is hex ('de ad') or quoted text\n"
+    "                      of format B, b or c (no byte order but @), relative\n"
+    "                      to the view, one a line; BYTES is hex ('de ad') or\n"
+    "                      quoted text\n"
     "                      ('\"GET\\r\\n\"', escapes \\n \\r \\t \\0 \\\\ \\' \\\" \\xNN);\n"
     "                      no match is not an error\n"
     "      --set VALUE     write VALUE into every selected item through a\n"
@@ -908,12 +909,13 @@ static int make_typed(app *a)
         else if (shape[i] == 0)
             zero = true;
     }
-    /* The product of the known extents (with the item size) can only
-     * overflow when no extent is 0. */
+    /* The product of the known non-zero extents (with the item size) must
+     * fit, even when another extent is 0, as NumPy requires: the strides
+     * are built from it. */
     ptrdiff_t needed = itemsize;
     bool overflow = false;
-    for (int i = 0; i < ndim && !zero && !overflow; i++) {
-        if (i == unknown)
+    for (int i = 0; i < ndim && !overflow; i++) {
+        if (i == unknown || shape[i] == 0)
             continue;
         if (needed > PTRDIFF_MAX / shape[i])
             overflow = true;

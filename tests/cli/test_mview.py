@@ -674,6 +674,10 @@ def test_data_errors(mview, tmp_path):
     mview.fails(2, "-f", "<i", "-s", "5,5", path, culprit=("(5, 5)", "'<i'", "100", "96"))
     mview.fails(2, "-o", 10, "-f", "<i", "-s", "4,6", path, culprit=("(4, 6)", "96", "86", "10"))
     mview.fails(2, "-f", "<q", "-s", "9223372036854775807,2", path, culprit="too large")
+    # As NumPy: the non-zero extents must fit even when another is 0
+    # (their strides would wrap).
+    mview.fails(2, "-s", "0,4611686018427387904,4", path, "--info", culprit="too large")
+    assert "strides: (20, 5, 1)" in mview.text("-s", "0,4,5", path, "--info")
     mview.fails(2, "-o", 97, path, culprit=("97", "96"))
     mview.fails(2, "-o", 10, "-", input=b"short", culprit=("10", "standard input", "5"))
     mview.fails(2, path, "[96]", culprit=("[96]", "(96,)", "out of bounds"))
