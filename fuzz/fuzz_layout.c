@@ -659,7 +659,9 @@ static int check_buffer_validate(const desc *d, const model *m)
         else if (buf + b->len == ADDR_END)
             either = true;
     } else if (!m->shape_ok || (!m->empty && m->nbytes > PD_MAX) ||
+               (!m->empty && m->nitems > PD_MAX) ||
                (i128)b->len != (m->empty ? 0 : m->nbytes)) {
+        /* The item count must fit too (zero-size items have no bytes). */
         reject = true;
     } else if (!m->empty && b->strides && b->ndim > 0) {
         if (!m->terms_fit || !fits(m->hi + b->itemsize)) {

@@ -275,8 +275,11 @@ MV_API int mv_layout_validate(ptrdiff_t memlen, ptrdiff_t itemsize, int ndim, co
 
 /* Check that a buffer descriptor is self-consistent: buf non-NULL unless
  * len == 0, 0 <= ndim <= MV_MAX_NDIM, itemsize > 0 (or 0 with len 0),
- * len == product(shape) * itemsize without overflow, itemsize matching the
- * format when one is given, no extent overflowing the address space.
+ * len == product(shape) * itemsize without overflow (and the item count,
+ * product(shape), in range for zero-size items too), itemsize matching the
+ * format when one is given, no extent overflowing the address space.  A
+ * layout with an extent of 0 has no items: its other extents and its
+ * strides are not checked, and nothing reads them as addresses.
  * Errors: MV_EVALUE / MV_EOVERFLOW with a message naming the field. */
 MV_API int mv_buffer_validate(const mv_buffer *view, mv_error *err);
 

@@ -2151,7 +2151,11 @@ static Py_hash_t mv_hash(mvobject *self)
     } else {
         mv_error err;
         mv_error_clear(&err);
-        ptrdiff_t n = b->itemsize ? b->len / b->itemsize : 0;
+        /* One byte per item: the item count, which validation keeps in
+         * range (not len / itemsize: zero-size items have no bytes). */
+        ptrdiff_t n = 1;
+        for (int i = 0; i < b->ndim; i++)
+            n *= b->shape[i];
         PyObject *bytes = PyBytes_FromStringAndSize(NULL, n);
         if (!bytes)
             return -1;

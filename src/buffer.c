@@ -275,7 +275,8 @@ void *mv_buffer_get_pointer(const mv_buffer *view, const ptrdiff_t *indices, mv_
         mv_error_set(err, MV_EVALUE, "get_pointer: indices must not be NULL");
         return NULL;
     }
-    if (view->itemsize <= 0 && view->ndim > 0) {
+    /* Zero-size items have addresses too, given a shape to count them. */
+    if (view->ndim > 0 && (view->itemsize < 0 || (view->itemsize == 0 && !view->shape))) {
         mv_error_set(err, MV_EVALUE, "get_pointer: invalid itemsize %td", view->itemsize);
         return NULL;
     }
@@ -393,14 +394,16 @@ static int check_shape(int ndim, const ptrdiff_t *shape, ptrdiff_t itemsize, boo
         *nbytes = 0;
         return 0;
     }
-    ptrdiff_t n = itemsize;
+    /* Zero-size items have 0 bytes, but their count must still fit: it is
+     * what walks and comparisons count in. */
+    ptrdiff_t n = itemsize > 0 ? itemsize : 1;
     for (int i = 0; i < ndim; i++) {
         if (mv_mul_overflow(n, shape[i], &n))
             return mv_error_set(err, MV_EOVERFLOW,
                                 "product(shape) * itemsize overflows at shape[%d] = %td", i,
                                 shape[i]);
     }
-    *nbytes = n;
+    *nbytes = itemsize > 0 ? n : 0;
     return 0;
 }
 

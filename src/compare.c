@@ -807,7 +807,8 @@ static int layouts_equal(const mv_layout *a, const mv_format *fa, const mv_layou
     if (a->ndim == 0) {
         rc = cmp_row(&c, a->buf, 0, -1, b->buf, 0, -1, 1);
     } else if (mv_buffer_is_contiguous(a->buffer, 'C') && mv_buffer_is_contiguous(b->buffer, 'C')) {
-        /* Both C-contiguous: one flat run, whatever the shape. */
+        /* Both C-contiguous: one flat run, whatever the shape (validated:
+         * the item count fits, zero-size items included). */
         ptrdiff_t total = 1;
         for (int i = 0; i < a->ndim; i++)
             total *= a->shape[i];
@@ -1217,7 +1218,7 @@ int mv_view_byte_values(const mv_view *view, void *dst, size_t dstlen, mv_error 
         return rc;
     ptrdiff_t n = 1;
     for (int i = 0; i < l.ndim; i++)
-        n *= l.shape[i]; /* bounded by nbytes: the layout was validated */
+        n *= l.shape[i]; /* the item count fits: the layout was validated */
     if (dstlen < (size_t)n)
         rc = mv_error_set(err, MV_EVALUE, "mv_view_byte_values: %td bytes needed, %zu given", n,
                           dstlen);

@@ -35,6 +35,16 @@ static inline bool mv_add_overflow(ptrdiff_t a, ptrdiff_t b, ptrdiff_t *out)
     return __builtin_add_overflow(a, b, out);
 }
 
+/* Whether a layout has items: no extent is 0.  Not len > 0: zero-size
+ * items ('T{}', '0B') have no bytes. */
+static inline bool mv_has_items(int ndim, const ptrdiff_t *shape)
+{
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] == 0)
+            return false;
+    return true;
+}
+
 /* itemsize * shape[0] * ... * shape[ndim - 1] into *out; true when it
  * overflows.  A layout with an extent of 0 has no items and 0 bytes
  * whatever its other extents are (validation lets them be anything), so
@@ -308,20 +318,21 @@ static inline int mv_select_first(const mv_buffer *b, const mv_key *key, char **
         return (int)count;
     ptrdiff_t st = b->strides[0], offset = 0, s;
     /* Offsets are only taken while items remain (as mv_select). */
-    if (count > 0 && b->len > 0 && mv_mul_overflow(start, st, &offset))
+    bool items = count > 0 && mv_has_items(b->ndim - 1, b->shape + 1);
+    if (items && mv_mul_overflow(start, st, &offset))
         return mv_error_set(err, MV_EOVERFLOW, "memoryview: offset overflows ptrdiff_t");
     /* In a layout with items, count > 1 items of step fit (validated);
      * without items no stride is ever used. */
     if (!mv_mul_overflow(st, step, &s))
         st = s;
-    else if (count > 1 && b->len > 0)
+    else if (count > 1 && items)
         return mv_error_set(err, MV_EOVERFLOW, "memoryview: stride overflows ptrdiff_t");
     /* itemsize * count * shape[1] * ...: 0 when any factor is. */
     ptrdiff_t rest, bytes = 0;
     bool overflow = mv_shape_bytes(b->itemsize, b->ndim - 1, b->shape + 1, &rest);
     if (count > 0 && (overflow || (rest > 0 && mv_mul_overflow(rest, count, &bytes))))
         return mv_error_set(err, MV_EOVERFLOW, "memoryview: product(shape) * itemsize overflows");
-    *buf = count > 0 && b->len > 0 ? mv_advance(b->buf, offset) : b->buf;
+    *buf = items ? mv_advance(b->buf, offset) : b->buf;
     *n = count;
     *stride = st;
     *len = bytes;

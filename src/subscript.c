@@ -297,7 +297,7 @@ int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_selection *o
 
     /* Without items no address is ever used (and buf may be NULL): offsets
      * and dereferences stop once the result is known to be empty. */
-    bool empty = b->len == 0;
+    bool empty = !mv_has_items(b->ndim, b->shape);
     const ptrdiff_t *subs = b->suboffsets;
     out->buf = b->buf;
     out->ndim = 0;
@@ -376,7 +376,7 @@ int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_selection *o
         ptrdiff_t s;
         if (!mv_mul_overflow(stride, step, &s))
             stride = s;
-        else if (n > 1 && b->len > 0)
+        else if (n > 1 && !empty)
             return mv_error_set(err, MV_EOVERFLOW, "memoryview: stride overflows ptrdiff_t");
         int o = out->ndim++;
         addend[o] = 0;

@@ -87,7 +87,7 @@ RESIZE = "Existing exports of data: object cannot be re-sized"
 # clear refusal.
 CLEAR = (ValueError, TypeError, BufferError, NotImplementedError, IndexError, OverflowError)
 
-STEP_TIMEOUT = 60.0  # seconds for one child (all its steps)
+STEP_TIMEOUT = 60.0  # seconds a child may go without finishing a step
 
 
 # --------------------------------------------------------------------------
@@ -135,13 +135,20 @@ def run_steps(steps, timeout=STEP_TIMEOUT, max_deaths=5, quick_death=False, grou
                     code = 3
                 finally:
                     os._exit(code)
+            # The deadline moves on with every step the child reports, so
+            # a slow machine (ASan) only fails a step that hangs.
             deadline = time.monotonic() + timeout
+            reported = 0
             status = None
             while True:
                 done, st = os.waitpid(pid, os.WNOHANG)
                 if done:
                     status = st
                     break
+                size = os.fstat(out.fileno()).st_size
+                if size != reported:
+                    reported = size
+                    deadline = time.monotonic() + timeout
                 if time.monotonic() > deadline:
                     os.kill(pid, signal.SIGKILL)
                     os.waitpid(pid, 0)
@@ -523,6 +530,37 @@ def test_lying_descriptor(name, itemsize, valid, kw):
                 for why in acceptable(mv, bi, valid)]
     assert not problems, "%d operation(s) misbehaved:\n  %s" % (
         len(problems), "\n  ".join(problems))
+
+
+def test_zero_size_items():
+    """Zero-size items ('T{}': ctypes' empty structures) are valid with
+    len 0: they count, index, compare and hash by their number, never by
+    len / itemsize; a count that overflows is refused, never wrapped."""
+    import ctypes
+
+    class Empty(ctypes.Structure):
+        _fields_ = []
+
+    a = (Empty * 4)()
+    m = MV(a)
+    assert (m.format, m.itemsize, len(m), m.nbytes, m.tobytes()) == ("T{}", 0, 4, 0, b"")
+    assert m[3] == () and m[1:3].shape == (2,) and m[::-1].strides == (0,)
+    m[0] = ()  # an item of no values: nothing to write, but it has an address
+    assert m == MV((Empty * 4)()) and m != MV((Empty * 3)())
+    e = Exporter(b"", 0, shape=[3, 2], format="T{}", unchecked=True)
+    r = MV(e)
+    assert r.readonly and r.shape == (3, 2)
+    assert hash(r) == hash(MV(Exporter(b"", 0, shape=[3, 2], format="T{}", unchecked=True)))
+    assert e.exports == 1
+    r.release()
+    assert e.exports == 0
+
+    # 4 * 2**62 items of no bytes: the count overflows Py_ssize_t.
+    huge = ((Empty * (1 << 62)) * 4)()
+    with pytest.raises(OverflowError, match="overflows"):
+        MV(huge) == MV(huge)  # noqa: B015 - the comparison is the test
+    with pytest.raises(OverflowError, match="overflows"):
+        MV(huge)[0, 0]
 
 
 def test_slice_arithmetic_on_huge_strides():
