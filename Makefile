@@ -28,7 +28,7 @@ DEPS += python3-dev python3-numpy python3-hypothesis python3-pytest \
 
 # `make test-cross`: Debian's cross compilers, qemu-user, and cmocka for each
 # target from Debian's multiarch archive (deps.sh adds the architecture).
-CROSS_DEPS = qemu-user gcc-s390x-linux-gnu gcc-aarch64-linux-gnu \
+CROSS_DEPS = make meson ninja-build pkg-config python3 qemu-user gcc-s390x-linux-gnu gcc-aarch64-linux-gnu \
 	libcmocka-dev:s390x libcmocka-dev:arm64 python3-numpy python3-pytest python3-hypothesis
 
 # `make bench` only: the chart (gnuplot), the NumPy column, callgrind.

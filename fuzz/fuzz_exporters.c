@@ -1612,7 +1612,8 @@ static void remove_stale_shm(void)
         long pid;
         if (sscanf(e->d_name, "mvfz-exp-%ld-", &pid) != 1 || pid <= 0)
             continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+        /* Ours at start-up are a dead process's too (its pid reused). */
+        if (pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
             continue;
         char name[NAME_MAX + 2];
         snprintf(name, sizeof name, "/%s", e->d_name);

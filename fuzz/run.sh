@@ -10,13 +10,15 @@
 # run finds a crash, a leak, a timeout or a broken check.  FUZZ_TARGETS
 # narrows the set (names without "fuzz_").
 #
-# Each target starts from a copy of its seed corpus (fuzz/corpus/<name>)
-# inside BUILD_DIR, so the repository stays clean, and also runs every
-# input in fuzz/regressions/<name>; its runs at every level share that
-# corpus.  "fresh" (the default; make test-fuzz) starts from the seeds every
-# time; "keep" (make fuzz) keeps the corpus grown by earlier runs.  Crash
-# inputs are written to BUILD_DIR/fuzz-work/<name>/artifacts/; copy one
-# into fuzz/regressions/<name>/ to keep it.
+# Each run (target, level) grows its own corpus inside BUILD_DIR
+# (fuzz-work/<name>/corpus-<level>), starting from the seeds in
+# fuzz/corpus/<name> and every input in fuzz/regressions/<name>, which it
+# reads but never writes, so the repository stays clean and the runs of
+# one target never delete each other's inputs.  "fresh" (the default; make
+# test-fuzz) starts from the seeds every time; "keep" (make fuzz) keeps the
+# corpus grown by earlier runs.  Crash inputs are written to
+# BUILD_DIR/fuzz-work/<name>/artifacts-<level>/; copy one into
+# fuzz/regressions/<name>/ to keep it.
 set -u
 
 build=${1:?usage: fuzz/run.sh BUILD_DIR SECONDS [fresh|keep]}
@@ -69,22 +71,23 @@ for t in $targets; do
     if [ "$mode" != keep ]; then
         rm -rf "$work"
     fi
-    mkdir -p "$work/corpus" "$work/artifacts"
-    rm -f "$work/artifacts/"* "$work/"log-*
-    cp "$src/corpus/$t/"* "$work/corpus/"
+    for isa in $levels; do
+        mkdir -p "$work/corpus-$isa" "$work/artifacts-$isa"
+        rm -f "$work/artifacts-$isa/"* "$work/log-$isa"
+    done
 done
 
 # One run: target, level.
 run_one() {
     t=$1 isa=$2
     work="$build/fuzz-work/$t"
-    dirs="$work/corpus"
+    dirs="$work/corpus-$isa $src/corpus/$t"
     if [ -d "$src/regressions/$t" ] && [ -n "$(ls -A "$src/regressions/$t")" ]; then
         dirs="$dirs $src/regressions/$t"
     fi
     # shellcheck disable=SC2086 # dirs is a list
     MEMVIEW_ISA=$isa "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
-        -timeout=30 -max_len=4096 -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
+        -timeout=30 -max_len=4096 -print_final_stats=1 -artifact_prefix="$work/artifacts-$isa/" \
         $dirs >"$work/log-$isa" 2>&1
     rc=$?
     log="$work/log-$isa"
@@ -96,8 +99,9 @@ run_one() {
         echo "fuzz_$t [$isa]: ${runs:-?} executions in ${seconds}s (${rate:-?}/s), ${cov:-cov: ?}, ${units:-0} new inputs, no crashes"
     else
         echo "fuzz_$t [$isa]: FAILED (exit $rc) after ${runs:-?} executions; log $log:"
+        grep -m 1 'Seed:' "$log"
         grep -v '^#' "$log" | tail -n 60
-        for a in "$work/artifacts/"*; do
+        for a in "$work/artifacts-$isa/"*; do
             [ -e "$a" ] && echo "fuzz_$t: reproducer $a (run: MEMVIEW_ISA=$isa $build/fuzz/fuzz_$t $a)"
         done
         return 1
@@ -123,6 +127,7 @@ for t in $targets; do
 done
 for p in $pids; do wait "$p" || status=1; done
 for t in $targets; do
-    echo "fuzz_$t: corpus $(ls "$build/fuzz-work/$t/corpus" | wc -l) inputs"
+    n=$(find "$build/fuzz-work/$t" -path '*/corpus-*' -type f | wc -l)
+    echo "fuzz_$t: corpus of $n inputs (all levels together)"
 done
 exit $status
