@@ -1236,12 +1236,18 @@ int mv_view_hash(const mv_view *view, uint64_t *hash, mv_error *err)
 {
     if (!view || !hash)
         return mv_error_set(err, MV_EVALUE, "mv_view_hash: NULL argument");
+    /* Writability first, as CPython, and before anything is allocated. */
+    mv_error mine;
+    mv_error *e = err ? err : &mine;
+    const mv_buffer *b = mv_view_buffer(view, e);
+    if (!b)
+        return e->code;
+    if (!b->readonly)
+        return mv_error_set(err, MV_EVALUE, "cannot hash writable memoryview object");
     hash_ctx h;
     mv_layout l;
     bool raw;
     int rc = hash_setup(&h, &l, view, &raw, err);
-    if (rc == 0 && !l.buffer->readonly)
-        rc = mv_error_set(err, MV_EVALUE, "cannot hash writable memoryview object");
     if (rc == 0) {
         /* Values that all map to bytes hash as those bytes (what an equal
          * byte view hashes); the first value that does not restarts the
