@@ -1280,6 +1280,10 @@ static int model_value_equal(const mv_value *a, const mv_value *b)
         return a->kind == b->kind && a->v.bytes.len == b->v.bytes.len &&
                (a->v.bytes.len == 0 ||
                 memcmp(a->v.bytes.ptr, b->v.bytes.ptr, a->v.bytes.len) == 0);
+    /* A character ('w': a str in Python) equals only the same character,
+     * never a number. */
+    if (a->kind == MV_VALUE_CHAR || b->kind == MV_VALUE_CHAR)
+        return a->kind == b->kind && a->v.u == b->v.u;
     i128 x, y;
     bool xi = value_int(a, &x), yi = value_int(b, &y);
     if (xi && yi)
