@@ -52,7 +52,7 @@ extern "C" {
 #define MV_MAX_NDIM 64
 
 /* ======================================================================== *
- * Errors (src/error.c)
+ * Errors (src/core/error.c)
  *
  * Each kind maps 1:1 to a Python exception.  Messages are CPython's, word for
  * word, wherever CPython has one for the same condition.
@@ -90,7 +90,7 @@ MV_API int mv_error_set(mv_error *err, int code, const char *fmt, ...) MV_PRINTF
 MV_API const char *mv_error_name(int code);
 
 /* ======================================================================== *
- * Objects (src/object.c)
+ * Objects (src/core/object.c)
  *
  * Every exporter and every view starts with an mv_object: a reference
  * count and an export count (the number of buffers obtained from it and
@@ -164,7 +164,7 @@ MV_API size_t mv_object_exports(const void *obj);
 MV_API const char *mv_object_type_name(const void *obj);
 
 /* ======================================================================== *
- * Buffers (src/buffer.c)
+ * Buffers: the protocol (src/view/buffer.c) and layout rules (src/layout/layout.c)
  *
  * mv_buffer has the fields and meaning of CPython's Py_buffer.  Request
  * flags have the values and meanings of PyBUF_*.
@@ -284,7 +284,7 @@ MV_API int mv_layout_validate(ptrdiff_t memlen, ptrdiff_t itemsize, int ndim, co
 MV_API int mv_buffer_validate(const mv_buffer *view, mv_error *err);
 
 /* ======================================================================== *
- * Formats and values (src/format.c)
+ * Formats and values (src/core/format.c)
  *
  * Struct / PEP 3118 item formats: byte order prefixes @ = < > ! (anywhere,
  * until changed), repeat counts, codes x c b B ? h H i I l L q Q n N e f d
@@ -374,7 +374,7 @@ MV_API int mv_format_pack(const mv_format *fmt, const char *text, void *item,
                           const mv_value *values, ptrdiff_t nvalues, mv_error *err);
 
 /* ======================================================================== *
- * Exporters (src/exporters/)
+ * Exporters (src/view/exporters/)
  *
  * All return a new reference (mv_object *) or NULL with err set, and may be
  * used from any thread; their contents are not synchronised.
@@ -428,7 +428,7 @@ MV_API mv_object *mv_external_new(void *mem, ptrdiff_t len, int readonly, mv_rel
 MV_API mv_object *mv_external_new_layout(const mv_buffer *layout, mv_release_fn release, void *ctx,
                                          mv_error *err);
 
-/* Memory-mapped files (src/exporters/mmap.c).
+/* Memory-mapped files (src/view/exporters/mmap.c).
  *
  * A range of a file mapped into memory and exported as 1-D bytes: nothing
  * is read until a view touches it.  While any buffer of the mapping is
@@ -476,7 +476,7 @@ MV_API int mv_mmap_close(mv_object *obj, mv_error *err);
  * closed mapping; on any error the old mapping stays as it was. */
 MV_API int mv_mmap_remap(mv_object *obj, ptrdiff_t offset, ptrdiff_t length, mv_error *err);
 
-/* POSIX shared memory (src/exporters/shm.c): a mapping (MAP_SHARED) of the
+/* POSIX shared memory (src/view/exporters/shm.c): a mapping (MAP_SHARED) of the
  * object `name` ("/name": one leading slash, no other, 1 to NAME_MAX
  * bytes after it) that any process opening the same name sees, and a child sees
  * after fork().  The result is a mapping: mv_mmap_sync, mv_mmap_close and
@@ -498,7 +498,7 @@ MV_API mv_object *mv_shm_open(const char *name, int flags, ptrdiff_t size, mv_er
 MV_API int mv_shm_unlink(const char *name, mv_error *err);
 
 /* ======================================================================== *
- * Views (src/view.c, src/subscript.c)
+ * Views (src/view/view.c; keys: src/layout/select.c, src/layout/keys.c)
  *
  * A view is an mv_object (mv_view_object) holding one managed buffer: the
  * exporter is asked for its buffer once (MV_BUF_FULL_RO); every view derived
@@ -642,7 +642,7 @@ MV_API mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t 
                              int flags, mv_error *err);
 
 /* ======================================================================== *
- * Spans: views held by value (src/span.c)
+ * Spans: views held by value (src/view/span.c)
  *
  * An mv_span is a strided view that the caller holds by value - on the
  * stack, in a struct, copied with `=` - in the manner of C++'s mdspan,
@@ -801,7 +801,7 @@ static inline void *mv_span_at1(const mv_span *span, ptrdiff_t i)
 }
 
 /* ======================================================================== *
- * Data out (src/copy.c, src/text.c)
+ * Data out (src/ops/copy.c, src/ops/hex.c, src/ops/tolist.c)
  *
  * Copies, comparisons and hex run SIMD kernels picked at run time from what
  * CPUID reports (AVX-512 VBMI, AVX2, SSSE3, else portable C).  Two
@@ -908,7 +908,7 @@ MV_API int mv_double_repr(double x, char *dst, size_t dstlen);
 MV_API int mv_char_repr(uint32_t c, char *dst, size_t dstlen);
 
 /* ======================================================================== *
- * Comparison, hashing, search (src/compare.c, src/search.c)
+ * Comparison, hashing, search (src/ops/compare.c, src/ops/search.c)
  * ======================================================================== */
 
 /* CPython's memoryview ==: 1 if equal, 0 if not, negative on error.  Shapes

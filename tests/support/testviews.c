@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "failalloc.h"
-#include "internal.h"
+#include "ops/ops.h"
 
 uint64_t rng_next(rng *r)
 {

@@ -3,7 +3,7 @@
  * objects may be shared between threads (unless the object is local) and
  * a buffer is taken or given back with one atomic operation; everything
  * else about an object is its type's business. */
-#include "internal.h"
+#include "core.h"
 
 #include <stddef.h>
 

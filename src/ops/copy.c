@@ -9,7 +9,7 @@
  * per-item loop specialised by itemsize.  Overlap is resolved up front: a
  * translation of a dense block is one memmove; anything else that may
  * overlap goes through a temporary contiguous copy of the source. */
-#include "internal.h"
+#include "ops.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -883,6 +883,65 @@ int mv_buffer_copy(const mv_buffer *dst, const mv_buffer *src, mv_error *err)
         strcmp(plain_format(dst->format), plain_format(src->format)) != 0)
         return mv_error_set(err, MV_EVALUE, MV_MSG_STRUCTURE);
     return mv_copy_items(dst, src, err);
+}
+
+/* Slice assignment: select, check the structures as CPython's
+ * equiv_structure does, copy. */
+int mv_view_assign(mv_view *view, const mv_key *keys, int nkeys, const mv_buffer *src,
+                   mv_error *err)
+{
+    mv_error local;
+    mv_error_clear(&local);
+    const mv_buffer *b = mv_view_buffer(view, &local);
+    if (!b)
+        return mv_error_pass(err, &local);
+    int rc;
+    if (b->readonly)
+        return mv_error_set(err, MV_ETYPE, MV_MSG_READONLY);
+    if (!src)
+        return mv_error_set(err, MV_EVALUE, "memoryview assignment: source must not be NULL");
+    mv_selection l;
+    if ((rc = mv_select(b, keys, nkeys, &l, err)) < 0)
+        return rc;
+    mv_buffer dst = {
+        .buf = l.buf,
+        .itemsize = b->itemsize,
+        .ndim = l.ndim,
+        .format = b->format,
+        .shape = l.ndim > 0 ? l.shape : NULL,
+        .strides = l.ndim > 0 ? l.strides : NULL,
+        .suboffsets = l.has_suboffsets ? l.suboffsets : NULL,
+    };
+    if ((rc = mv_selection_len(&l, dst.itemsize, &dst.len, err)) < 0)
+        return rc;
+
+    /* equiv_structure: format and itemsize, then shapes up to the first 0. */
+    mv_buffer s = *src;
+    ptrdiff_t shape1;
+    if (strcmp(plain_format(dst.format), plain_format(s.format)) != 0 ||
+        dst.itemsize != s.itemsize || dst.ndim != s.ndim)
+        return mv_error_set(err, MV_EVALUE, MV_MSG_STRUCTURE);
+    if (!s.shape && s.ndim == 1) {
+        shape1 = s.itemsize > 0 ? s.len / s.itemsize : 0;
+        s.shape = &shape1;
+    }
+    if (!s.shape && s.ndim > 1)
+        return mv_error_set(err, MV_EVALUE,
+                            "memoryview assignment: source has no shape for %d dimensions", s.ndim);
+    for (int i = 0; i < dst.ndim; i++) {
+        if (dst.shape[i] != s.shape[i])
+            return mv_error_set(err, MV_EVALUE, MV_MSG_STRUCTURE);
+        if (dst.shape[i] == 0)
+            break;
+    }
+    /* Formats were compared as text; the rest of src must hold together. */
+    s.format = NULL;
+    if ((rc = mv_buffer_validate(&s, err)) < 0)
+        return rc;
+    s.format = src->format;
+    if (dst.len == 0)
+        return 0;
+    return mv_copy_items(&dst, &s, err);
 }
 
 /* The buffer tobytes reads, after the checks both forms share; NULL with

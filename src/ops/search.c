@@ -3,7 +3,7 @@
  * Contiguous views are searched in place with memmem; strided and indirect
  * views search their logical byte sequence through a gathered copy of the
  * searched range. */
-#include "internal.h"
+#include "ops.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* bytes: an immutable private copy, stored inline after the header (one
  * allocation).  Also home of mv_object_data, which knows the
  * memory-owning exporters. */
-#include "../internal.h"
+#include "../view.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * an mmap object (mv_mmap_new); this file only names, creates and sizes
  * the object, and removes it again when it created it and a later step
  * failed, so a failed call leaves nothing behind. */
-#include "../internal.h"
+#include "../view.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,7 +13,7 @@
  * formats load their value directly.  Everything else goes through
  * mv_format_unpack, item by item.  The vector kernels are picked at run
  * time by mv_isa(). */
-#include "internal.h"
+#include "ops.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
  * with its overflow checks).  The common 1-D native descriptor is checked
  * inline, without a format parse.
  */
-#include "internal.h"
+#include "view.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -324,7 +324,7 @@ int mv_span_cast(mv_span *out, const mv_span *span, const char *format, const pt
     mv_buffer b = span_as_buffer(span);
     int rc;
     if ((rc = mv_cast_args(format, shape, ndim, flags, err)) < 0 ||
-        (rc = mv_cast_check_source(&b, mv_cast_flags(&b), ndim, strict, err)) < 0)
+        (rc = mv_cast_check_source(&b, mv_layout_flags(&b), ndim, strict, err)) < 0)
         return rc;
     ptrdiff_t itemsize = 0;
     char dest = mv_format_native(format, &itemsize);
@@ -366,7 +366,7 @@ int mv_span_is_contiguous(const mv_span *span, char order)
     if (!span || span->ndim < 0 || span->ndim > MV_SPAN_MAX_NDIM)
         return 0;
     mv_buffer b = span_as_buffer(span);
-    int flags = mv_cast_flags(&b);
+    int flags = mv_layout_flags(&b);
     switch (order) {
     case 'C': return (flags & MV_CONTIG_C) != 0;
     case 'F': return (flags & MV_CONTIG_F) != 0;

@@ -13,7 +13,7 @@
 
 #include "failalloc.h"
 #include "testviews.h"
-#include "internal.h"
+#include "ops/ops.h"
 
 static rng gen = {0x9e3779b97f4a7c15u};
 

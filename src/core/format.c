@@ -13,7 +13,7 @@
  * format and a lone byte order character ("<", "@") are, as in struct, a
  * zero-size item of no values, like "0B".
  */
-#include "internal.h"
+#include "core.h"
 
 #include <float.h>
 #include <limits.h>
@@ -1079,4 +1079,17 @@ bool mv_format_is_byte(const char *f)
     if (f[0] == '@')
         f++;
     return (f[0] == 'B' || f[0] == 'b' || f[0] == 'c') && f[1] == '\0';
+}
+
+ptrdiff_t mv_size_from_format(const char *format, mv_error *err)
+{
+    /* NULL means "B", as everywhere in a buffer descriptor. */
+    if (!format)
+        return 1;
+    mv_format fmt;
+    if (mv_format_parse(&fmt, format, err) < 0)
+        return -1;
+    ptrdiff_t size = fmt.itemsize;
+    mv_format_clear(&fmt);
+    return size;
 }

@@ -19,7 +19,7 @@
 #include <sys/types.h>
 
 #include "failalloc.h"
-#include "internal.h"
+#include "ops/ops.h"
 #include "memview.h"
 
 /* ------------------------------------------------------------------------ */

@@ -19,7 +19,7 @@
  * parse is recorded as such (views still work as bytes); operations that
  * need values parse it again to report the error.
  */
-#include "internal.h"
+#include "view.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -272,7 +272,7 @@ static void view_attach(mv_view *v, managed_buffer *mbuf, format_holder *format)
 
 static void view_init_flags(mv_view *v)
 {
-    v->flags = mv_cast_flags(&v->view);
+    v->flags = mv_layout_flags(&v->view);
 }
 
 /* A new registered view of src's managed buffer with src's layout. */
@@ -761,183 +761,6 @@ mv_view *mv_view_subscript(mv_view *view, const mv_key *keys, int nkeys, mv_erro
     return view_from_layout(view, &l, view->format, view->view.itemsize, err);
 }
 
-/* A format for structure comparison: NULL is "B", one leading '@' dropped. */
-static const char *plain_format(const char *f)
-{
-    if (!f)
-        return "B";
-    return f[0] == '@' ? f + 1 : f;
-}
-
-int mv_view_assign(mv_view *view, const mv_key *keys, int nkeys, const mv_buffer *src,
-                   mv_error *err)
-{
-    int rc = check_view(view, err);
-    if (rc < 0)
-        return rc;
-    if (view->view.readonly)
-        return mv_error_set(err, MV_ETYPE, MV_MSG_READONLY);
-    if (!src)
-        return mv_error_set(err, MV_EVALUE, "memoryview assignment: source must not be NULL");
-    mv_selection l;
-    if ((rc = mv_select(&view->view, keys, nkeys, &l, err)) < 0)
-        return rc;
-    mv_buffer dst = {
-        .buf = l.buf,
-        .itemsize = view->view.itemsize,
-        .ndim = l.ndim,
-        .format = view->view.format,
-        .shape = l.ndim > 0 ? l.shape : NULL,
-        .strides = l.ndim > 0 ? l.strides : NULL,
-        .suboffsets = l.has_suboffsets ? l.suboffsets : NULL,
-    };
-    if ((rc = mv_selection_len(&l, dst.itemsize, &dst.len, err)) < 0)
-        return rc;
-
-    /* equiv_structure: format and itemsize, then shapes up to the first 0. */
-    mv_buffer s = *src;
-    ptrdiff_t shape1;
-    if (strcmp(plain_format(dst.format), plain_format(s.format)) != 0 ||
-        dst.itemsize != s.itemsize || dst.ndim != s.ndim)
-        return mv_error_set(err, MV_EVALUE, MV_MSG_STRUCTURE);
-    if (!s.shape && s.ndim == 1) {
-        shape1 = s.itemsize > 0 ? s.len / s.itemsize : 0;
-        s.shape = &shape1;
-    }
-    if (!s.shape && s.ndim > 1)
-        return mv_error_set(err, MV_EVALUE,
-                            "memoryview assignment: source has no shape for %d dimensions", s.ndim);
-    for (int i = 0; i < dst.ndim; i++) {
-        if (dst.shape[i] != s.shape[i])
-            return mv_error_set(err, MV_EVALUE, MV_MSG_STRUCTURE);
-        if (dst.shape[i] == 0)
-            break;
-    }
-    /* Formats were compared as text; the rest of src must hold together. */
-    s.format = NULL;
-    if ((rc = mv_buffer_validate(&s, err)) < 0)
-        return rc;
-    s.format = src->format;
-    if (dst.len == 0)
-        return 0;
-    return mv_copy_items(&dst, &s, err);
-}
-
-/* ---- cast -------------------------------------------------------------- */
-
-#define MSG_CAST_C "memoryview: casts are restricted to C-contiguous views"
-
-static bool is_byte_code(char c)
-{
-    return c == 'b' || c == 'B' || c == 'c';
-}
-
-/* CPython's init_flags for any descriptor: MV_CONTIG_C | MV_CONTIG_F as they hold. */
-int mv_cast_flags(const mv_buffer *b)
-{
-    int flags = 0;
-    if (b->ndim == 0) {
-        flags = MV_CONTIG_C | MV_CONTIG_F;
-    } else if (b->ndim == 1) {
-        if (b->shape[0] == 1 || b->strides[0] == b->itemsize)
-            flags = MV_CONTIG_C | MV_CONTIG_F;
-    } else {
-        if (mv_buffer_is_contiguous(b, 'C'))
-            flags |= MV_CONTIG_C;
-        if (mv_buffer_is_contiguous(b, 'F'))
-            flags |= MV_CONTIG_F;
-    }
-    return b->suboffsets ? 0 : flags;
-}
-
-int mv_cast_check_source(const mv_buffer *b, int flags, int ndim, bool strict, mv_error *err)
-{
-    bool has_shape = ndim >= 0;
-    if (strict) {
-        if (!(flags & MV_CONTIG_C))
-            return mv_error_set(err, MV_ETYPE, MSG_CAST_C);
-        if (has_shape || b->ndim != 1) {
-            for (int i = 0; i < b->ndim; i++)
-                if (b->shape[i] == 0)
-                    return mv_error_set(err, MV_ETYPE,
-                                        "memoryview: cannot cast view with zeros "
-                                        "in shape or strides");
-        }
-    } else if (!flags) {
-        return mv_error_set(err, MV_ETYPE,
-                            "memoryview: casts are restricted to C-contiguous or "
-                            "Fortran-contiguous views");
-    }
-    if (has_shape && ndim > MV_MAX_NDIM)
-        return mv_error_set(err, MV_EVALUE, MV_MSG_NDIM);
-    if (strict && has_shape && b->ndim != 1 && ndim != 1)
-        return mv_error_set(err, MV_ETYPE, "memoryview: cast must be 1D -> ND or ND -> 1D");
-    return 0;
-}
-
-int mv_cast_check_format(char src, char dest, ptrdiff_t itemsize, const char *text, bool strict,
-                         mv_error *err)
-{
-    if (strict) {
-        if (!dest)
-            return mv_error_set(err, MV_EVALUE,
-                                "memoryview: destination format must be a native single "
-                                "character format prefixed with an optional '@'");
-        if (!is_byte_code(src) && !is_byte_code(dest))
-            return mv_error_set(err, MV_ETYPE,
-                                "memoryview: cannot cast between two non-byte formats");
-        return 0;
-    }
-    if (itemsize <= 0)
-        return mv_error_set(err, MV_EVALUE, "memoryview.cast(): format '%s' has itemsize 0",
-                            text);
-    return 0;
-}
-
-int mv_cast_args(const char *format, const ptrdiff_t *shape, int ndim, int flags, mv_error *err)
-{
-    if (!format)
-        return mv_error_set(err, MV_EVALUE, "memoryview.cast(): format must not be NULL");
-    if (flags & ~(MV_CAST_STRICT | MV_CAST_FORTRAN))
-        return mv_error_set(err, MV_EVALUE, "memoryview.cast(): invalid flags 0x%x",
-                            (unsigned)flags);
-    if (ndim > 0 && !shape)
-        return mv_error_set(err, MV_EVALUE, "memoryview.cast(): shape must not be NULL");
-    return 0;
-}
-
-int mv_cast_shape(const mv_buffer *b, const ptrdiff_t *shape, int ndim, ptrdiff_t itemsize,
-                  bool fortran, mv_selection *l, mv_error *err)
-{
-    if (b->len % itemsize)
-        return mv_error_set(err, MV_ETYPE, "memoryview: length is not a multiple of itemsize");
-    l->buf = b->buf;
-    l->has_suboffsets = false;
-    if (ndim < 0) {
-        l->ndim = 1;
-        l->shape[0] = b->len / itemsize;
-    } else {
-        ptrdiff_t len = itemsize;
-        l->ndim = ndim;
-        for (int i = 0; i < ndim; i++) {
-            if (shape[i] <= 0)
-                return mv_error_set(err, MV_EVALUE,
-                                    "memoryview.cast(): elements of shape must be integers > 0");
-            if (shape[i] > PTRDIFF_MAX / len)
-                return mv_error_set(err, MV_EVALUE,
-                                    "memoryview.cast(): product(shape) > SSIZE_MAX");
-            len *= shape[i];
-            l->shape[i] = shape[i];
-        }
-        if (len != b->len)
-            return mv_error_set(err, MV_ETYPE,
-                                "memoryview: product(shape) * itemsize != buffer size");
-    }
-    if (l->ndim > 0)
-        mv_fill_contiguous_strides(l->ndim, l->shape, l->strides, itemsize, fortran ? 'F' : 'C');
-    return 0;
-}
-
 mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t *shape, int ndim,
                       int flags, mv_error *err)
 {
@@ -964,3 +787,15 @@ mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t *shape,
     holder_decref(h);
     return v;
 }
+int mv_layout_from_view(mv_layout *l, const mv_view *view, mv_error *err)
+{
+    if (!view)
+        return mv_error_set(err, MV_EVALUE, "NULL view");
+    mv_error local;
+    mv_error_clear(&local);
+    const mv_buffer *b = mv_view_buffer(view, &local);
+    if (!b)
+        return mv_error_pass(err, &local);
+    return mv_layout_init(l, b, err);
+}
+

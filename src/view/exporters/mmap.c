@@ -3,7 +3,7 @@
  * out).  The object keeps its own duplicate of the descriptor so that
  * remap works after the caller (or mv_mmap_open) closed the original; shm.c
  * builds on mv_mmap_new. */
-#include "../internal.h"
+#include "../view.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -14,7 +14,7 @@
 
 #include "failalloc.h"
 #include "testviews.h"
-#include "internal.h"
+#include "ops/ops.h"
 
 static rng gen = {0x243f6a8885a308d3u};
 

@@ -1,128 +1,12 @@
-/* mv_buffer: the Py_buffer twin.  Getting and releasing buffers (with the
- * export count kept centrally, so exporters only describe memory), request
- * flag handling (PyBuffer_FillInfo and memoryview's memory_getbuf), and
- * layout helpers: contiguity, item addresses, contiguous strides and
- * validation of descriptors against the memory they claim. */
-#include "internal.h"
+/* Layout rules of a buffer descriptor, in one place: validation against the
+ * memory it claims, contiguity (PyBuffer_IsContiguous and memoryobject.c's
+ * init_flags), item addresses (PyBuffer_GetPointer), contiguous strides,
+ * and the walkers' normalised reading of it (shape and strides always
+ * present). */
+#include "layout.h"
 
 #include <stdint.h>
 #include <string.h>
-
-static int check_flags(int flags, mv_error *err)
-{
-    if (flags & ~MV_BUF_REQUEST_BITS)
-        return mv_error_set(err, MV_EVALUE, "invalid buffer request flags 0x%x", (unsigned)flags);
-    return 0;
-}
-
-/* True when every bit of `want` is in `flags` (the REQ_* macros of
- * memoryobject.c: the composite flags include STRIDES and ND). */
-static bool req(int flags, int want)
-{
-    return (flags & want) == want;
-}
-
-/* The refusals of mv_object_getbuffer, out of line: the path that hands
- * out a buffer then needs no saved registers. */
-static __attribute__((noinline, cold)) int getbuffer_refuse(const mv_object *exporter,
-                                                             mv_buffer *view, int flags,
-                                                             mv_error *err)
-{
-    if (!view)
-        return mv_error_set(err, MV_EVALUE, "getbuffer: view must not be NULL");
-    memset(view, 0, sizeof *view);
-    if (!exporter)
-        return mv_error_set(err, MV_EVALUE, "getbuffer: exporter must not be NULL");
-    int rc = check_flags(flags, err);
-    if (rc < 0)
-        return rc;
-    return mv_error_set(err, MV_ETYPE, "a bytes-like object is required, not '%s'",
-                        mv_object_type_name(exporter));
-}
-
-int mv_object_getbuffer(mv_object *exporter, mv_buffer *view, int flags, mv_error *err)
-{
-    if (!view || !exporter || (flags & ~MV_BUF_REQUEST_BITS) || !exporter->type ||
-        !exporter->type->getbuffer)
-        return getbuffer_refuse(exporter, view, flags, err);
-    if (mv_plain_getbuffer(exporter, view, flags))
-        return 0;
-    memset(view, 0, sizeof *view);
-    int rc = exporter->type->getbuffer(exporter, view, flags, err);
-    if (rc < 0) {
-        view->obj = NULL;
-        return rc;
-    }
-    if (!view->obj) {
-        mv_incref(exporter);
-        view->obj = exporter;
-    }
-    /* The count lives on view->obj, the object mv_buffer_release will see
-     * (an exporter may redirect to another object). */
-    mv_object *owner = view->obj;
-    if (MV_EXPORTS(atomic_load_explicit(&owner->counts, memory_order_relaxed)) >=
-        MV_EXPORTS_MAX) {
-        if (owner->type && owner->type->releasebuffer)
-            owner->type->releasebuffer(owner, view);
-        view->obj = NULL;
-        mv_decref(owner);
-        return mv_error_set(err, MV_EBUFFER, "too many exports of one object (at most %zu)",
-                            MV_EXPORTS_MAX);
-    }
-    mv_counts_add(&owner->counts, MV_EXPORT_ONE, mv_is_local(owner));
-    return 0;
-}
-
-void mv_buffer_release(mv_buffer *view)
-{
-    if (!view || !view->obj)
-        return;
-    mv_object *obj = view->obj;
-    if (obj->type && obj->type->releasebuffer)
-        obj->type->releasebuffer(obj, view);
-    view->obj = NULL;
-    /* The export and its reference in one step, without looking first (a
-     * load before a locked instruction waits for the one before it: ~4 ns
-     * here).  What the buffer did not hold is put back: the export of one
-     * filled without mv_object_getbuffer, the reference of an immortal
-     * object (whose count taking a buffer left as it was). */
-    bool local = mv_is_local(obj);
-    uint64_t old = mv_counts_add(&obj->counts, 0 - (MV_EXPORT_ONE + MV_REF_ONE), local);
-    uint64_t back = (MV_EXPORTS(old) == 0 ? MV_EXPORT_ONE : 0) +
-                    (MV_REFS(old) >= MV_REFS_IMMORTAL ? MV_REF_ONE : 0);
-    if (back)
-        mv_counts_add(&obj->counts, back, local);
-    if (MV_REFS(old) == 1 && obj->type && obj->type->destroy)
-        obj->type->destroy(obj);
-}
-
-/* The refusals of mv_buffer_fill_info, in its order, out of line (as
- * getbuffer_refuse). */
-static __attribute__((noinline, cold)) int fill_info_refuse(const mv_buffer *view, const void *buf,
-                                                             ptrdiff_t len, int flags,
-                                                             mv_error *err)
-{
-    if (!view)
-        return mv_error_set(err, MV_EBUFFER, "PyBuffer_FillInfo: view==NULL argument is obsolete");
-    int rc = check_flags(flags, err);
-    if (rc < 0)
-        return rc;
-    if (len < 0)
-        return mv_error_set(err, MV_EVALUE, "PyBuffer_FillInfo: negative len %td", len);
-    if (!buf && len > 0)
-        return mv_error_set(err, MV_EVALUE, "PyBuffer_FillInfo: buf is NULL but len is %td", len);
-    return mv_error_set(err, MV_EBUFFER, "Object is not writable.");
-}
-
-int mv_buffer_fill_info(mv_buffer *view, mv_object *exporter, void *buf, ptrdiff_t len,
-                        int readonly, int flags, mv_error *err)
-{
-    if (!view || (flags & ~MV_BUF_REQUEST_BITS) || len < 0 || (!buf && len > 0) ||
-        ((flags & MV_BUF_WRITABLE) && readonly))
-        return fill_info_refuse(view, buf, len, flags, err);
-    mv_fill_info_checked(view, exporter, buf, len, readonly, flags);
-    return 0;
-}
 
 /* C / Fortran contiguity as PyBuffer_IsContiguous computes it (before the
  * suboffsets test).  A descriptor whose sizes overflow is not contiguous. */
@@ -186,79 +70,6 @@ int mv_buffer_is_contiguous(const mv_buffer *view, char order)
     default:
         return 0;
     }
-}
-
-/* memoryobject.c's init_flags: the contiguity memory_getbuf tests. */
-enum { FLAG_C = 1, FLAG_F = 2, FLAG_PIL = 4 };
-
-static int layout_flags(const mv_buffer *v)
-{
-    int flags = 0;
-    if (v->ndim == 0) {
-        flags = FLAG_C | FLAG_F;
-    } else if (v->ndim == 1) {
-        if (!v->shape || !v->strides || v->shape[0] == 1 || v->strides[0] == v->itemsize)
-            flags = FLAG_C | FLAG_F;
-    } else {
-        if (is_c_contiguous(v))
-            flags |= FLAG_C;
-        if (is_f_contiguous(v))
-            flags |= FLAG_F;
-    }
-    if (v->suboffsets)
-        flags = FLAG_PIL;
-    return flags;
-}
-
-int mv_buffer_answer(mv_buffer *out, const mv_buffer *full, mv_object *exporter, int flags,
-                     mv_error *err)
-{
-    if (!out || !full)
-        return mv_error_set(err, MV_EVALUE, "getbuffer: NULL buffer");
-    int rc = check_flags(flags, err);
-    if (rc < 0)
-        return rc;
-    if (full->ndim < 0 || full->ndim > MV_MAX_NDIM)
-        return mv_error_set(err, MV_EVALUE, "memoryview: number of dimensions must not exceed 64");
-
-    int base = layout_flags(full);
-    mv_buffer v = *full;
-    v.obj = NULL;
-    v.internal = NULL;
-
-    if ((flags & MV_BUF_WRITABLE) && full->readonly)
-        return mv_error_set(err, MV_EBUFFER, "memoryview: underlying buffer is not writable");
-    if (!(flags & MV_BUF_FORMAT))
-        v.format = NULL;
-    if (req(flags, MV_BUF_C_CONTIGUOUS) && !(base & FLAG_C))
-        return mv_error_set(err, MV_EBUFFER, "memoryview: underlying buffer is not C-contiguous");
-    if (req(flags, MV_BUF_F_CONTIGUOUS) && !(base & FLAG_F))
-        return mv_error_set(err, MV_EBUFFER,
-                            "memoryview: underlying buffer is not Fortran contiguous");
-    if (req(flags, MV_BUF_ANY_CONTIGUOUS) && !(base & (FLAG_C | FLAG_F)))
-        return mv_error_set(err, MV_EBUFFER, "memoryview: underlying buffer is not contiguous");
-    if (!req(flags, MV_BUF_INDIRECT) && (base & FLAG_PIL))
-        return mv_error_set(err, MV_EBUFFER,
-                            "memoryview: underlying buffer requires suboffsets");
-    if (!req(flags, MV_BUF_STRIDES)) {
-        if (!(base & FLAG_C))
-            return mv_error_set(err, MV_EBUFFER,
-                                "memoryview: underlying buffer is not C-contiguous");
-        v.strides = NULL;
-    }
-    if (!req(flags, MV_BUF_ND)) {
-        if (v.format)
-            return mv_error_set(err, MV_EBUFFER,
-                                "memoryview: cannot cast to unsigned bytes if the format flag "
-                                "is present");
-        v.ndim = 1;
-        v.shape = NULL;
-    }
-
-    mv_incref(exporter);
-    v.obj = exporter;
-    *out = v;
-    return 0;
 }
 
 void *mv_buffer_get_pointer(const mv_buffer *view, const ptrdiff_t *indices, mv_error *err)
@@ -541,15 +352,70 @@ int mv_buffer_validate(const mv_buffer *view, mv_error *err)
     return validate_format(view, err);
 }
 
-ptrdiff_t mv_size_from_format(const char *format, mv_error *err)
+int mv_layout_flags(const mv_buffer *b)
 {
-    /* NULL means "B", as everywhere in a buffer descriptor. */
-    if (!format)
-        return 1;
-    mv_format fmt;
-    if (mv_format_parse(&fmt, format, err) < 0)
-        return -1;
-    ptrdiff_t size = fmt.itemsize;
-    mv_format_clear(&fmt);
-    return size;
+    int flags = 0;
+    if (b->ndim == 0) {
+        flags = MV_CONTIG_C | MV_CONTIG_F;
+    } else if (b->ndim == 1) {
+        if (!b->shape || !b->strides || b->shape[0] == 1 || b->strides[0] == b->itemsize)
+            flags = MV_CONTIG_C | MV_CONTIG_F;
+    } else {
+        if (mv_buffer_is_contiguous(b, 'C'))
+            flags |= MV_CONTIG_C;
+        if (mv_buffer_is_contiguous(b, 'F'))
+            flags |= MV_CONTIG_F;
+    }
+    return b->suboffsets ? 0 : flags;
+}
+
+int mv_layout_init(mv_layout *l, const mv_buffer *b, mv_error *err)
+{
+    if (b->ndim < 0 || b->ndim > MV_MAX_NDIM)
+        return mv_error_set(err, MV_EVALUE, "buffer ndim %d out of range 0..%d", b->ndim,
+                            MV_MAX_NDIM);
+    if (b->itemsize < 0 || b->len < 0)
+        return mv_error_set(err, MV_EVALUE, "buffer has a negative itemsize or len");
+    l->buffer = b;
+    l->buf = b->buf;
+    l->ndim = b->ndim;
+    l->itemsize = b->itemsize;
+    l->len = b->len;
+    l->suboffsets = b->suboffsets;
+    if (b->shape) {
+        l->shape = b->shape;
+    } else if (b->ndim == 1) {
+        /* A buffer obtained without MV_BUF_ND is one dimension of bytes. */
+        if (b->itemsize == 0)
+            return mv_error_set(err, MV_EVALUE, "buffer has itemsize 0");
+        l->shape_store[0] = b->len / b->itemsize;
+        l->shape = l->shape_store;
+    } else if (b->ndim == 0) {
+        l->shape = l->shape_store;
+    } else {
+        return mv_error_set(err, MV_EVALUE, "buffer of %d dimensions has no shape", b->ndim);
+    }
+    for (int i = 0; i < b->ndim; i++)
+        if (l->shape[i] < 0)
+            return mv_error_set(err, MV_EVALUE, "buffer shape[%d] is negative", i);
+    if (b->strides) {
+        l->strides = b->strides;
+    } else {
+        ptrdiff_t s = b->itemsize;
+        for (int i = b->ndim - 1; i >= 0; i--) {
+            l->strides_store[i] = s;
+            if (l->shape[i] > 0 && mv_mul_overflow(s, l->shape[i], &s))
+                return mv_error_set(err, MV_EOVERFLOW, "buffer shape overflows");
+        }
+        l->strides = l->strides_store;
+    }
+    return 0;
+}
+
+bool mv_layout_has_zero(const mv_layout *l)
+{
+    for (int i = 0; i < l->ndim; i++)
+        if (l->shape[i] == 0)
+            return true;
+    return false;
 }

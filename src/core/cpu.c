@@ -2,7 +2,7 @@
  * Decided at run time, never by the build machine's -march, so one binary
  * runs anywhere and every path can be forced in tests (and kept within
  * what valgrind can execute). */
-#include "internal.h"
+#include "core.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* mv_error: an error kind that maps 1:1 to a Python exception, plus a
  * message.  Every fallible function records into an optional mv_error. */
-#include "internal.h"
+#include "core.h"
 
 #include <stdarg.h>
 #include <stdio.h>

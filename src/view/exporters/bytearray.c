@@ -1,6 +1,6 @@
 /* bytearray: writable, resizable bytes with CPython's export lock: no
  * resize while any buffer of it is unreleased. */
-#include "../internal.h"
+#include "../view.h"
 
 #include <stdint.h>
 #include <stdlib.h>

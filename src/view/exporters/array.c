@@ -1,7 +1,7 @@
 /* array: `count` zeroed items of any format, 1-D and writable, answering
  * requests as memoryview does (like array.array, which exports through
  * the same rules). */
-#include "../internal.h"
+#include "../view.h"
 
 #include <stdint.h>
 #include <stdlib.h>

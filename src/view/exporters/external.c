@@ -2,7 +2,7 @@
  * layout.  The release callback runs from destroy, i.e. when the last
  * reference goes; every buffer holds a reference, so that is also after
  * the last buffer is released. */
-#include "../internal.h"
+#include "../view.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,0 +1,103 @@
+/* Cast rules: CPython's checks on a cast's source, destination format and
+ * shape, in its order with its messages, and the extended (non-strict)
+ * rules; the new layout of the memory.  mv_view_cast and mv_span_cast
+ * attach the result. */
+#include "layout.h"
+
+/* ---- cast -------------------------------------------------------------- */
+
+#define MSG_CAST_C "memoryview: casts are restricted to C-contiguous views"
+
+static bool is_byte_code(char c)
+{
+    return c == 'b' || c == 'B' || c == 'c';
+}
+
+
+int mv_cast_check_source(const mv_buffer *b, int flags, int ndim, bool strict, mv_error *err)
+{
+    bool has_shape = ndim >= 0;
+    if (strict) {
+        if (!(flags & MV_CONTIG_C))
+            return mv_error_set(err, MV_ETYPE, MSG_CAST_C);
+        if (has_shape || b->ndim != 1) {
+            for (int i = 0; i < b->ndim; i++)
+                if (b->shape[i] == 0)
+                    return mv_error_set(err, MV_ETYPE,
+                                        "memoryview: cannot cast view with zeros "
+                                        "in shape or strides");
+        }
+    } else if (!flags) {
+        return mv_error_set(err, MV_ETYPE,
+                            "memoryview: casts are restricted to C-contiguous or "
+                            "Fortran-contiguous views");
+    }
+    if (has_shape && ndim > MV_MAX_NDIM)
+        return mv_error_set(err, MV_EVALUE, MV_MSG_NDIM);
+    if (strict && has_shape && b->ndim != 1 && ndim != 1)
+        return mv_error_set(err, MV_ETYPE, "memoryview: cast must be 1D -> ND or ND -> 1D");
+    return 0;
+}
+
+int mv_cast_check_format(char src, char dest, ptrdiff_t itemsize, const char *text, bool strict,
+                         mv_error *err)
+{
+    if (strict) {
+        if (!dest)
+            return mv_error_set(err, MV_EVALUE,
+                                "memoryview: destination format must be a native single "
+                                "character format prefixed with an optional '@'");
+        if (!is_byte_code(src) && !is_byte_code(dest))
+            return mv_error_set(err, MV_ETYPE,
+                                "memoryview: cannot cast between two non-byte formats");
+        return 0;
+    }
+    if (itemsize <= 0)
+        return mv_error_set(err, MV_EVALUE, "memoryview.cast(): format '%s' has itemsize 0",
+                            text);
+    return 0;
+}
+
+int mv_cast_args(const char *format, const ptrdiff_t *shape, int ndim, int flags, mv_error *err)
+{
+    if (!format)
+        return mv_error_set(err, MV_EVALUE, "memoryview.cast(): format must not be NULL");
+    if (flags & ~(MV_CAST_STRICT | MV_CAST_FORTRAN))
+        return mv_error_set(err, MV_EVALUE, "memoryview.cast(): invalid flags 0x%x",
+                            (unsigned)flags);
+    if (ndim > 0 && !shape)
+        return mv_error_set(err, MV_EVALUE, "memoryview.cast(): shape must not be NULL");
+    return 0;
+}
+
+int mv_cast_shape(const mv_buffer *b, const ptrdiff_t *shape, int ndim, ptrdiff_t itemsize,
+                  bool fortran, mv_selection *l, mv_error *err)
+{
+    if (b->len % itemsize)
+        return mv_error_set(err, MV_ETYPE, "memoryview: length is not a multiple of itemsize");
+    l->buf = b->buf;
+    l->has_suboffsets = false;
+    if (ndim < 0) {
+        l->ndim = 1;
+        l->shape[0] = b->len / itemsize;
+    } else {
+        ptrdiff_t len = itemsize;
+        l->ndim = ndim;
+        for (int i = 0; i < ndim; i++) {
+            if (shape[i] <= 0)
+                return mv_error_set(err, MV_EVALUE,
+                                    "memoryview.cast(): elements of shape must be integers > 0");
+            if (shape[i] > PTRDIFF_MAX / len)
+                return mv_error_set(err, MV_EVALUE,
+                                    "memoryview.cast(): product(shape) > SSIZE_MAX");
+            len *= shape[i];
+            l->shape[i] = shape[i];
+        }
+        if (len != b->len)
+            return mv_error_set(err, MV_ETYPE,
+                                "memoryview: product(shape) * itemsize != buffer size");
+    }
+    if (l->ndim > 0)
+        mv_fill_contiguous_strides(l->ndim, l->shape, l->strides, itemsize, fortran ? 'F' : 'C');
+    return 0;
+}

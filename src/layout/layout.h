@@ -1,0 +1,238 @@
+/* Private to the library: the layout layer (src/layout/) -- the rules of
+ * a layout (shape, strides, suboffsets over memory): validation,
+ * contiguity, selection by keys, casts, item addresses, the walkers'
+ * normalised reading.  Includes only the core.  Not installed. */
+#ifndef MEMVIEW_LAYOUT_H
+#define MEMVIEW_LAYOUT_H
+
+#include "../core/core.h"
+
+/* Whether a layout has items: no extent is 0.  Not len > 0: zero-size
+ * items ('T{}', '0B') have no bytes. */
+static inline bool mv_has_items(int ndim, const ptrdiff_t *shape)
+{
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] == 0)
+            return false;
+    return true;
+}
+
+/* itemsize * shape[0] * ... * shape[ndim - 1] into *out; true when it
+ * overflows.  A layout with an extent of 0 has no items and 0 bytes
+ * whatever its other extents are (validation lets them be anything), so
+ * it never overflows. */
+static inline bool mv_shape_bytes(ptrdiff_t itemsize, int ndim, const ptrdiff_t *shape,
+                                  ptrdiff_t *out)
+{
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] == 0) {
+            *out = 0;
+            return false;
+        }
+    ptrdiff_t n = itemsize;
+    for (int i = 0; i < ndim; i++)
+        if (mv_mul_overflow(n, shape[i], &n))
+            return true;
+    *out = n;
+    return false;
+}
+
+/* Python's PySlice_AdjustIndices on already-unpacked bounds: clip start and
+ * stop to [0, length] for step > 0 or [-1, length - 1] for step < 0 and
+ * return the number of items selected.  step must not be 0. */
+static inline ptrdiff_t mv_slice_adjust(ptrdiff_t length, ptrdiff_t *start, ptrdiff_t *stop,
+                                        ptrdiff_t step)
+{
+    if (*start < 0) {
+        *start += length;
+        if (*start < 0)
+            *start = (step < 0) ? -1 : 0;
+    } else if (*start >= length) {
+        *start = (step < 0) ? length - 1 : length;
+    }
+    if (*stop < 0) {
+        *stop += length;
+        if (*stop < 0)
+            *stop = (step < 0) ? -1 : 0;
+    } else if (*stop >= length) {
+        *stop = (step < 0) ? length - 1 : length;
+    }
+    if (step < 0) {
+        if (*stop < *start)
+            return mv_div_nonneg(*start - *stop - 1, -step) + 1;
+    } else if (*start < *stop) {
+        return mv_div_nonneg(*stop - *start - 1, step) + 1;
+    }
+    return 0;
+}
+
+/* ---- Selections: what keys pick out of a buffer (select.c) ------------- */
+
+/* A layout under construction (subscript, cast, spans) before a view or a
+ * span owns it. */
+typedef struct mv_selection {
+    char *buf;
+    int ndim;
+    bool has_suboffsets;
+    ptrdiff_t shape[MV_MAX_NDIM];
+    ptrdiff_t strides[MV_MAX_NDIM];
+    ptrdiff_t suboffsets[MV_MAX_NDIM];
+} mv_selection;
+
+/* NumPy basic indexing of the validated descriptor b (shape and strides
+ * present) by keys into *out, with mv_view_subscript's checks and
+ * messages.  No allocation. */
+int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_selection *out, mv_error *err);
+
+/* ---- casts (cast.c), shared by mv_view_cast and mv_span_cast ---------- */
+
+/* Contiguity as CPython's init_flags computes it for a memoryview:
+ * MV_CONTIG_C | MV_CONTIG_F as they hold; 0 for a layout with suboffsets.
+ * shape and strides may be NULL (C-contiguous).  In layout.c. */
+enum { MV_CONTIG_C = 0x1, MV_CONTIG_F = 0x2 };
+int mv_layout_flags(const mv_buffer *b);
+
+/* The argument checks: format non-NULL, known flags, shape for ndim > 0. */
+int mv_cast_args(const char *format, const ptrdiff_t *shape, int ndim, int flags, mv_error *err);
+
+/* CPython's checks on the source b (contiguity `flags` from mv_layout_flags)
+ * before the format is looked at; ndim < 0: no shape given. */
+int mv_cast_check_source(const mv_buffer *b, int flags, int ndim, bool strict, mv_error *err);
+
+/* The destination's checks: src / dest are the native codes (0: none, or a
+ * destination that does not parse), itemsize the destination's.  A wide
+ * cast's caller has already refused a destination that does not parse. */
+int mv_cast_check_format(char src, char dest, ptrdiff_t itemsize, const char *text, bool strict,
+                         mv_error *err);
+
+/* cast_to_ND: the length check, the shape's checks, then the new layout of
+ * b's memory in *l (C order, or F with fortran). */
+int mv_cast_shape(const mv_buffer *b, const ptrdiff_t *shape, int ndim, ptrdiff_t itemsize,
+                  bool fortran, mv_selection *l, mv_error *err);
+
+/* Python's slice defaults (PySlice_Unpack), clipped to extent; returns the
+ * length or MV_EVALUE. */
+static inline ptrdiff_t mv_slice_indices(const mv_key *k, ptrdiff_t extent, ptrdiff_t *start,
+                                         ptrdiff_t *step, mv_error *err)
+{
+    ptrdiff_t st = k->has_step ? k->step : 1;
+    if (st == 0)
+        return mv_error_set(err, MV_EVALUE, "slice step cannot be zero");
+    /* -step must stay representable. */
+    if (st < -PTRDIFF_MAX)
+        st = -PTRDIFF_MAX;
+    ptrdiff_t b = k->has_start ? k->start : (st < 0 ? PTRDIFF_MAX : 0);
+    ptrdiff_t e = k->has_stop ? k->stop : (st < 0 ? PTRDIFF_MIN : PTRDIFF_MAX);
+    ptrdiff_t n = mv_slice_adjust(extent, &b, &e, st);
+    *start = b;
+    *step = st;
+    return n;
+}
+
+/* The common b[start:stop:step] alone: one slice key on dimension 0 of a
+ * validated direct descriptor b (ndim >= 1, no suboffsets).  The result
+ * keeps b's other dimensions; *buf, *n (extent 0), *stride (stride 0) and
+ * *len (product(shape) * itemsize) describe the rest.  Same checks and
+ * messages as mv_select. */
+static inline int mv_select_first(const mv_buffer *b, const mv_key *key, char **buf, ptrdiff_t *n,
+                                  ptrdiff_t *stride, ptrdiff_t *len, mv_error *err)
+{
+    ptrdiff_t start = 0, step = 1;
+    ptrdiff_t count = mv_slice_indices(key, b->shape[0], &start, &step, err);
+    if (count < 0)
+        return (int)count;
+    ptrdiff_t st = b->strides[0], offset = 0, s;
+    /* Offsets are only taken while items remain (as mv_select). */
+    bool items = count > 0 && mv_has_items(b->ndim - 1, b->shape + 1);
+    if (items && mv_mul_overflow(start, st, &offset))
+        return mv_error_set(err, MV_EOVERFLOW, "memoryview: offset overflows ptrdiff_t");
+    /* In a layout with items, count > 1 items of step fit (validated);
+     * without items no stride is ever used. */
+    if (!mv_mul_overflow(st, step, &s))
+        st = s;
+    else if (count > 1 && items)
+        return mv_error_set(err, MV_EOVERFLOW, "memoryview: stride overflows ptrdiff_t");
+    /* itemsize * count * shape[1] * ...: 0 when any factor is. */
+    ptrdiff_t rest, bytes = 0;
+    bool overflow = mv_shape_bytes(b->itemsize, b->ndim - 1, b->shape + 1, &rest);
+    if (count > 0 && (overflow || (rest > 0 && mv_mul_overflow(rest, count, &bytes))))
+        return mv_error_set(err, MV_EOVERFLOW, "memoryview: product(shape) * itemsize overflows");
+    *buf = items ? mv_advance(b->buf, offset) : b->buf;
+    *n = count;
+    *stride = st;
+    *len = bytes;
+    return 0;
+}
+
+/* The address of the item at index[0 .. nindex) of the validated
+ * descriptor b (CPython's ptr_from_tuple, its checks in its order and its
+ * messages; suboffsets followed).  In select.c. */
+int mv_item_pointer(const mv_buffer *b, const ptrdiff_t *index, int nindex, char **out,
+                    mv_error *err);
+
+/* product(shape) * itemsize of a selection, or MV_EOVERFLOW. */
+int mv_selection_len(const mv_selection *l, ptrdiff_t itemsize, ptrdiff_t *len, mv_error *err);
+
+/* ---- Layouts: how the walkers in ops/ read a buffer.  In layout.c. */
+
+/* A buffer's layout with shape and strides always present (filled in from
+ * len / itemsize when the descriptor leaves them NULL), so the walkers need
+ * no special cases.  `buffer` is the descriptor it was made from. */
+typedef struct mv_layout {
+    const mv_buffer *buffer;
+    const char *buf;
+    int ndim;
+    ptrdiff_t itemsize;
+    ptrdiff_t len;
+    const ptrdiff_t *shape;
+    const ptrdiff_t *strides;
+    const ptrdiff_t *suboffsets;
+    ptrdiff_t shape_store[MV_MAX_NDIM];
+    ptrdiff_t strides_store[MV_MAX_NDIM];
+} mv_layout;
+
+/* Fill l from any descriptor b (which must outlive l).  MV_EVALUE /
+ * MV_EOVERFLOW when ndim, itemsize, len or shape cannot describe memory. */
+int mv_layout_init(mv_layout *l, const mv_buffer *b, mv_error *err);
+
+/* 1 when some extent is 0 (nothing to walk). */
+bool mv_layout_has_zero(const mv_layout *l);
+
+/* The suboffset of dimension dim, -1 when there is none. */
+static inline ptrdiff_t mv_layout_sub(const mv_layout *l, int dim)
+{
+    return l->suboffsets ? l->suboffsets[dim] : -1;
+}
+
+/* The address of item i of a row with this stride and suboffset (sub < 0:
+ * direct).  Inline: the walkers call it once per item. */
+static inline const char *mv_layout_item(const char *row, ptrdiff_t i, ptrdiff_t stride,
+                                         ptrdiff_t sub)
+{
+    const char *p = row + i * stride;
+    if (sub >= 0) {
+        const char *q;
+        memcpy(&q, p, sizeof q);
+        p = q + sub;
+    }
+    return p;
+}
+
+/* A 1-D, C-contiguous, direct descriptor whose fields hold together (what
+ * most exporters hand out): true means mv_buffer_validate would accept its
+ * layout, checked without the general path's loops.  False says nothing:
+ * the descriptor goes to the general checks. */
+static inline bool mv_buffer_plain_1d(const mv_buffer *b)
+{
+    if (b->ndim != 1 || b->suboffsets || (b->strides && !b->shape) || b->itemsize <= 0 ||
+        b->len < 0 || (!b->buf && b->len != 0) || (b->strides && b->strides[0] != b->itemsize) ||
+        UINTPTR_MAX - (uintptr_t)b->buf < (uintptr_t)b->len)
+        return false;
+    ptrdiff_t bytes;
+    if (b->shape)
+        return b->shape[0] >= 0 && !mv_mul_overflow(b->shape[0], b->itemsize, &bytes) &&
+               bytes == b->len;
+    return b->len % b->itemsize == 0;
+}
+
+#endif

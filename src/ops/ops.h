@@ -1,0 +1,31 @@
+/* Private to the library: the operations layer (src/ops/) -- copies,
+ * comparison and hashing, hex, tolist, search, over the layouts and views
+ * below.  Not installed. */
+#ifndef MEMVIEW_OPS_H
+#define MEMVIEW_OPS_H
+
+#include "../view/view.h"
+
+/* Copy the items of src into dst: both describe `ndim` dimensions of the
+ * same `shape` and the same itemsize; strides and suboffsets may differ
+ * (NULL strides = C-contiguous, NULL suboffsets = none).  Overlap-safe: when
+ * the two may share memory the items go through a temporary copy.
+ * Returns 0 or MV_ENOMEM (err set).  Lives in copy.c. */
+int mv_copy_items(const mv_buffer *dst, const mv_buffer *src, mv_error *err);
+
+/* New memory of MV_HUGE_MIN bytes or more that a copy or a hex will fill is
+ * advised MADV_HUGEPAGE (as NumPy advises its data), where the platform has
+ * it.  In copy.c. */
+#define MV_HUGE_MIN ((ptrdiff_t)4 << 20)
+void mv_advise_huge(void *p, ptrdiff_t n);
+
+/* The allocator of the malloc'd forms of tobytes and hex (alloc(ctx, n) of
+ * their _alloc forms): n + 1 bytes, room for hex's NUL and never a 0-byte
+ * request; remembers the block and n.  In copy.c. */
+typedef struct mv_malloc_out {
+    void *p;
+    ptrdiff_t n;
+} mv_malloc_out;
+void *mv_malloc_out_alloc(void *ctx, ptrdiff_t nbytes);
+
+#endif
