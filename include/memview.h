@@ -121,7 +121,22 @@ typedef struct mv_type {
     /* Free the object and everything it owns.  Called once, when the last
      * reference goes. */
     void (*destroy)(mv_object *self);
+    /* Optional: the object's memory as one run of bytes (mv_object_data):
+     * its address, its length in *len and in *readonly 1 when it must not
+     * be written; NULL with *len = 0 when it has none now (a closed
+     * mapping).  Must be as thread-safe as getbuffer. */
+    void *(*data)(mv_object *self, size_t *len, int *readonly);
+    /* MV_TYPE_* bits, 0 for none. */
+    unsigned flags;
 } mv_type;
+
+enum {
+    /* getbuffer is exactly mv_buffer_fill_info over what `data` returns
+     * (one dimension of 'B' items; releasebuffer NULL): the library then
+     * fills buffers of such an object itself, without calling getbuffer,
+     * and trusts their layout.  Needs `data`. */
+    MV_TYPE_FILL_INFO = 0x1
+};
 
 #define MV_EXPORTS_MAX   ((size_t)1 << 23)
 #define MV_REFS_IMMORTAL (UINT64_C(1) << 38)
@@ -395,10 +410,11 @@ MV_API mv_object *mv_bytearray_new(const void *data, size_t len, mv_error *err);
  * MV_ETYPE when obj is not a bytearray. */
 MV_API int mv_bytearray_resize(mv_object *obj, size_t newlen, mv_error *err);
 
-/* Borrowed pointer to the bytes of a bytes, bytearray, typed array or
- * mapping (mmap, shm) object and their length; NULL (with *len = 0) for
- * other objects and for a closed mapping.  Valid until the next resize,
- * close or remap. */
+/* Borrowed pointer to the bytes of an object whose type has a `data`
+ * function (the library's bytes, bytearray, typed array and mapping (mmap,
+ * shm) objects, and any type of yours that fills it in) and their length;
+ * NULL (with *len = 0) for other objects, a NULL obj and a closed mapping.
+ * len may be NULL.  Valid until the next resize, close or remap. */
 MV_API void *mv_object_data(mv_object *obj, size_t *len);
 
 /* Typed array, like array.array: `count` zeroed items of `format` (any

@@ -107,7 +107,7 @@ int mv_span_from_buffer(mv_span *span, const mv_buffer *b, mv_error *err)
 }
 
 /* mv_span_acquire through the exporter's type: the documented two calls.
- * Out of line, so that the bytes / bytearray path builds no frame. */
+ * Out of line, so that the MV_TYPE_FILL_INFO path builds no frame. */
 static __attribute__((noinline)) int acquire_general(mv_span *span, mv_buffer *hold,
                                                      mv_object *exporter, int flags,
                                                      mv_error *err)
@@ -130,8 +130,8 @@ int mv_span_acquire(mv_span *span, mv_buffer *hold, mv_object *exporter, int fla
     if (!span || !hold || !exporter || (flags & ~MV_BUF_REQUEST_BITS) ||
         !mv_plain_getbuffer(exporter, hold, flags))
         return acquire_general(span, hold, exporter, flags, err);
-    /* bytes and bytearray: mv_span_from_buffer's plain 1-D path without
-     * its checks and format lookup (the descriptor is ours). */
+    /* A MV_TYPE_FILL_INFO exporter: mv_span_from_buffer's plain 1-D path
+     * without its checks and format lookup (the descriptor is ours). */
     span->buf = hold->buf;
     span->len = hold->len;
     span->itemsize = 1;

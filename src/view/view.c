@@ -400,8 +400,8 @@ mv_view *mv_view_new(mv_object *exporter, mv_error *err)
     }
     mbuf->local = mv_is_local(exporter);
     int bad = 0;
-    if (mv_is_plain_bytes(exporter)) {
-        /* Our own bytes / bytearray descriptor: consistent by construction. */
+    if (exporter->type->flags & MV_TYPE_FILL_INFO) {
+        /* A mv_buffer_fill_info descriptor: consistent by construction. */
     } else if (mbuf->master.ndim > MV_MAX_NDIM) {
         bad = mv_error_set(err, MV_EVALUE, MV_MSG_NDIM);
     } else {

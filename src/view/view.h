@@ -31,56 +31,19 @@ static inline void mv_fill_info_checked(mv_buffer *view, mv_object *exporter, vo
     view->internal = NULL;
 }
 
-/* bytes (exporters/bytes.c) and bytearray (exporters/bytearray.c), whose
- * getbuffer is mv_buffer_fill_info over their data: here so that
- * mv_plain_bytes can read them inline. */
-typedef struct mv_bytes {
-    mv_object ob;
-    size_t len;
-    unsigned char data[];
-} mv_bytes;
-
-typedef struct mv_bytearray {
-    mv_object ob;
-    unsigned char *data; /* never NULL, so an empty buffer has an address */
-    size_t len;
-} mv_bytearray;
-
-extern const mv_type mv_bytes_type, mv_bytearray_type;
-
-static inline bool mv_is_plain_bytes(const mv_object *obj)
-{
-    return obj->type == &mv_bytes_type || obj->type == &mv_bytearray_type;
-}
-
-/* The data of a bytes or bytearray object, its length and whether it is
- * read-only; NULL for any other object (obj must not be NULL). */
-static inline void *mv_plain_bytes(mv_object *obj, ptrdiff_t *len, int *readonly)
-{
-    if (obj->type == &mv_bytes_type) {
-        mv_bytes *b = (mv_bytes *)obj;
-        *len = (ptrdiff_t)b->len;
-        *readonly = 1;
-        return b->data;
-    }
-    if (obj->type == &mv_bytearray_type) {
-        mv_bytearray *b = (mv_bytearray *)obj;
-        *len = (ptrdiff_t)b->len;
-        *readonly = 0;
-        return b->data;
-    }
-    return NULL;
-}
-
-/* mv_object_getbuffer for a bytes or bytearray exporter, inline (flags
- * already checked): true when *view is filled and the export counted;
- * false, *view untouched, for other exporters and for a writable request
- * of bytes (the type's getbuffer gives that error). */
+/* mv_object_getbuffer for an exporter whose type says MV_TYPE_FILL_INFO,
+ * inline (flags already checked): true when *view is filled and the export
+ * counted; false, *view untouched, for other exporters, for one with no
+ * memory now and for a writable request of read-only memory (the type's
+ * getbuffer gives those errors). */
 static inline bool mv_plain_getbuffer(mv_object *exporter, mv_buffer *view, int flags)
 {
-    ptrdiff_t len = 0;
+    const mv_type *type = exporter->type;
+    if (!(type->flags & MV_TYPE_FILL_INFO) || !type->data)
+        return false;
+    size_t len = 0;
     int readonly = 0;
-    void *data = mv_plain_bytes(exporter, &len, &readonly);
+    void *data = type->data(exporter, &len, &readonly);
     if (!data || ((flags & MV_BUF_WRITABLE) && readonly))
         return false;
     /* The export and its reference in one step; at the limit both are
@@ -93,17 +56,10 @@ static inline bool mv_plain_getbuffer(mv_object *exporter, mv_buffer *view, int 
                       local);
         return false;
     }
-    mv_fill_info_checked(view, NULL, data, len, readonly, flags);
+    mv_fill_info_checked(view, NULL, data, (ptrdiff_t)len, readonly, flags);
     view->obj = exporter;
     return true;
 }
-
-/* The data of a typed array / mapping (mmap or shm) object, or NULL (with
- * *len = 0) for any other object; mv_object_data dispatches to them.  In
- * exporters/array.c and mmap.c.  A closed mapping has no data (NULL,
- * *len = 0). */
-void *mv_array_data(mv_object *obj, size_t *len);
-void *mv_mmap_data(mv_object *obj, size_t *len);
 
 /* Map [offset, offset+length) of fd (length -1 = to the end) with `mode`
  * (MV_MAP_READ and MV_MAP_WRITE share, as shm needs); `what` names the

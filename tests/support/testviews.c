@@ -118,7 +118,8 @@ static void raw_destroy(mv_object *self)
     free(self);
 }
 
-static const mv_type raw_type = {"raw", raw_getbuffer, NULL, raw_destroy};
+static const mv_type raw_type = {
+    .name = "raw", .getbuffer = raw_getbuffer, .releasebuffer = NULL, .destroy = raw_destroy};
 
 /* One item keeps the shape and strides constant, so they can be static. */
 static ptrdiff_t raw_shape_1 = 1;

@@ -847,10 +847,125 @@ static void test_size_from_format(void **state)
     assert_int_equal(mv_size_from_format("T{i", NULL), -1);
 }
 
+/* A type of the user's with `data` and MV_TYPE_FILL_INFO: mv_object_data
+ * reads its memory through `data`; buffers of it are filled without its
+ * getbuffer (counted here), with the export counted; when `data` has no
+ * memory, or a writable request meets read-only memory, getbuffer runs
+ * and its error is the answer. */
+typedef struct fill_obj {
+    mv_object ob;
+    unsigned char mem[6];
+    int readonly;
+    int have;       /* 0: data says there is no memory now */
+    int getbuffers; /* calls of getbuffer */
+} fill_obj;
+
+static int fill_getbuffer(mv_object *self, mv_buffer *view, int flags, mv_error *err)
+{
+    fill_obj *o = (fill_obj *)self;
+    o->getbuffers++;
+    if (!o->have)
+        return mv_error_set(err, MV_EVALUE, "fill: no memory now");
+    return mv_buffer_fill_info(view, self, o->mem, sizeof o->mem, o->readonly, flags, err);
+}
+
+static void *fill_data(mv_object *self, size_t *len, int *readonly)
+{
+    fill_obj *o = (fill_obj *)self;
+    *readonly = o->readonly;
+    if (!o->have) {
+        *len = 0;
+        return NULL;
+    }
+    *len = sizeof o->mem;
+    return o->mem;
+}
+
+static void fill_destroy(mv_object *self)
+{
+    (void)self;
+}
+
+static const mv_type fill_type = {.name = "fill",
+                                  .getbuffer = fill_getbuffer,
+                                  .destroy = fill_destroy,
+                                  .data = fill_data,
+                                  .flags = MV_TYPE_FILL_INFO};
+
+static void test_type_data_fill_info(void **state)
+{
+    (void)state;
+    fill_obj o = {.mem = {1, 2, 3, 4, 5, 6}, .readonly = 1, .have = 1};
+    mv_object_init(&o.ob, &fill_type);
+    size_t len = 99;
+    assert_ptr_equal(mv_object_data(&o.ob, &len), o.mem);
+    assert_int_equal(len, 6);
+
+    mv_error err;
+    mv_error_clear(&err);
+    mv_buffer b;
+    assert_int_equal(mv_object_getbuffer(&o.ob, &b, MV_BUF_FULL_RO, &err), 0);
+    assert_int_equal(o.getbuffers, 0);
+    assert_ptr_equal(b.buf, o.mem);
+    assert_int_equal(b.len, 6);
+    assert_int_equal(b.readonly, 1);
+    assert_string_equal(b.format, "B");
+    assert_ptr_equal(b.obj, &o.ob);
+    assert_int_equal(mv_object_exports(&o.ob), 1);
+    assert_int_equal(mv_object_refcount(&o.ob), 2);
+    mv_buffer_release(&b);
+    assert_int_equal(mv_object_exports(&o.ob), 0);
+    assert_int_equal(mv_object_refcount(&o.ob), 1);
+
+    /* Writable request of read-only memory: the type's getbuffer answers. */
+    assert_int_equal(mv_object_getbuffer(&o.ob, &b, MV_BUF_WRITABLE, &err), MV_EBUFFER);
+    assert_int_equal(o.getbuffers, 1);
+    assert_string_equal(err.message, "Object is not writable.");
+    assert_int_equal(mv_object_exports(&o.ob), 0);
+
+    /* No memory now: NULL data, and getbuffer's own error. */
+    o.have = 0;
+    assert_null(mv_object_data(&o.ob, &len));
+    assert_int_equal(len, 0);
+    mv_error_clear(&err);
+    assert_int_equal(mv_object_getbuffer(&o.ob, &b, MV_BUF_SIMPLE, &err), MV_EVALUE);
+    assert_string_equal(err.message, "fill: no memory now");
+    assert_int_equal(o.getbuffers, 2);
+
+    /* A view and a span of it see the memory; writes go through. */
+    o.have = 1;
+    o.readonly = 0;
+    mv_view *v = mv_view_new(&o.ob, &err);
+    assert_non_null(v);
+    mv_value val = {.kind = MV_VALUE_UNSIGNED, .v.u = 200};
+    ptrdiff_t i = -1;
+    assert_int_equal(mv_view_set_item(v, &i, 1, &val, 1, &err), 0);
+    assert_int_equal(o.mem[5], 200);
+    mv_view_release(v, &err);
+    mv_decref(mv_view_object(v));
+    mv_span s;
+    assert_int_equal(mv_span_acquire(&s, &b, &o.ob, MV_BUF_WRITABLE, &err), 0);
+    assert_ptr_equal(s.buf, o.mem);
+    assert_int_equal(s.shape[0], 6);
+    mv_buffer_release(&b);
+    assert_int_equal(o.getbuffers, 2);
+    assert_int_equal(mv_object_exports(&o.ob), 0);
+
+    /* A type without `data` has none to give. */
+    static const mv_type bare = {.name = "bare", .getbuffer = fill_getbuffer,
+                                 .destroy = fill_destroy};
+    fill_obj p = {.have = 1};
+    mv_object_init(&p.ob, &bare);
+    len = 99;
+    assert_null(mv_object_data(&p.ob, &len));
+    assert_int_equal(len, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fill_info_all_flags),
+        cmocka_unit_test(test_type_data_fill_info),
         cmocka_unit_test(test_fill_info_hostile),
         cmocka_unit_test(test_answer_all_flags),
         cmocka_unit_test(test_answer_named_requests),

@@ -31,11 +31,20 @@ static void array_destroy(mv_object *self)
     free(a);
 }
 
+static void *array_data(mv_object *self, size_t *len, int *readonly)
+{
+    mv_array *a = (mv_array *)self;
+    *len = (size_t)a->full.len;
+    *readonly = a->full.readonly;
+    return a->data;
+}
+
 static const mv_type array_type = {
     .name = "array",
     .getbuffer = array_getbuffer,
     .releasebuffer = NULL,
     .destroy = array_destroy,
+    .data = array_data,
 };
 
 mv_object *mv_array_new(const char *format, ptrdiff_t count, mv_error *err)
@@ -91,13 +100,4 @@ mv_object *mv_array_new(const char *format, ptrdiff_t count, mv_error *err)
                           .suboffsets = NULL,
                           .internal = NULL};
     return &a->ob;
-}
-
-void *mv_array_data(mv_object *obj, size_t *len)
-{
-    if (!obj || obj->type != &array_type)
-        return NULL;
-    mv_array *a = (mv_array *)obj;
-    *len = (size_t)a->full.len;
-    return a->data;
 }

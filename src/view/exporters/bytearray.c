@@ -6,11 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct mv_bytearray {
+    mv_object ob;
+    unsigned char *data; /* never NULL, so an empty buffer has an address */
+    size_t len;
+} mv_bytearray;
 
 static int bytearray_getbuffer(mv_object *self, mv_buffer *view, int flags, mv_error *err)
 {
     mv_bytearray *b = (mv_bytearray *)self;
     return mv_buffer_fill_info(view, self, b->data, (ptrdiff_t)b->len, 0, flags, err);
+}
+
+static void *bytearray_data(mv_object *self, size_t *len, int *readonly)
+{
+    mv_bytearray *b = (mv_bytearray *)self;
+    *len = b->len;
+    *readonly = 0;
+    return b->data;
 }
 
 static void bytearray_destroy(mv_object *self)
@@ -20,11 +33,13 @@ static void bytearray_destroy(mv_object *self)
     free(b);
 }
 
-const mv_type mv_bytearray_type = {
+static const mv_type bytearray_type = {
     .name = "bytearray",
     .getbuffer = bytearray_getbuffer,
     .releasebuffer = NULL,
     .destroy = bytearray_destroy,
+    .data = bytearray_data,
+    .flags = MV_TYPE_FILL_INFO,
 };
 
 mv_object *mv_bytearray_new(const void *data, size_t len, mv_error *err)
@@ -49,13 +64,13 @@ mv_object *mv_bytearray_new(const void *data, size_t len, mv_error *err)
     else if (len > 0)
         memset(b->data, 0, len);
     b->len = len;
-    mv_object_init(&b->ob, &mv_bytearray_type);
+    mv_object_init(&b->ob, &bytearray_type);
     return &b->ob;
 }
 
 int mv_bytearray_resize(mv_object *obj, size_t newlen, mv_error *err)
 {
-    if (!obj || obj->type != &mv_bytearray_type)
+    if (!obj || obj->type != &bytearray_type)
         return mv_error_set(err, MV_ETYPE, "resize: a bytearray is required, not '%s'",
                             mv_object_type_name(obj));
     mv_bytearray *b = (mv_bytearray *)obj;

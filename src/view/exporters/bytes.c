@@ -1,11 +1,16 @@
 /* bytes: an immutable private copy, stored inline after the header (one
- * allocation).  Also home of mv_object_data, which knows the
- * memory-owning exporters. */
+ * allocation).  Also home of mv_object_data, which asks the object's type. */
 #include "../view.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+typedef struct mv_bytes {
+    mv_object ob;
+    size_t len;
+    unsigned char data[];
+} mv_bytes;
 
 static int bytes_getbuffer(mv_object *self, mv_buffer *view, int flags, mv_error *err)
 {
@@ -13,16 +18,26 @@ static int bytes_getbuffer(mv_object *self, mv_buffer *view, int flags, mv_error
     return mv_buffer_fill_info(view, self, b->data, (ptrdiff_t)b->len, 1, flags, err);
 }
 
+static void *bytes_data(mv_object *self, size_t *len, int *readonly)
+{
+    mv_bytes *b = (mv_bytes *)self;
+    *len = b->len;
+    *readonly = 1;
+    return b->data;
+}
+
 static void bytes_destroy(mv_object *self)
 {
     free(self);
 }
 
-const mv_type mv_bytes_type = {
+static const mv_type bytes_type = {
     .name = "bytes",
     .getbuffer = bytes_getbuffer,
     .releasebuffer = NULL,
     .destroy = bytes_destroy,
+    .data = bytes_data,
+    .flags = MV_TYPE_FILL_INFO,
 };
 
 mv_object *mv_bytes_new(const void *data, size_t len, mv_error *err)
@@ -41,7 +56,7 @@ mv_object *mv_bytes_new(const void *data, size_t len, mv_error *err)
         mv_error_set(err, MV_ENOMEM, "bytes: cannot allocate %zu bytes", len);
         return NULL;
     }
-    mv_object_init(&b->ob, &mv_bytes_type);
+    mv_object_init(&b->ob, &bytes_type);
     b->len = len;
     if (len > 0)
         memcpy(b->data, data, len);
@@ -55,15 +70,11 @@ void *mv_object_data(mv_object *obj, size_t *len)
     if (!len)
         len = &dummy;
     *len = 0;
-    if (!obj)
+    if (!obj || !obj->type || !obj->type->data)
         return NULL;
-    ptrdiff_t n = 0;
-    int readonly;
-    void *p = mv_plain_bytes(obj, &n, &readonly);
-    *len = (size_t)n;
+    int readonly = 0;
+    void *p = obj->type->data(obj, len, &readonly);
     if (!p)
-        p = mv_array_data(obj, len);
-    if (!p)
-        p = mv_mmap_data(obj, len);
+        *len = 0;
     return p;
 }

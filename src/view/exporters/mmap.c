@@ -164,11 +164,26 @@ static void mmap_destroy(mv_object *self)
     free(x);
 }
 
+/* A closed mapping has no memory: getbuffer then gives the error. */
+static void *mmap_data(mv_object *self, size_t *len, int *readonly)
+{
+    mv_mmap *x = (mv_mmap *)self;
+    *readonly = x->mode == MV_MAP_READ;
+    if (x->closed) {
+        *len = 0;
+        return NULL;
+    }
+    *len = (size_t)x->m.len;
+    return x->m.buf;
+}
+
 static const mv_type mmap_type = {
     .name = "mmap",
     .getbuffer = mmap_getbuffer,
     .releasebuffer = NULL,
     .destroy = mmap_destroy,
+    .data = mmap_data,
+    .flags = MV_TYPE_FILL_INFO,
 };
 
 /* The common constructor; `quote` puts the name in quotes (a path) or not
@@ -327,17 +342,4 @@ int mv_mmap_remap(mv_object *obj, ptrdiff_t offset, ptrdiff_t length, mv_error *
     unmap(&x->m);
     x->m = m;
     return 0;
-}
-
-void *mv_mmap_data(mv_object *obj, size_t *len)
-{
-    if (!obj || obj->type != &mmap_type)
-        return NULL;
-    mv_mmap *x = (mv_mmap *)obj;
-    if (x->closed) {
-        *len = 0;
-        return NULL;
-    }
-    *len = (size_t)x->m.len;
-    return x->m.buf;
 }
