@@ -892,6 +892,31 @@ MV_API char *mv_view_hex_alloc(const mv_view *view, char sep, int bytes_per_sep,
 MV_API char *mv_view_hex(const mv_view *view, char sep, int bytes_per_sep, size_t *len,
                          mv_error *err);
 
+/* Ranges: the bytes and the hex of items [start, start + count) of the
+ * view in C order (item k is the k-th item tobytes('C') writes; a 0-dim
+ * view has one item), into the caller's buffer.  Consecutive ranges give
+ * exactly the whole: a view of any size can be written out in chunks of
+ * any number of items, with no copy of the whole and no sub-views.
+ * The bytes of the range are count * itemsize bytes (dstlen must be at
+ * least that: else MV_EVALUE "tobytes: destination too small (%td < %td)").
+ * The hex text of the range is what mv_view_hex of the whole view writes
+ * for those bytes: each byte's two digits, each followed by the separator
+ * that follows it in the whole text (bytes_per_sep counts its groups from
+ * the whole view's end or start, not the range's).
+ * Errors: MV_EVALUE "memoryview: %td items from item %td are outside
+ * the view's %td items" for a negative start or count or a range past the end;
+ * the view's own (NULL, released); hex's sep errors as mv_view_hex.
+ * Thread-safety: as tobytes and hex; ranges of one view may be written by
+ * several threads at once. */
+MV_API int mv_view_tobytes_range(const mv_view *view, ptrdiff_t start, ptrdiff_t count,
+                                 void *dst, ptrdiff_t dstlen, mv_error *err);
+MV_API ptrdiff_t mv_view_hex_range_length(const mv_view *view, ptrdiff_t start,
+                                          ptrdiff_t count, char sep, int bytes_per_sep,
+                                          mv_error *err);
+MV_API int mv_view_hex_range_into(const mv_view *view, ptrdiff_t start, ptrdiff_t count,
+                                  char *dst, ptrdiff_t dstlen, char sep, int bytes_per_sep,
+                                  mv_error *err);
+
 /* Traversal in C order (tolist's skeleton): for a view of ndim n, calls
  * begin(ctx, depth) before each list, item(ctx, values, nvalues) for each
  * item, end(ctx, depth) after each list; a 0-dim view is one item with no

@@ -7,8 +7,9 @@
  * -> one output.  Only the public libmemview API is used.
  *
  * Output is streamed: --list and --json walk the view with
- * mv_view_traverse, the byte outputs copy it out in chunks of at most
- * CHUNK bytes, so nothing proportional to the selection is allocated.
+ * mv_view_traverse, the byte and hex outputs write it in chunks of at most
+ * CHUNK bytes with the library's ranged output, so nothing proportional to
+ * the selection is allocated.
  * Reading a mapping whose file shrank raises SIGBUS; the handler jumps
  * back to the output loop, which reports it and exits 2. */
 #include <memview.h>
@@ -1022,79 +1023,52 @@ static int apply_subscript(app *a)
 }
 
 /* ------------------------------------------------------------------------ *
- * C-order byte stream of a view, in chunks of at most `cap` bytes: whole
- * sub-views when they fit, else split along the first dimension.
+ * C-order output of a view, in chunks of whole items of at most CHUNK bytes
+ * (one item when an item is larger): the library's ranged output
+ * (mv_view_tobytes_range, mv_view_hex_range_into) writes each chunk.
  * ------------------------------------------------------------------------ */
 
 typedef int (*sink_fn)(void *ctx, const unsigned char *p, size_t n);
 
 typedef struct streamer {
-    unsigned char *buf;
+    void *buf; /* one chunk's bytes or text */
     ptrdiff_t cap;
-    sink_fn sink;
-    void *ctx;
-    mv_error *err;
-    /* The sub-views alive at each depth: reachable from the heap, so that
-     * the SIGBUS path (which skips these frames) can drop them. */
-    mv_view *subs[MV_MAX_NDIM + 1];
+    ptrdiff_t items, per; /* items in the view; items per chunk */
+    ptrdiff_t itemsize;
 } streamer;
 
-static int stream_view(streamer *s, mv_view *v, int depth)
-{
-    const mv_buffer *b = mv_view_buffer(v, s->err);
-    if (!b)
-        return s->err->code;
-    if (b->len <= s->cap) {
-        int rc = mv_view_tobytes_into(v, s->buf, s->cap, 'C', s->err);
-        if (rc < 0)
-            return rc;
-        return b->len > 0 ? s->sink(s->ctx, s->buf, (size_t)b->len) : 0;
-    }
-    /* len > cap >= itemsize: ndim >= 1 and every extent is > 0. */
-    ptrdiff_t n0 = b->shape[0], row = b->len / n0;
-    ptrdiff_t step = row <= s->cap ? s->cap / row : 1;
-    for (ptrdiff_t i = 0; i < n0; i += step) {
-        mv_key k;
-        if (row <= s->cap) {
-            ptrdiff_t stop = n0 - i > step ? i + step : n0;
-            k = (mv_key){.kind = MV_KEY_SLICE,
-                         .start = i,
-                         .stop = stop,
-                         .has_start = true,
-                         .has_stop = true};
-        } else {
-            k = (mv_key){.kind = MV_KEY_INDEX, .index = i};
-        }
-        mv_view *sub = mv_view_subscript(v, &k, 1, s->err);
-        if (!sub)
-            return s->err->code;
-        s->subs[depth] = sub;
-        int rc = stream_view(s, sub, depth + 1);
-        s->subs[depth] = NULL;
-        mv_decref(sub);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
-/* The chunk buffer stays in s (freed with the run state). */
-static int stream_bytes(streamer *s, mv_view *v, sink_fn sink, void *ctx, mv_error *err)
+/* The view's item count and the chunk size; the buffer, of `room` bytes
+ * per chunk byte plus one, stays in s (freed with the run state). */
+static int stream_init(streamer *s, mv_view *v, ptrdiff_t room, mv_error *err)
 {
     const mv_buffer *b = mv_view_buffer(v, err);
     if (!b)
         return err->code;
-    ptrdiff_t cap = b->itemsize > CHUNK ? b->itemsize : CHUNK;
-    if (b->len < cap)
-        cap = b->len > 0 ? b->len : 1;
-    s->buf = malloc((size_t)cap);
+    s->itemsize = b->itemsize;
+    s->items = b->itemsize > 0 ? b->len / b->itemsize : 0;
+    s->per = b->itemsize >= CHUNK ? 1 : CHUNK / (b->itemsize > 0 ? b->itemsize : 1);
+    if (s->per > s->items)
+        s->per = s->items > 0 ? s->items : 1;
+    if (s->per * s->itemsize > (PTRDIFF_MAX - 1) / room)
+        return mv_error_set(err, MV_ENOMEM, "out of memory");
+    s->cap = s->per * s->itemsize * room + 1;
+    s->buf = malloc((size_t)s->cap);
     if (!s->buf)
         return mv_error_set(err, MV_ENOMEM, "out of memory");
-    s->cap = cap;
-    s->sink = sink;
-    s->ctx = ctx;
-    s->err = err;
-    return stream_view(s, v, 0);
+    return 0;
+}
+
+/* The view's bytes, chunk by chunk, to sink. */
+static int stream_bytes(streamer *s, mv_view *v, sink_fn sink, void *ctx, mv_error *err)
+{
+    int rc = stream_init(s, v, 1, err);
+    for (ptrdiff_t i = 0; rc == 0 && i < s->items; i += s->per) {
+        ptrdiff_t k = s->items - i < s->per ? s->items - i : s->per;
+        rc = mv_view_tobytes_range(v, i, k, s->buf, s->cap, err);
+        if (rc == 0 && k * s->itemsize > 0)
+            rc = sink(ctx, s->buf, (size_t)(k * s->itemsize));
+    }
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ *
@@ -1358,119 +1332,23 @@ static int list_item(void *ctx, const mv_value *values, ptrdiff_t nvalues)
 }
 
 /* ------------------------------------------------------------------------ *
- * --hex: memoryview.hex(sep, bytes_per_sep), streamed.  Separators go at
- * "boundaries": positions p (0 < p < total) with p % g == 0 when N < 0,
- * (total - p) % g == 0 when N > 0.  Small groups are staged and converted
- * by mv_view_hex_into in pieces that start and end on boundaries, so the
- * library's own grouping inside a piece is the global one; large groups
- * (or no separator) are converted without separators and the separators
- * written between the pieces.
+ * --hex: hex(), chunk by chunk, the separators where the whole text has them
  * ------------------------------------------------------------------------ */
 
-typedef struct hexer {
-    out *o;
-    char sep;
-    int per;
-    ptrdiff_t g;     /* group size; 0: no separators */
-    ptrdiff_t total; /* bytes in the view */
-    ptrdiff_t done;  /* global position of stage[0] / of the next byte */
-    bool staged_mode;
-    unsigned char *stage;
-    ptrdiff_t staged, cap;
-    char *text;
-    mv_view *piece; /* the view hex_piece converts, while it exists */
-    mv_error *err;
-} hexer;
-
-static int hex_piece(hexer *h, const unsigned char *p, ptrdiff_t n, char sep, int per)
+static int stream_hex(streamer *s, mv_view *v, char sep, int per, out *o, mv_error *err)
 {
-    if (n == 0)
-        return 0;
-    mv_view *v = mv_view_from_memory((void *)p, n, MV_BUF_READ, h->err);
-    if (!v)
-        return h->err->code;
-    h->piece = v;
-    ptrdiff_t len = mv_view_hex_length(v, sep, per, h->err);
-    int rc = len < 0 ? (int)len : mv_view_hex_into(v, h->text, len, sep, per, h->err);
-    h->piece = NULL;
-    mv_decref(v);
-    if (rc < 0)
-        return rc;
-    return out_write(h->o, h->text, (size_t)len) < 0 ? STOP_OUTPUT : 0;
-}
-
-static bool hex_boundary(const hexer *h, ptrdiff_t p)
-{
-    if (h->g == 0 || p <= 0 || p >= h->total)
-        return false;
-    return h->per < 0 ? p % h->g == 0 : (h->total - p) % h->g == 0;
-}
-
-/* The first boundary after p (total when there is none before it). */
-static ptrdiff_t hex_next_boundary(const hexer *h, ptrdiff_t p)
-{
-    if (h->g == 0)
-        return h->total;
-    ptrdiff_t r = h->per < 0 ? h->g - p % h->g : (h->total - p) % h->g;
-    if (r == 0)
-        r = h->g;
-    return h->total - p > r ? p + r : h->total;
-}
-
-/* The last boundary at or before q. */
-static ptrdiff_t hex_prev_boundary(const hexer *h, ptrdiff_t q)
-{
-    if (h->per < 0)
-        return q - q % h->g;
-    return q - (h->g - (h->total - q) % h->g) % h->g;
-}
-
-static int hex_emit_staged(hexer *h, ptrdiff_t end)
-{
-    ptrdiff_t n = end - h->done;
-    if (n <= 0)
-        return 0;
-    if (h->done > 0 && out_write(h->o, &h->sep, 1) < 0)
-        return STOP_OUTPUT;
-    int rc = hex_piece(h, h->stage, n, h->sep, h->per);
-    if (rc != 0)
-        return rc;
-    memmove(h->stage, h->stage + n, (size_t)(h->staged - n));
-    h->staged -= n;
-    h->done = end;
-    return 0;
-}
-
-static int hex_sink(void *ctx, const unsigned char *p, size_t n)
-{
-    hexer *h = ctx;
-    int rc;
-    if (h->staged_mode) {
-        while (n > 0) {
-            ptrdiff_t take = h->cap - h->staged < (ptrdiff_t)n ? h->cap - h->staged : (ptrdiff_t)n;
-            memcpy(h->stage + h->staged, p, (size_t)take);
-            h->staged += take;
-            p += take;
-            n -= (size_t)take;
-            if (h->staged == h->cap &&
-                (rc = hex_emit_staged(h, hex_prev_boundary(h, h->done + h->staged))) != 0)
-                return rc;
-        }
-        return 0;
+    /* Two digits and at most one separator per byte. */
+    int rc = stream_init(s, v, 3, err);
+    for (ptrdiff_t i = 0; rc == 0 && i < s->items; i += s->per) {
+        ptrdiff_t k = s->items - i < s->per ? s->items - i : s->per;
+        ptrdiff_t len = mv_view_hex_range_length(v, i, k, sep, per, err);
+        if (len < 0)
+            return err->code;
+        rc = mv_view_hex_range_into(v, i, k, s->buf, s->cap, sep, per, err);
+        if (rc == 0 && out_write(o, s->buf, (size_t)len) < 0)
+            rc = STOP_OUTPUT;
     }
-    ptrdiff_t a = h->done, end = h->done + (ptrdiff_t)n;
-    while (a < end) {
-        if (hex_boundary(h, a) && out_write(h->o, &h->sep, 1) < 0)
-            return STOP_OUTPUT;
-        ptrdiff_t b = hex_next_boundary(h, a);
-        if (b > end)
-            b = end;
-        if ((rc = hex_piece(h, p + (a - h->done), b - a, 0, 1)) != 0)
-            return rc;
-        a = b;
-    }
-    h->done = end;
-    return 0;
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ *
@@ -1861,7 +1739,6 @@ typedef struct runstate {
     streamer st;
     dumper dump;
     lister list;
-    hexer hex;
 } runstate;
 
 static void runstate_free(runstate *r)
@@ -1869,11 +1746,6 @@ static void runstate_free(runstate *r)
     if (!r)
         return;
     free(r->st.buf);
-    for (int i = 0; i <= MV_MAX_NDIM; i++)
-        mv_decref(r->st.subs[i]);
-    mv_decref(r->hex.piece);
-    free(r->hex.stage);
-    free(r->hex.text);
     free(r);
 }
 
@@ -1921,30 +1793,11 @@ static int run_output(app *a, runstate *r, const mv_buffer *b, setter *s, mv_err
             rc = STOP_OUTPUT;
         break;
     }
-    case MODE_HEX: {
-        hexer *h = &r->hex;
-        h->o = a->o;
-        h->sep = a->opt.hex_sep;
-        h->per = a->opt.hex_per;
-        h->total = b->len;
-        h->err = err;
-        ptrdiff_t g = h->per < 0 ? -(ptrdiff_t)h->per : h->per;
-        h->g = h->sep && g > 0 && g < h->total ? g : 0;
-        h->cap = CHUNK;
-        h->staged_mode = h->g > 0 && h->g <= CHUNK / 2;
-        h->stage = h->staged_mode ? malloc(CHUNK) : NULL;
-        h->text = malloc(3 * (size_t)CHUNK + 16);
-        if ((h->staged_mode && !h->stage) || !h->text) {
-            rc = mv_error_set(err, MV_ENOMEM, "out of memory");
-            break;
-        }
-        rc = stream_bytes(&r->st, a->view, hex_sink, h, err);
-        if (rc == 0 && h->staged_mode)
-            rc = hex_emit_staged(h, h->total);
+    case MODE_HEX:
+        rc = stream_hex(&r->st, a->view, a->opt.hex_sep, a->opt.hex_per, a->o, err);
         if (rc == 0 && out_write(a->o, "\n", 1) < 0)
             rc = STOP_OUTPUT;
         break;
-    }
     case MODE_RAW:
         rc = stream_bytes(&r->st, a->view, raw_sink, a->o, err);
         break;

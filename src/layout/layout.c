@@ -419,3 +419,81 @@ bool mv_layout_has_zero(const mv_layout *l)
             return true;
     return false;
 }
+
+int mv_layout_count(const mv_layout *l, ptrdiff_t *n, mv_error *err)
+{
+    ptrdiff_t c = 1;
+    for (int i = 0; i < l->ndim; i++)
+        if (l->shape[i] == 0) {
+            *n = 0;
+            return 0;
+        }
+    for (int i = 0; i < l->ndim; i++)
+        if (mv_mul_overflow(c, l->shape[i], &c))
+            return mv_error_set(err, MV_EOVERFLOW, "memoryview: product(shape) overflows");
+    *n = c;
+    return 0;
+}
+
+typedef struct range_walk {
+    const mv_layout *l;
+    mv_layout_block_fn fn;
+    void *ctx;
+    ptrdiff_t step[MV_MAX_NDIM]; /* items per index of each dimension */
+} range_walk;
+
+/* Indices [first, first + count) of dimension dim, whole below it, from
+ * base (the address dimension dim's indices step from). */
+static int range_block(const range_walk *w, int dim, const char *base, ptrdiff_t first,
+                       ptrdiff_t count)
+{
+    const mv_layout *l = w->l;
+    mv_layout b;
+    b.buffer = NULL;
+    b.ndim = l->ndim - dim;
+    b.itemsize = l->itemsize;
+    b.buf = mv_advance(base, first * l->strides[dim]);
+    b.len = count * w->step[dim] * l->itemsize; /* part of the layout's len */
+    b.shape_store[0] = count;
+    memcpy(b.shape_store + 1, l->shape + dim + 1, (size_t)(b.ndim - 1) * sizeof(ptrdiff_t));
+    b.shape = b.shape_store;
+    b.strides = l->strides + dim;
+    b.suboffsets = l->suboffsets ? l->suboffsets + dim : NULL;
+    return w->fn(w->ctx, &b);
+}
+
+/* Items [a, b) (a < b) of the sub-array of dimensions dim.. at base: a
+ * partial first index, the whole indices between, a partial last index. */
+static int range_rec(const range_walk *w, int dim, const char *base, ptrdiff_t a, ptrdiff_t b)
+{
+    const mv_layout *l = w->l;
+    ptrdiff_t s = w->step[dim], i0 = a / s, i1 = (b - 1) / s;
+    ptrdiff_t stride = l->strides[dim], sub = mv_layout_sub(l, dim);
+    ptrdiff_t whole0 = a % s ? i0 + 1 : i0, whole1 = b % s ? i1 : i1 + 1;
+    int rc = 0;
+    if (i0 == i1 && (a % s || b % s)) /* inside one index */
+        return range_rec(w, dim + 1, mv_layout_item(base, i0, stride, sub), a - i0 * s,
+                         b - i0 * s);
+    if (a % s)
+        rc = range_rec(w, dim + 1, mv_layout_item(base, i0, stride, sub), a - i0 * s, s);
+    if (rc == 0 && whole1 > whole0)
+        rc = range_block(w, dim, base, whole0, whole1 - whole0);
+    if (rc == 0 && b % s)
+        rc = range_rec(w, dim + 1, mv_layout_item(base, i1, stride, sub), 0, b - i1 * s);
+    return rc;
+}
+
+int mv_layout_range(const mv_layout *l, ptrdiff_t start, ptrdiff_t count, mv_layout_block_fn fn,
+                    void *ctx)
+{
+    if (count <= 0)
+        return 0;
+    if (l->ndim == 0)
+        return fn(ctx, l);
+    range_walk w = {.l = l, .fn = fn, .ctx = ctx};
+    /* The caller checked start + count <= the item count, which fits. */
+    w.step[l->ndim - 1] = 1;
+    for (int d = l->ndim - 1; d > 0; d--)
+        w.step[d - 1] = w.step[d] * l->shape[d];
+    return range_rec(&w, 0, l->buf, start, start + count);
+}

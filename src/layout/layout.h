@@ -198,6 +198,23 @@ int mv_layout_init(mv_layout *l, const mv_buffer *b, mv_error *err);
 /* 1 when some extent is 0 (nothing to walk). */
 bool mv_layout_has_zero(const mv_layout *l);
 
+/* The number of items of l (product(shape); 1 for 0 dimensions) in *n, or
+ * MV_EOVERFLOW. */
+int mv_layout_count(const mv_layout *l, ptrdiff_t *n, mv_error *err);
+
+/* C order, in blocks: the items [start, start + count) of l in C order
+ * (the order of tobytes) as at most 2 * ndim - 1 rectangular blocks, each
+ * a layout of its own -- its leading dimension a run of indices, the
+ * dimensions after it whole -- handed in order to fn(ctx, block), which
+ * returns 0 to go on or a negative code to stop with.  A block's buffer is
+ * NULL; its arrays live only during the call.  0 <= start, 0 <= count and
+ * start + count <= the item count are the caller's to check.  A walk that
+ * visits every item of any layout in C order, chunk by chunk, is this
+ * call per chunk.  The return value is fn's first non-zero one, or 0. */
+typedef int (*mv_layout_block_fn)(void *ctx, const mv_layout *block);
+int mv_layout_range(const mv_layout *l, ptrdiff_t start, ptrdiff_t count, mv_layout_block_fn fn,
+                    void *ctx);
+
 /* The suboffset of dimension dim, -1 when there is none. */
 static inline ptrdiff_t mv_layout_sub(const mv_layout *l, int dim)
 {

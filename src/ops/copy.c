@@ -1030,3 +1030,74 @@ void *mv_view_tobytes(const mv_view *view, char order, size_t *len, mv_error *er
         *len = (size_t)o.n;
     return o.p;
 }
+
+/* ---- ranges ------------------------------------------------------------ */
+
+int mv_range_layout(mv_layout *l, const mv_view *view, ptrdiff_t start, ptrdiff_t count,
+                    mv_error *err)
+{
+    ptrdiff_t n = 0, end = 0;
+    int rc = mv_layout_from_view(l, view, err);
+    if (rc == 0)
+        rc = mv_layout_count(l, &n, err);
+    if (rc < 0)
+        return rc;
+    if (start < 0 || count < 0 || mv_add_overflow(start, count, &end) || end > n)
+        return mv_error_set(err, MV_EVALUE,
+                            "memoryview: %td items from item %td are outside the view's %td items",
+                            count, start, n);
+    return 0;
+}
+
+typedef struct range_out {
+    char *dst;
+    mv_error *err;
+} range_out;
+
+/* One block of the range into the next bytes of dst, C-contiguous. */
+static int range_copy_block(void *ctx, const mv_layout *block)
+{
+    range_out *o = ctx;
+    mv_buffer src = {.buf = (void *)block->buf,
+                     .len = block->len,
+                     .itemsize = block->itemsize,
+                     .ndim = block->ndim,
+                     .shape = (ptrdiff_t *)block->shape,
+                     .strides = (ptrdiff_t *)block->strides,
+                     .suboffsets = (ptrdiff_t *)block->suboffsets};
+    mv_buffer dst = src;
+    dst.buf = o->dst;
+    dst.strides = NULL;
+    dst.suboffsets = NULL;
+    o->dst += block->len;
+    return block->len > 0 ? mv_copy_items(&dst, &src, o->err) : 0;
+}
+
+int mv_copy_range(const mv_layout *l, ptrdiff_t start, ptrdiff_t count, void *dst, mv_error *err)
+{
+    if (l->ndim == 0 || (l->buffer && mv_buffer_is_contiguous(l->buffer, 'C'))) {
+        if (count > 0)
+            memcpy(dst, l->buf + start * l->itemsize, (size_t)(count * l->itemsize));
+        return 0;
+    }
+    range_out o = {.dst = dst, .err = err};
+    return mv_layout_range(l, start, count, range_copy_block, &o);
+}
+
+int mv_view_tobytes_range(const mv_view *view, ptrdiff_t start, ptrdiff_t count, void *dst,
+                          ptrdiff_t dstlen, mv_error *err)
+{
+    mv_layout l;
+    int rc = mv_range_layout(&l, view, start, count, err);
+    if (rc < 0)
+        return rc;
+    ptrdiff_t need = count * l.itemsize; /* inside the view's len */
+    if (dstlen < need)
+        return mv_error_set(err, MV_EVALUE, "tobytes: destination too small (%td < %td)", dstlen,
+                            need);
+    if (need == 0)
+        return 0;
+    if (!dst)
+        return mv_error_set(err, MV_EVALUE, "tobytes: NULL destination");
+    return mv_copy_range(&l, start, count, dst, err);
+}

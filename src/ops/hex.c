@@ -249,6 +249,7 @@ typedef struct hex_writer {
     ptrdiff_t done;      /* bytes of input written so far */
     ptrdiff_t until_sep; /* input bytes left before the next separator */
     ptrdiff_t group;     /* 0: no separators */
+    bool from_right;     /* groups counted from the end (bytes_per_sep > 0) */
     char sep;
     hex_plain_fn plain;
     hex_sep1_fn sep1;
@@ -264,6 +265,7 @@ static void hex_writer_init(hex_writer *w, char *out, ptrdiff_t total, char sep,
     w->done = 0;
     w->sep = sep;
     w->group = hex_group(total, sep, bps);
+    w->from_right = bps > 0;
     if (w->group == 0)
         w->until_sep = PTRDIFF_MAX;
     else if (bps > 0)
@@ -293,6 +295,20 @@ static void hex_writer_init(hex_writer *w, char *out, ptrdiff_t total, char sep,
 #else
     (void)stream;
 #endif
+}
+
+/* Move a fresh writer to byte `pos` of the whole text's input: the
+ * separators before it belong to the bytes before it. */
+static void hex_writer_seek(hex_writer *w, ptrdiff_t pos)
+{
+    w->done = pos;
+    if (w->group == 0 || pos == 0)
+        return;
+    /* Bytes from pos to the next group boundary, as hex_writer_init counts
+     * them from 0: from the right, boundaries sit where (total - b) % group
+     * is 0; from the left, where b % group is. */
+    ptrdiff_t r = w->from_right ? (w->total - pos) % w->group : w->group - pos % w->group;
+    w->until_sep = r == 0 ? w->group : r;
 }
 
 static void hex_write(hex_writer *w, const unsigned char *p, ptrdiff_t n)
@@ -340,6 +356,46 @@ static void hex_rec(hex_writer *w, const mv_layout *l, int dim, const char *p)
         hex_write(w, (const unsigned char *)mv_layout_item(p, i, stride, sub), l->itemsize);
 }
 
+/* One block of a C-order walk (mv_layout_range) through the writer. */
+static int hex_block(void *ctx, const mv_layout *block)
+{
+    if (block->ndim == 0)
+        hex_write(ctx, (const unsigned char *)block->buf, block->itemsize);
+    else
+        hex_rec(ctx, block, 0, block->buf);
+    return 0;
+}
+
+/* Bytes gathered per step when the layout is not contiguous. */
+enum { HEX_GATHER = 16384 };
+
+/* Items [start, start + count) of a layout that is not C-contiguous
+ * through the writer: gathered by the copy engine (SIMD gathers for strided
+ * items) HEX_GATHER bytes at a time, then converted as contiguous bytes;
+ * items larger than that are each contiguous already, and go item by item. */
+static int hex_gathered(hex_writer *w, const mv_layout *l, ptrdiff_t start, ptrdiff_t count,
+                        mv_error *err)
+{
+    if (l->itemsize > HEX_GATHER) {
+        for (ptrdiff_t k = start; k < start + count; k++) {
+            int rc = mv_layout_range(l, k, 1, hex_block, w);
+            if (rc < 0)
+                return rc;
+        }
+        return 0;
+    }
+    unsigned char chunk[HEX_GATHER];
+    ptrdiff_t per = HEX_GATHER / (l->itemsize > 0 ? l->itemsize : 1);
+    for (ptrdiff_t k = start; k < start + count; k += per) {
+        ptrdiff_t n = start + count - k < per ? start + count - k : per;
+        int rc = mv_copy_range(l, k, n, chunk, err);
+        if (rc < 0)
+            return rc;
+        hex_write(w, chunk, n * l->itemsize);
+    }
+    return 0;
+}
+
 /* The view's layout and the length of its hex text, after the checks that
  * mv_view_hex_length and mv_view_hex_into share. */
 static int hex_plan(mv_layout *l, const mv_view *view, char sep, int bytes_per_sep, ptrdiff_t *need,
@@ -379,11 +435,13 @@ static int hex_into(const mv_view *view, char *dst, ptrdiff_t dstlen, char sep, 
     hex_writer w;
     bool contiguous = l.ndim == 0 || mv_buffer_is_contiguous(l.buffer, 'C');
     hex_writer_init(&w, dst, l.len, sep, bytes_per_sep, !fresh && contiguous);
-    if (contiguous)
+    if (contiguous) {
         hex_write(&w, (const unsigned char *)l.buf, l.len);
-    else if (!mv_layout_has_zero(&l))
-        hex_rec(&w, &l, 0, l.buf);
-    return 0;
+        return 0;
+    }
+    ptrdiff_t n = 0;
+    rc = mv_layout_count(&l, &n, err);
+    return rc < 0 ? rc : hex_gathered(&w, &l, 0, n, err);
 }
 
 int mv_view_hex_into(const mv_view *view, char *dst, ptrdiff_t dstlen, char sep, int bytes_per_sep,
@@ -426,3 +484,73 @@ char *mv_view_hex(const mv_view *view, char sep, int bytes_per_sep, size_t *len,
     return o.p;
 }
 
+/* ---- ranges ------------------------------------------------------------ */
+
+/* The separators the whole text of `total` bytes puts after the bytes
+ * [pos, end) (group g > 0): boundaries b with pos < b <= end, b < total. */
+static ptrdiff_t hex_range_seps(ptrdiff_t total, ptrdiff_t g, bool from_right, ptrdiff_t pos,
+                                ptrdiff_t end)
+{
+    if (end <= pos)
+        return 0;
+    /* Boundaries are the b in (0, total) with b % g == c. */
+    ptrdiff_t c = from_right ? total % g : 0, first = c > 0 ? c : g;
+    ptrdiff_t hi = end < total ? end : total - 1;
+    ptrdiff_t upto_hi = hi >= first ? (hi - first) / g + 1 : 0;
+    ptrdiff_t upto_pos = pos >= first ? (pos - first) / g + 1 : 0;
+    return upto_hi - upto_pos;
+}
+
+/* The checks and the text length of a range: the range's layout in *l,
+ * its first byte and byte count in *pos and *nbytes. */
+static int hex_range_plan(mv_layout *l, const mv_view *view, ptrdiff_t start, ptrdiff_t count,
+                          char sep, int bytes_per_sep, ptrdiff_t *need, mv_error *err)
+{
+    int rc = mv_range_layout(l, view, start, count, err);
+    if (rc == 0)
+        rc = hex_check_sep(sep, err);
+    ptrdiff_t whole = 0;
+    if (rc == 0)
+        rc = hex_length(l->len, sep, bytes_per_sep, &whole, err);
+    if (rc < 0)
+        return rc;
+    /* Inside the whole text, whose length fits. */
+    ptrdiff_t pos = start * l->itemsize, n = count * l->itemsize;
+    ptrdiff_t g = hex_group(l->len, sep, bytes_per_sep);
+    *need = 2 * n + (g ? hex_range_seps(l->len, g, bytes_per_sep > 0, pos, pos + n) : 0);
+    return 0;
+}
+
+ptrdiff_t mv_view_hex_range_length(const mv_view *view, ptrdiff_t start, ptrdiff_t count,
+                                   char sep, int bytes_per_sep, mv_error *err)
+{
+    mv_layout l;
+    ptrdiff_t need = 0;
+    return hex_range_plan(&l, view, start, count, sep, bytes_per_sep, &need, err) < 0 ? -1
+                                                                                        : need;
+}
+
+int mv_view_hex_range_into(const mv_view *view, ptrdiff_t start, ptrdiff_t count, char *dst,
+                           ptrdiff_t dstlen, char sep, int bytes_per_sep, mv_error *err)
+{
+    mv_layout l;
+    ptrdiff_t need = 0;
+    int rc = hex_range_plan(&l, view, start, count, sep, bytes_per_sep, &need, err);
+    if (rc < 0)
+        return rc;
+    if (dstlen < need)
+        return mv_error_set(err, MV_EVALUE, "memoryview.hex: destination too small (%td < %td)",
+                            dstlen, need);
+    if (need == 0)
+        return 0;
+    if (!dst)
+        return mv_error_set(err, MV_EVALUE, "memoryview.hex: NULL destination");
+    hex_writer w;
+    hex_writer_init(&w, dst, l.len, sep, bytes_per_sep, false);
+    hex_writer_seek(&w, start * l.itemsize);
+    if (l.ndim == 0 || mv_buffer_is_contiguous(l.buffer, 'C')) {
+        hex_write(&w, (const unsigned char *)l.buf + start * l.itemsize, count * l.itemsize);
+        return 0;
+    }
+    return hex_gathered(&w, &l, start, count, err);
+}

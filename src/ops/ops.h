@@ -28,4 +28,17 @@ typedef struct mv_malloc_out {
 } mv_malloc_out;
 void *mv_malloc_out_alloc(void *ctx, ptrdiff_t nbytes);
 
+/* The view's layout after the checks every range takes: the view's own
+ * errors, then MV_EVALUE "memoryview: %td items from item %td are outside
+ * the view's %td items" unless 0 <= start, 0 <= count, start + count <= the
+ * item count.  In copy.c. */
+int mv_range_layout(mv_layout *l, const mv_view *view, ptrdiff_t start, ptrdiff_t count,
+                    mv_error *err);
+
+/* Items [start, start + count) of l in C order into dst (count * itemsize
+ * bytes, C-contiguous), through the copy engine: the ranged walk of
+ * tobytes, and of hex for layouts that are not contiguous.  The range is
+ * the caller's to check (mv_range_layout).  0 or MV_ENOMEM.  In copy.c. */
+int mv_copy_range(const mv_layout *l, ptrdiff_t start, ptrdiff_t count, void *dst, mv_error *err);
+
 #endif
