@@ -135,56 +135,303 @@ static inline char *mv_follow(const char *p, ptrdiff_t suboffset)
     return mv_advance(q, suboffset);
 }
 
+/* ------------------------------------------------------------------------ *
+ * The item codec (codec.c): one element of any format, loaded and stored
+ * in any byte order.  The loaders are inline because the per-item loops
+ * of comparison, hashing, count / index and item get run through them; a
+ * call per item would cost more than the load.
+ * ------------------------------------------------------------------------ */
+
+/* Whether this machine stores integers little-endian. */
+static inline bool mv_host_little(void)
+{
+    return __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+}
+
+/* Whether a field of byte order `order` (mv_field.byteorder: '@', '=',
+ * '<', '>'; '!' accepted too) is stored little-endian. */
+static inline bool mv_order_little(char order)
+{
+    if (order == '<')
+        return true;
+    if (order == '>' || order == '!')
+        return false;
+    return mv_host_little();
+}
+
+/* Integer codes whose values are MV_VALUE_SIGNED / MV_VALUE_UNSIGNED
+ * ('P' is unsigned: a pointer unpacks as its address). */
+static inline bool mv_code_is_signed(char code)
+{
+    return code == 'b' || code == 'h' || code == 'i' || code == 'l' || code == 'q' || code == 'n';
+}
+
+static inline bool mv_code_is_unsigned(char code)
+{
+    return code == 'B' || code == 'H' || code == 'I' || code == 'L' || code == 'Q' || code == 'N' ||
+           code == 'P';
+}
+
+/* The size-byte unsigned integer at p stored little- or big-endian; size
+ * is 1, 2, 4 or 8 for every code the parser accepts (other sizes are read
+ * byte by byte, the low 8 bytes kept).  Unaligned p is fine.  A memcpy of
+ * the host's own integer plus at most one byte swap, so that a native load
+ * through here is the plain load it would be without the codec. */
+static inline uint64_t mv_load_uint(const unsigned char *p, ptrdiff_t size, bool little)
+{
+    bool swap = little != mv_host_little();
+    switch (size) {
+    case 1:
+        return p[0];
+    case 2: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        return swap ? __builtin_bswap16(v) : v;
+    }
+    case 4: {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return swap ? __builtin_bswap32(v) : v;
+    }
+    case 8: {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return swap ? __builtin_bswap64(v) : v;
+    }
+    default: {
+        uint64_t v = 0;
+        for (ptrdiff_t k = 0; k < size; k++)
+            v = (v << 8) | p[little ? size - 1 - k : k];
+        return v;
+    }
+    }
+}
+
+/* The two's complement value of the low size bytes of u (size >= 1).
+ * Shifted up and back down, which compilers turn into one sign-extending
+ * load (movsx) when size is known; the conversion and the arithmetic
+ * right shift are two's complement in gcc and clang. */
+static inline int64_t mv_sign_extend(uint64_t u, ptrdiff_t size)
+{
+    if (size >= 8)
+        return (int64_t)u;
+    unsigned shift = 64 - 8 * (unsigned)size;
+    return (int64_t)(u << shift) >> shift;
+}
+
+/* IEEE binary32 / binary64 bits as a double (exact). */
+static inline double mv_float_from_bits(uint32_t bits)
+{
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static inline double mv_double_from_bits(uint64_t bits)
+{
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+/* IEEE binary16 -> double, exact; a NaN keeps its sign and its payload (in
+ * the top mantissa bits, as the hardware widening puts it).  In codec.c:
+ * out of line, half floats are rare. */
+double mv_half_to_double(uint16_t h);
+
+/* Load one element of `code` (an mv_field code other than 'x', 'c', 's',
+ * 'p'; 'F' / 'D' for Zf / Zd) of `size` bytes (mv_field.size) at p, stored
+ * little-endian or not, into *v.  Never fails: a code it does not know
+ * gives MV_VALUE_NONE.  '?' is true when any of its bytes is not zero.
+ * Each case loads before it stores anything: p may point into *v as far
+ * as the compiler knows, so a store first would hold the load back. */
+__attribute__((always_inline)) static inline void
+mv_load_element(char code, ptrdiff_t size, bool little, const unsigned char *p, mv_value *v)
+{
+    switch (code) {
+    case 'b':
+    case 'h':
+    case 'i':
+    case 'l':
+    case 'q':
+    case 'n': {
+        int64_t x = mv_sign_extend(mv_load_uint(p, size, little), size);
+        v->kind = MV_VALUE_SIGNED;
+        v->v.i = x;
+        return;
+    }
+    case 'B':
+    case 'H':
+    case 'I':
+    case 'L':
+    case 'Q':
+    case 'N':
+    case 'P': {
+        uint64_t x = mv_load_uint(p, size, little);
+        v->kind = MV_VALUE_UNSIGNED;
+        v->v.u = x;
+        return;
+    }
+    case 'f': {
+        double x = mv_float_from_bits((uint32_t)mv_load_uint(p, 4, little));
+        v->kind = MV_VALUE_DOUBLE;
+        v->v.d = x;
+        return;
+    }
+    case 'd': {
+        /* The bits as they are: an integer move, no trip through a
+         * floating-point register. */
+        uint64_t x = mv_load_uint(p, 8, little);
+        v->kind = MV_VALUE_DOUBLE;
+        memcpy(&v->v.d, &x, sizeof x);
+        return;
+    }
+    case 'e': {
+        double x = mv_half_to_double((uint16_t)mv_load_uint(p, 2, little));
+        v->kind = MV_VALUE_DOUBLE;
+        v->v.d = x;
+        return;
+    }
+    case '?': {
+        bool any = false;
+        for (ptrdiff_t k = 0; k < size; k++)
+            any |= p[k] != 0;
+        v->kind = MV_VALUE_BOOL;
+        v->v.b = any;
+        return;
+    }
+    case 'w': {
+        uint64_t x = mv_load_uint(p, 4, little);
+        v->kind = MV_VALUE_CHAR;
+        v->v.u = x;
+        return;
+    }
+    case 'F': {
+        double re = mv_float_from_bits((uint32_t)mv_load_uint(p, 4, little));
+        double im = mv_float_from_bits((uint32_t)mv_load_uint(p + 4, 4, little));
+        v->kind = MV_VALUE_COMPLEX;
+        v->v.c.re = re;
+        v->v.c.im = im;
+        return;
+    }
+    case 'D': {
+        double re = mv_double_from_bits(mv_load_uint(p, 8, little));
+        double im = mv_double_from_bits(mv_load_uint(p + 8, 8, little));
+        v->kind = MV_VALUE_COMPLEX;
+        v->v.c.re = re;
+        v->v.c.im = im;
+        return;
+    }
+    default:
+        v->kind = MV_VALUE_NONE;
+        return;
+    }
+}
+
 /* The codes mv_load_native handles. */
 #define MV_LOADABLE_CODES "BbHhIiLlQqNnfd"
 
-/* One item of a native integer or float format (mv_format.native), loaded
- * directly: the general unpacker walks the field list, which costs more
- * than the whole rest of an item get.  False for the codes it does not
- * handle. */
-static inline bool mv_load_native(char code, const char *p, mv_value *out)
+/* One item of a native integer or float format (mv_format.native) at p,
+ * through the element loader with the host's byte order and the code's
+ * native size: every argument but p is a constant in each case, so each
+ * folds to one memcpy of the native type (the item-get fast path; the
+ * general unpacker walks the field list, which costs more than the whole
+ * rest of an item get).  False, *out untouched, for the codes outside
+ * MV_LOADABLE_CODES. */
+__attribute__((always_inline)) static inline bool mv_load_native(char code, const char *p,
+                                                                 mv_value *out)
 {
-#define MV_LOAD(T, KIND, MEMBER)                                                                   \
-    do {                                                                                           \
-        T x;                                                                                       \
-        memcpy(&x, p, sizeof x);                                                                   \
-        out->kind = KIND;                                                                          \
-        out->v.MEMBER = x;                                                                         \
-        return true;                                                                               \
-    } while (0)
+    const unsigned char *q = (const unsigned char *)p;
+    bool host = mv_host_little();
     switch (code) {
     case 'B':
-        MV_LOAD(unsigned char, MV_VALUE_UNSIGNED, u);
+        mv_load_element('B', sizeof(unsigned char), host, q, out);
+        return true;
     case 'b':
-        MV_LOAD(signed char, MV_VALUE_SIGNED, i);
+        mv_load_element('b', sizeof(signed char), host, q, out);
+        return true;
     case 'H':
-        MV_LOAD(unsigned short, MV_VALUE_UNSIGNED, u);
+        mv_load_element('H', sizeof(unsigned short), host, q, out);
+        return true;
     case 'h':
-        MV_LOAD(short, MV_VALUE_SIGNED, i);
+        mv_load_element('h', sizeof(short), host, q, out);
+        return true;
     case 'I':
-        MV_LOAD(unsigned int, MV_VALUE_UNSIGNED, u);
+        mv_load_element('I', sizeof(unsigned int), host, q, out);
+        return true;
     case 'i':
-        MV_LOAD(int, MV_VALUE_SIGNED, i);
+        mv_load_element('i', sizeof(int), host, q, out);
+        return true;
     case 'L':
-        MV_LOAD(unsigned long, MV_VALUE_UNSIGNED, u);
+        mv_load_element('L', sizeof(unsigned long), host, q, out);
+        return true;
     case 'l':
-        MV_LOAD(long, MV_VALUE_SIGNED, i);
+        mv_load_element('l', sizeof(long), host, q, out);
+        return true;
     case 'Q':
-        MV_LOAD(unsigned long long, MV_VALUE_UNSIGNED, u);
+        mv_load_element('Q', sizeof(unsigned long long), host, q, out);
+        return true;
     case 'q':
-        MV_LOAD(long long, MV_VALUE_SIGNED, i);
+        mv_load_element('q', sizeof(long long), host, q, out);
+        return true;
     case 'N':
-        MV_LOAD(size_t, MV_VALUE_UNSIGNED, u);
+        mv_load_element('N', sizeof(size_t), host, q, out);
+        return true;
     case 'n':
-        MV_LOAD(ptrdiff_t, MV_VALUE_SIGNED, i);
+        mv_load_element('n', sizeof(ptrdiff_t), host, q, out);
+        return true;
     case 'f':
-        MV_LOAD(float, MV_VALUE_DOUBLE, d);
+        mv_load_element('f', sizeof(float), host, q, out);
+        return true;
     case 'd':
-        MV_LOAD(double, MV_VALUE_DOUBLE, d);
+        mv_load_element('d', sizeof(double), host, q, out);
+        return true;
     default:
         return false;
     }
-#undef MV_LOAD
+}
+
+/* The values of one item of a parsed format, read item after item by the
+ * per-item loops (comparison by value, hashing, count / index).  A format
+ * of one element (one value, from a field of count 1 of any code but 'c'
+ * 's' 'p', with or without 'x' padding around it) is loaded directly with
+ * mv_load_element; any other goes through mv_format_unpack into `values`
+ * (the reader's own room for up to MV_READER_SMALL values, or an
+ * allocation). */
+enum { MV_READER_SMALL = 8 };
+
+typedef struct mv_item_reader {
+    const mv_format *fmt; /* borrowed: outlives the reader */
+    bool direct;          /* one element: mv_load_element */
+    char code;            /* of the direct element */
+    bool little;          /* its byte order */
+    ptrdiff_t size;
+    ptrdiff_t offset;
+    ptrdiff_t nvalues; /* fmt->nvalues */
+    mv_value *values;  /* what mv_reader_read wrote: nvalues of them */
+    mv_value small[MV_READER_SMALL];
+} mv_item_reader;
+
+/* Prepare *r for items of fmt (parsed, borrowed for the reader's life).
+ * Returns 0, or MV_ENOMEM (err set) when the values need an allocation
+ * that fails; *r is then safe to pass to mv_reader_clear.  In codec.c. */
+int mv_reader_init(mv_item_reader *r, const mv_format *fmt, mv_error *err);
+
+/* Free what mv_reader_init allocated.  Idempotent; safe on a reader that
+ * was zeroed and never initialised.  In codec.c. */
+void mv_reader_clear(mv_item_reader *r);
+
+/* Decode the item at `item` (fmt->itemsize bytes, any alignment) into
+ * r->values[0 .. r->nvalues).  Returns 0, or mv_format_unpack's errors
+ * (none for a parsed format and a non-NULL item). */
+static inline int mv_reader_read(mv_item_reader *r, const void *item, mv_error *err)
+{
+    if (r->direct) {
+        mv_load_element(r->code, r->size, r->little, (const unsigned char *)item + r->offset,
+                        &r->values[0]);
+        return 0;
+    }
+    return mv_format_unpack(r->fmt, item, r->values, r->nvalues, err);
 }
 
 /* The native size of each code that is a native format on its own (0 for

@@ -1,8 +1,12 @@
-/* bytes-like search on 1-D byte views: find / count / startswith / endswith
- * with the semantics of bytes (stringlib), including the empty needle.
- * Contiguous views are searched in place with memmem; strided and indirect
- * views search their logical byte sequence through a gathered copy of the
- * searched range. */
+/* Search in views, two kinds:
+ * - bytes-like search on 1-D byte views: find / count / startswith /
+ *   endswith with the semantics of bytes (stringlib), including the empty
+ *   needle.  Contiguous views are searched in place with memmem; strided
+ *   and indirect views search their logical byte sequence through a
+ *   gathered copy of the searched range.
+ * - count / index of a value in a 1-D view of any format (CPython 3.14's
+ *   memoryview.count / index): each item read with the codec's item reader
+ *   and compared with mv_value_equal. */
 #include "ops.h"
 
 #include <stdlib.h>
@@ -235,5 +239,107 @@ int mv_view_find_view(mv_view *view, const void *needle, size_t n, ptrdiff_t sta
     if (!sub)
         return mv_error_pass(err, &local);
     *match = sub;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ *
+ * count / index
+ * ------------------------------------------------------------------------ */
+
+typedef struct lookup {
+    mv_layout l;
+    mv_item_reader r;
+} lookup;
+
+/* count iterates the view (CPython 3.14), so it refuses 0-dim and N-D views
+ * as iteration does; index has lookup messages of its own. */
+static int lookup_begin(lookup *lk, const mv_view *view, const mv_value *value, bool iterate,
+                        mv_error *err)
+{
+    if (!view || !value)
+        return mv_error_set(err, MV_EVALUE, "memoryview lookup: NULL argument");
+    int rc = mv_layout_from_view(&lk->l, view, err);
+    if (rc < 0)
+        return rc;
+    if (lk->l.ndim == 0)
+        return mv_error_set(err, MV_ETYPE,
+                            iterate ? "invalid indexing of 0-dim memory"
+                                    : "invalid lookup on 0-dim memory");
+    if (lk->l.ndim > 1)
+        return mv_error_set(err, MV_ENOTIMPL,
+                            iterate ? "multi-dimensional sub-views are not implemented"
+                                    : "multi-dimensional lookup is not implemented");
+    mv_error local;
+    mv_error_clear(&local);
+    const mv_format *f = mv_view_format(view, &local);
+    if (!f)
+        return mv_error_pass(err, &local);
+    if (f->itemsize != lk->l.itemsize)
+        return mv_error_format_size(err, lk->l.buffer->format, f->itemsize, lk->l.itemsize);
+    return mv_reader_init(&lk->r, f, err);
+}
+
+/* 1 when the item at p equals value, 0 when not, negative on error.  An item
+ * of several values is a tuple, which never equals a single value. */
+static int lookup_match(lookup *lk, const char *p, const mv_value *value, mv_error *err)
+{
+    if (lk->r.nvalues != 1)
+        return 0;
+    int rc = mv_reader_read(&lk->r, p, err);
+    if (rc < 0)
+        return rc;
+    return mv_value_equal(&lk->r.values[0], value);
+}
+
+int mv_view_count(const mv_view *view, const mv_value *value, ptrdiff_t *count, mv_error *err)
+{
+    if (!count)
+        return mv_error_set(err, MV_EVALUE, "memoryview.count: NULL argument");
+    lookup lk;
+    memset(&lk, 0, sizeof lk);
+    int rc = lookup_begin(&lk, view, value, true, err);
+    if (rc < 0)
+        return rc;
+    const mv_layout *l = &lk.l;
+    ptrdiff_t stride = l->strides[0], sub = mv_layout_sub(l, 0), found = 0;
+    for (ptrdiff_t i = 0; i < l->shape[0]; i++) {
+        rc = lookup_match(&lk, mv_layout_item(l->buf, i, stride, sub), value, err);
+        if (rc < 0)
+            break;
+        found += rc;
+    }
+    mv_reader_clear(&lk.r);
+    if (rc < 0)
+        return rc;
+    *count = found;
+    return 0;
+}
+
+int mv_view_index(const mv_view *view, const mv_value *value, ptrdiff_t start, ptrdiff_t stop,
+                  ptrdiff_t *pos, mv_error *err)
+{
+    if (!pos)
+        return mv_error_set(err, MV_EVALUE, "memoryview.index: NULL argument");
+    lookup lk;
+    memset(&lk, 0, sizeof lk);
+    int rc = lookup_begin(&lk, view, value, false, err);
+    if (rc < 0)
+        return rc;
+    const mv_layout *l = &lk.l;
+    ptrdiff_t stride = l->strides[0], sub = mv_layout_sub(l, 0);
+    mv_slice_adjust(l->shape[0], &start, &stop, 1);
+    rc = 0;
+    ptrdiff_t i;
+    for (i = start; i < stop; i++) {
+        rc = lookup_match(&lk, mv_layout_item(l->buf, i, stride, sub), value, err);
+        if (rc != 0)
+            break;
+    }
+    mv_reader_clear(&lk.r);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return mv_error_set(err, MV_EVALUE, "memoryview.index(x): x not found");
+    *pos = i;
     return 0;
 }
