@@ -1,10 +1,11 @@
 /* Fuzz target: mview's command line, run in process.
  *
- * tools/mview.c is compiled in with -Dmain=mview_main.  Each input gives a
- * data file (the bytes left after the argument bytes, or a pattern up to
- * a size the input picks; written as "data" into a scratch directory this
- * process owns, and also served as standard input for FILE "-") and an
- * argv.  Two kinds of input, chosen by the first byte:
+ * The files of tools/mview/ are compiled in with -Dmain=mview_main, which
+ * turns main.c's main into mview_main.  Each input gives a data file (the
+ * bytes left after the argument bytes, or a pattern up to a size the input
+ * picks; written as "data" into a scratch directory this process owns, and
+ * also served as standard input for FILE "-") and an argv.  Two kinds of
+ * input, chosen by the first byte:
  *
  *  - modelled: a 1-D byte view (-f B or none, -s N or -1, --order,
  *    --cast B[:N], -o in every spelling, FILE "data" or "-") with at most
