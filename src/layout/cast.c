@@ -71,12 +71,15 @@ int mv_cast_args(const char *format, const ptrdiff_t *shape, int ndim, int flags
 }
 
 int mv_cast_shape(const mv_buffer *b, const ptrdiff_t *shape, int ndim, ptrdiff_t itemsize,
-                  bool fortran, mv_selection *l, mv_error *err)
+                  const char *format, bool fortran, mv_layout *l, mv_error *err)
 {
     if (b->len % itemsize)
         return mv_error_set(err, MV_ETYPE, "memoryview: length is not a multiple of itemsize");
     l->buf = b->buf;
-    l->has_suboffsets = false;
+    l->indirect = false;
+    l->itemsize = itemsize;
+    l->format = format;
+    l->readonly = b->readonly != 0;
     if (ndim < 0) {
         l->ndim = 1;
         l->shape[0] = b->len / itemsize;
@@ -99,5 +102,5 @@ int mv_cast_shape(const mv_buffer *b, const ptrdiff_t *shape, int ndim, ptrdiff_
     }
     if (l->ndim > 0)
         mv_fill_contiguous_strides(l->ndim, l->shape, l->strides, itemsize, fortran ? 'F' : 'C');
-    return 0;
+    return mv_layout_finish(l, err);
 }

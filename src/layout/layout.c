@@ -376,39 +376,68 @@ int mv_layout_init(mv_layout *l, const mv_buffer *b, mv_error *err)
                             MV_MAX_NDIM);
     if (b->itemsize < 0 || b->len < 0)
         return mv_error_set(err, MV_EVALUE, "buffer has a negative itemsize or len");
-    l->buffer = b;
+    int ndim = b->ndim;
     l->buf = b->buf;
-    l->ndim = b->ndim;
+    l->ndim = ndim;
     l->itemsize = b->itemsize;
     l->len = b->len;
-    l->suboffsets = b->suboffsets;
+    l->format = b->format ? b->format : "B";
+    l->readonly = b->readonly != 0;
+    l->indirect = b->suboffsets != NULL;
+    size_t n = (size_t)ndim * sizeof(ptrdiff_t);
     if (b->shape) {
-        l->shape = b->shape;
-    } else if (b->ndim == 1) {
+        memcpy(l->shape, b->shape, n);
+    } else if (ndim == 1) {
         /* A buffer obtained without MV_BUF_ND is one dimension of bytes. */
         if (b->itemsize == 0)
             return mv_error_set(err, MV_EVALUE, "buffer has itemsize 0");
-        l->shape_store[0] = b->len / b->itemsize;
-        l->shape = l->shape_store;
-    } else if (b->ndim == 0) {
-        l->shape = l->shape_store;
-    } else {
-        return mv_error_set(err, MV_EVALUE, "buffer of %d dimensions has no shape", b->ndim);
+        l->shape[0] = b->len / b->itemsize;
+    } else if (ndim > 1) {
+        return mv_error_set(err, MV_EVALUE, "buffer of %d dimensions has no shape", ndim);
     }
-    for (int i = 0; i < b->ndim; i++)
+    for (int i = 0; i < ndim; i++)
         if (l->shape[i] < 0)
             return mv_error_set(err, MV_EVALUE, "buffer shape[%d] is negative", i);
     if (b->strides) {
-        l->strides = b->strides;
+        memcpy(l->strides, b->strides, n);
     } else {
         ptrdiff_t s = b->itemsize;
-        for (int i = b->ndim - 1; i >= 0; i--) {
-            l->strides_store[i] = s;
+        for (int i = ndim - 1; i >= 0; i--) {
+            l->strides[i] = s;
             if (l->shape[i] > 0 && mv_mul_overflow(s, l->shape[i], &s))
                 return mv_error_set(err, MV_EOVERFLOW, "buffer shape overflows");
         }
-        l->strides = l->strides_store;
     }
+    if (b->suboffsets)
+        memcpy(l->suboffsets, b->suboffsets, n);
+    mv_buffer d;
+    mv_layout_buffer(l, &d);
+    l->contig = (unsigned char)mv_layout_flags(&d);
+    return 0;
+}
+
+void mv_layout_buffer(const mv_layout *l, mv_buffer *out)
+{
+    *out = (mv_buffer){
+        .buf = l->buf,
+        .len = l->len,
+        .itemsize = l->itemsize,
+        .readonly = l->readonly,
+        .ndim = l->ndim,
+        .format = l->format,
+        .shape = l->ndim > 0 ? (ptrdiff_t *)l->shape : NULL,
+        .strides = l->ndim > 0 ? (ptrdiff_t *)l->strides : NULL,
+        .suboffsets = l->indirect ? (ptrdiff_t *)l->suboffsets : NULL,
+    };
+}
+
+int mv_layout_finish(mv_layout *l, mv_error *err)
+{
+    if (mv_shape_bytes(l->itemsize, l->ndim, l->shape, &l->len))
+        return mv_error_set(err, MV_EOVERFLOW, "memoryview: product(shape) * itemsize overflows");
+    mv_buffer d;
+    mv_layout_buffer(l, &d);
+    l->contig = (unsigned char)mv_layout_flags(&d);
     return 0;
 }
 
@@ -449,16 +478,22 @@ static int range_block(const range_walk *w, int dim, const char *base, ptrdiff_t
 {
     const mv_layout *l = w->l;
     mv_layout b;
-    b.buffer = NULL;
     b.ndim = l->ndim - dim;
     b.itemsize = l->itemsize;
+    b.format = l->format;
+    b.readonly = l->readonly;
+    b.indirect = l->indirect;
     b.buf = mv_advance(base, first * l->strides[dim]);
     b.len = count * w->step[dim] * l->itemsize; /* part of the layout's len */
-    b.shape_store[0] = count;
-    memcpy(b.shape_store + 1, l->shape + dim + 1, (size_t)(b.ndim - 1) * sizeof(ptrdiff_t));
-    b.shape = b.shape_store;
-    b.strides = l->strides + dim;
-    b.suboffsets = l->suboffsets ? l->suboffsets + dim : NULL;
+    size_t n = (size_t)b.ndim * sizeof(ptrdiff_t);
+    memcpy(b.shape, l->shape + dim, n);
+    b.shape[0] = count;
+    memcpy(b.strides, l->strides + dim, n);
+    if (l->indirect)
+        memcpy(b.suboffsets, l->suboffsets + dim, n);
+    mv_buffer d;
+    mv_layout_buffer(&b, &d);
+    b.contig = (unsigned char)mv_layout_flags(&d);
     return w->fn(w->ctx, &b);
 }
 

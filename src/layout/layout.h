@@ -66,30 +66,55 @@ static inline ptrdiff_t mv_slice_adjust(ptrdiff_t length, ptrdiff_t *start, ptrd
     return 0;
 }
 
-/* ---- Selections: what keys pick out of a buffer (select.c) ------------- */
+/* ---- The layout: one value type --------------------------------------- */
 
-/* A layout under construction (subscript, cast, spans) before a view or a
- * span owns it. */
-typedef struct mv_selection {
-    char *buf;
+/* A layout: how items of `itemsize` bytes lie in memory -- the shape,
+ * strides and suboffsets of a view over it -- held by value with its
+ * arrays inline, normalised (shape and strides always present, format
+ * never NULL) and with its contiguity computed once, when it is made.
+ * Every rule works on it: made from a descriptor (mv_layout_init, which
+ * checks it), selected by keys (mv_select), cast (mv_cast_shape), walked
+ * in C order in blocks (mv_layout_range).  Views and spans hold it in the
+ * compact form of a descriptor (mv_buffer: arrays of ndim entries) and
+ * load it into a layout to operate; the layout is large (MV_MAX_NDIM
+ * entries per array) and lives on the stack of an operation.  Only the
+ * first ndim entries of each array are meaningful; suboffsets only when
+ * indirect. */
+enum { MV_CONTIG_C = 0x1, MV_CONTIG_F = 0x2 };
+
+typedef struct mv_layout {
+    char *buf;            /* the item at index (0, ..., 0) */
+    ptrdiff_t len;        /* product(shape) * itemsize */
+    ptrdiff_t itemsize;
+    const char *format;   /* struct syntax, borrowed from the holder; never NULL */
     int ndim;
-    bool has_suboffsets;
+    bool readonly;
+    bool indirect;        /* suboffsets[] holds one entry per dimension */
+    unsigned char contig; /* MV_CONTIG_C | MV_CONTIG_F (mv_layout_flags) */
     ptrdiff_t shape[MV_MAX_NDIM];
     ptrdiff_t strides[MV_MAX_NDIM];
     ptrdiff_t suboffsets[MV_MAX_NDIM];
-} mv_selection;
+} mv_layout;
+
+/* The layout as a descriptor: its arrays point into *l (which must
+ * outlive *out), suboffsets NULL unless indirect, obj NULL. */
+void mv_layout_buffer(const mv_layout *l, mv_buffer *out);
+
+/* Set len (product(shape) * itemsize, or MV_EOVERFLOW) and contig after
+ * buf, itemsize, ndim and the arrays were filled in. */
+int mv_layout_finish(mv_layout *l, mv_error *err);
 
 /* NumPy basic indexing of the validated descriptor b (shape and strides
- * present) by keys into *out, with mv_view_subscript's checks and
- * messages.  No allocation. */
-int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_selection *out, mv_error *err);
+ * present) by keys into the complete layout *out (b's itemsize, format
+ * and readonly), with mv_view_subscript's checks and messages.  No
+ * allocation.  In select.c. */
+int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_layout *out, mv_error *err);
 
 /* ---- casts (cast.c), shared by mv_view_cast and mv_span_cast ---------- */
 
 /* Contiguity as CPython's init_flags computes it for a memoryview:
  * MV_CONTIG_C | MV_CONTIG_F as they hold; 0 for a layout with suboffsets.
  * shape and strides may be NULL (C-contiguous).  In layout.c. */
-enum { MV_CONTIG_C = 0x1, MV_CONTIG_F = 0x2 };
 int mv_layout_flags(const mv_buffer *b);
 
 /* The argument checks: format non-NULL, known flags, shape for ndim > 0. */
@@ -106,9 +131,10 @@ int mv_cast_check_format(char src, char dest, ptrdiff_t itemsize, const char *te
                          mv_error *err);
 
 /* cast_to_ND: the length check, the shape's checks, then the new layout of
- * b's memory in *l (C order, or F with fortran). */
+ * b's memory in *l (C order, or F with fortran; itemsize and format the
+ * destination's, readonly b's). */
 int mv_cast_shape(const mv_buffer *b, const ptrdiff_t *shape, int ndim, ptrdiff_t itemsize,
-                  bool fortran, mv_selection *l, mv_error *err);
+                  const char *format, bool fortran, mv_layout *l, mv_error *err);
 
 /* Python's slice defaults (PySlice_Unpack), clipped to extent; returns the
  * length or MV_EVALUE. */
@@ -170,29 +196,11 @@ static inline int mv_select_first(const mv_buffer *b, const mv_key *key, char **
 int mv_item_pointer(const mv_buffer *b, const ptrdiff_t *index, int nindex, char **out,
                     mv_error *err);
 
-/* product(shape) * itemsize of a selection, or MV_EOVERFLOW. */
-int mv_selection_len(const mv_selection *l, ptrdiff_t itemsize, ptrdiff_t *len, mv_error *err);
+/* ---- Layouts from descriptors, for the walkers in ops/.  In layout.c. */
 
-/* ---- Layouts: how the walkers in ops/ read a buffer.  In layout.c. */
-
-/* A buffer's layout with shape and strides always present (filled in from
- * len / itemsize when the descriptor leaves them NULL), so the walkers need
- * no special cases.  `buffer` is the descriptor it was made from. */
-typedef struct mv_layout {
-    const mv_buffer *buffer;
-    const char *buf;
-    int ndim;
-    ptrdiff_t itemsize;
-    ptrdiff_t len;
-    const ptrdiff_t *shape;
-    const ptrdiff_t *strides;
-    const ptrdiff_t *suboffsets;
-    ptrdiff_t shape_store[MV_MAX_NDIM];
-    ptrdiff_t strides_store[MV_MAX_NDIM];
-} mv_layout;
-
-/* Fill l from any descriptor b (which must outlive l).  MV_EVALUE /
- * MV_EOVERFLOW when ndim, itemsize, len or shape cannot describe memory. */
+/* Fill l from any descriptor b: shape and strides filled in when b leaves
+ * them NULL, format "B" for NULL.  MV_EVALUE / MV_EOVERFLOW when ndim,
+ * itemsize, len or shape cannot describe memory. */
 int mv_layout_init(mv_layout *l, const mv_buffer *b, mv_error *err);
 
 /* 1 when some extent is 0 (nothing to walk). */
@@ -206,8 +214,8 @@ int mv_layout_count(const mv_layout *l, ptrdiff_t *n, mv_error *err);
  * (the order of tobytes) as at most 2 * ndim - 1 rectangular blocks, each
  * a layout of its own -- its leading dimension a run of indices, the
  * dimensions after it whole -- handed in order to fn(ctx, block), which
- * returns 0 to go on or a negative code to stop with.  A block's buffer is
- * NULL; its arrays live only during the call.  0 <= start, 0 <= count and
+ * returns 0 to go on or a negative code to stop with.  A block lives only
+ * during the call.  0 <= start, 0 <= count and
  * start + count <= the item count are the caller's to check.  A walk that
  * visits every item of any layout in C order, chunk by chunk, is this
  * call per chunk.  The return value is fn's first non-zero one, or 0. */
@@ -218,7 +226,7 @@ int mv_layout_range(const mv_layout *l, ptrdiff_t start, ptrdiff_t count, mv_lay
 /* The suboffset of dimension dim, -1 when there is none. */
 static inline ptrdiff_t mv_layout_sub(const mv_layout *l, int dim)
 {
-    return l->suboffsets ? l->suboffsets[dim] : -1;
+    return l->indirect ? l->suboffsets[dim] : -1;
 }
 
 /* The address of item i of a row with this stride and suboffset (sub < 0:

@@ -9,7 +9,7 @@
  * address computation where it belongs: after the last dereference before
  * it (into that dimension's suboffset, as CPython's init_slice; collected
  * in addend until the end), else into buf. */
-static int add_offset(mv_selection *out, ptrdiff_t *addend, int last_indirect, ptrdiff_t c,
+static int add_offset(mv_layout *out, ptrdiff_t *addend, int last_indirect, ptrdiff_t c,
                       mv_error *err)
 {
     if (last_indirect >= 0) {
@@ -24,7 +24,7 @@ static int add_offset(mv_selection *out, ptrdiff_t *addend, int last_indirect, p
 /* True when every output dimension so far adds nothing to the address
  * (extent 1 or stride 0, no dereference), so the pointer reaching the next
  * dimension is one fixed address. */
-static bool layout_fixed(const mv_selection *out)
+static bool layout_fixed(const mv_layout *out)
 {
     for (int o = 0; o < out->ndim; o++)
         if (out->suboffsets[o] >= 0 || (out->shape[o] > 1 && out->strides[o] != 0))
@@ -32,7 +32,7 @@ static bool layout_fixed(const mv_selection *out)
     return true;
 }
 
-int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_selection *out, mv_error *err)
+int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_layout *out, mv_error *err)
 {
     if (nkeys < 0 || (nkeys > 0 && !keys))
         return mv_error_set(err, MV_EVALUE, "memoryview: invalid key array");
@@ -182,15 +182,11 @@ int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_selection *o
         any_out |= out->suboffsets[o] >= 0;
     for (int i = 0; subs && i < b->ndim; i++)
         any_src |= subs[i] >= 0;
-    out->has_suboffsets = subs && out->ndim > 0 && (any_out || !any_src);
-    return 0;
-}
-
-int mv_selection_len(const mv_selection *l, ptrdiff_t itemsize, ptrdiff_t *len, mv_error *err)
-{
-    if (mv_shape_bytes(itemsize, l->ndim, l->shape, len))
-        return mv_error_set(err, MV_EOVERFLOW, "memoryview: product(shape) * itemsize overflows");
-    return 0;
+    out->indirect = subs && out->ndim > 0 && (any_out || !any_src);
+    out->itemsize = b->itemsize;
+    out->format = b->format ? b->format : "B";
+    out->readonly = b->readonly != 0;
+    return mv_layout_finish(out, err);
 }
 
 /* ptr_from_tuple, with CPython's checks in its order. */

@@ -489,9 +489,9 @@ static int layouts_equal(const mv_layout *a, const mv_format *fa, const mv_layou
     /* The walkers read fmt->itemsize bytes per item; a descriptor claiming
      * smaller items would make them read past the memory. */
     if (a->itemsize != fa->itemsize)
-        return mv_error_format_size(err, a->buffer->format, fa->itemsize, a->itemsize);
+        return mv_error_format_size(err, a->format, fa->itemsize, a->itemsize);
     if (b->itemsize != fb->itemsize)
-        return mv_error_format_size(err, b->buffer->format, fb->itemsize, b->itemsize);
+        return mv_error_format_size(err, b->format, fb->itemsize, b->itemsize);
     if (fa->nvalues != fb->nvalues)
         return 0; /* tuples of different lengths never compare equal */
 
@@ -518,7 +518,7 @@ static int layouts_equal(const mv_layout *a, const mv_format *fa, const mv_layou
     int rc;
     if (a->ndim == 0) {
         rc = cmp_row(&c, a->buf, 0, -1, b->buf, 0, -1, 1);
-    } else if (mv_buffer_is_contiguous(a->buffer, 'C') && mv_buffer_is_contiguous(b->buffer, 'C')) {
+    } else if ((a->contig & MV_CONTIG_C) && (b->contig & MV_CONTIG_C)) {
         /* Both C-contiguous: one flat run, whatever the shape (validated:
          * the item count fits, zero-size items included). */
         ptrdiff_t total = 1;

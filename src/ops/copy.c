@@ -900,20 +900,12 @@ int mv_view_assign(mv_view *view, const mv_key *keys, int nkeys, const mv_buffer
         return mv_error_set(err, MV_ETYPE, MV_MSG_READONLY);
     if (!src)
         return mv_error_set(err, MV_EVALUE, "memoryview assignment: source must not be NULL");
-    mv_selection l;
+    mv_layout l;
     if ((rc = mv_select(b, keys, nkeys, &l, err)) < 0)
         return rc;
-    mv_buffer dst = {
-        .buf = l.buf,
-        .itemsize = b->itemsize,
-        .ndim = l.ndim,
-        .format = b->format,
-        .shape = l.ndim > 0 ? l.shape : NULL,
-        .strides = l.ndim > 0 ? l.strides : NULL,
-        .suboffsets = l.has_suboffsets ? l.suboffsets : NULL,
-    };
-    if ((rc = mv_selection_len(&l, dst.itemsize, &dst.len, err)) < 0)
-        return rc;
+    mv_buffer dst;
+    mv_layout_buffer(&l, &dst);
+    dst.format = b->format;
 
     /* equiv_structure: format and itemsize, then shapes up to the first 0. */
     mv_buffer s = *src;
@@ -1058,13 +1050,8 @@ typedef struct range_out {
 static int range_copy_block(void *ctx, const mv_layout *block)
 {
     range_out *o = ctx;
-    mv_buffer src = {.buf = (void *)block->buf,
-                     .len = block->len,
-                     .itemsize = block->itemsize,
-                     .ndim = block->ndim,
-                     .shape = (ptrdiff_t *)block->shape,
-                     .strides = (ptrdiff_t *)block->strides,
-                     .suboffsets = (ptrdiff_t *)block->suboffsets};
+    mv_buffer src;
+    mv_layout_buffer(block, &src);
     mv_buffer dst = src;
     dst.buf = o->dst;
     dst.strides = NULL;
@@ -1075,7 +1062,7 @@ static int range_copy_block(void *ctx, const mv_layout *block)
 
 int mv_copy_range(const mv_layout *l, ptrdiff_t start, ptrdiff_t count, void *dst, mv_error *err)
 {
-    if (l->ndim == 0 || (l->buffer && mv_buffer_is_contiguous(l->buffer, 'C'))) {
+    if (l->ndim == 0 || (l->contig & MV_CONTIG_C)) {
         if (count > 0)
             memcpy(dst, l->buf + start * l->itemsize, (size_t)(count * l->itemsize));
         return 0;

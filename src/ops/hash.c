@@ -304,7 +304,7 @@ static int hash_setup(hash_ctx *h, mv_layout *l, const mv_view *view, bool *raw,
     if (rc < 0)
         return rc;
     h->itemsize = l->itemsize;
-    *raw = mv_format_is_byte(l->buffer->format) && l->itemsize == 1;
+    *raw = mv_format_is_byte(l->format) && l->itemsize == 1;
     if (*raw)
         return 0;
     mv_error local;
@@ -313,7 +313,7 @@ static int hash_setup(hash_ctx *h, mv_layout *l, const mv_view *view, bool *raw,
     if (!f)
         return mv_error_pass(err, &local);
     if (l->itemsize != f->itemsize)
-        return mv_error_format_size(err, l->buffer->format, f->itemsize, l->itemsize);
+        return mv_error_format_size(err, l->format, f->itemsize, l->itemsize);
     return mv_reader_init(&h->r, f, err);
 }
 

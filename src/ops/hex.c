@@ -433,7 +433,7 @@ static int hex_into(const mv_view *view, char *dst, ptrdiff_t dstlen, char sep, 
     if (!dst)
         return mv_error_set(err, MV_EVALUE, "memoryview.hex: NULL destination");
     hex_writer w;
-    bool contiguous = l.ndim == 0 || mv_buffer_is_contiguous(l.buffer, 'C');
+    bool contiguous = l.ndim == 0 || (l.contig & MV_CONTIG_C);
     hex_writer_init(&w, dst, l.len, sep, bytes_per_sep, !fresh && contiguous);
     if (contiguous) {
         hex_write(&w, (const unsigned char *)l.buf, l.len);
@@ -548,7 +548,7 @@ int mv_view_hex_range_into(const mv_view *view, ptrdiff_t start, ptrdiff_t count
     hex_writer w;
     hex_writer_init(&w, dst, l.len, sep, bytes_per_sep, false);
     hex_writer_seek(&w, start * l.itemsize);
-    if (l.ndim == 0 || mv_buffer_is_contiguous(l.buffer, 'C')) {
+    if (l.ndim == 0 || (l.contig & MV_CONTIG_C)) {
         hex_write(&w, (const unsigned char *)l.buf + start * l.itemsize, count * l.itemsize);
         return 0;
     }

@@ -32,9 +32,9 @@ static int seq_init(bytes_seq *s, const mv_view *view, const void *needle, size_
     int rc = mv_layout_from_view(&l, view, err);
     if (rc < 0)
         return rc;
-    if (l.ndim != 1 || !mv_format_is_byte(l.buffer->format) || l.itemsize != 1)
+    if (l.ndim != 1 || !mv_format_is_byte(l.format) || l.itemsize != 1)
         return mv_error_set(err, MV_ETYPE, MSG_BYTE_VIEW, l.ndim,
-                            l.buffer->format ? l.buffer->format : "B");
+                            l.format);
     if (!needle && n > 0)
         return mv_error_set(err, MV_EVALUE, "memoryview search: NULL needle of length %zu", n);
     if (n > (size_t)PTRDIFF_MAX)
@@ -275,7 +275,7 @@ static int lookup_begin(lookup *lk, const mv_view *view, const mv_value *value, 
     if (!f)
         return mv_error_pass(err, &local);
     if (f->itemsize != lk->l.itemsize)
-        return mv_error_format_size(err, lk->l.buffer->format, f->itemsize, lk->l.itemsize);
+        return mv_error_format_size(err, lk->l.format, f->itemsize, lk->l.itemsize);
     return mv_reader_init(&lk->r, f, err);
 }
 

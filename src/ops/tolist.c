@@ -64,7 +64,7 @@ int mv_view_traverse(const mv_view *view, const mv_visitor *visitor, mv_error *e
     if (!fmt)
         return mv_error_pass(err, &local);
     if (fmt->itemsize != l.itemsize)
-        return mv_error_format_size(err, l.buffer->format, fmt->itemsize, l.itemsize);
+        return mv_error_format_size(err, l.format, fmt->itemsize, l.itemsize);
 
     mv_value small[SMALL_VALUES];
     mv_value *values = small;
@@ -282,7 +282,7 @@ char *mv_view_tolist_text(const mv_view *view, size_t *len, mv_error *err)
     }
     text_out t = {NULL, 0, 0, false, false, err};
     /* A record prints as a tuple even with one value, like struct.unpack. */
-    t.tuple = fmt->nvalues != 1 || (l.buffer->format && strchr(l.buffer->format, '{'));
+    t.tuple = fmt->nvalues != 1 || strchr(l.format, '{');
     if (text_reserve(&t, 1) < 0)
         return NULL;
     t.p[0] = '\0';

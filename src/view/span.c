@@ -189,16 +189,15 @@ static __attribute__((noinline)) int slice_general(mv_span *out, const mv_span *
                                                    const mv_key *keys, int nkeys, mv_error *err)
 {
     mv_buffer b = span_as_buffer(span);
-    mv_selection sel;
-    ptrdiff_t len;
+    mv_layout sel;
     int rc = mv_select(&b, keys, nkeys, &sel, err);
-    if (rc < 0 || (rc = mv_selection_len(&sel, span->itemsize, &len, err)) < 0)
+    if (rc < 0)
         return rc;
     if (sel.ndim > MV_SPAN_MAX_NDIM)
         return mv_error_set(err, MV_EVALUE, MSG_NDIM, MV_SPAN_MAX_NDIM, sel.ndim);
     span_head(out, span);
     out->buf = sel.buf;
-    out->len = len;
+    out->len = sel.len;
     out->ndim = sel.ndim;
     memcpy(out->shape, sel.shape, (size_t)sel.ndim * sizeof(ptrdiff_t));
     memcpy(out->strides, sel.strides, (size_t)sel.ndim * sizeof(ptrdiff_t));
@@ -340,9 +339,10 @@ int mv_span_cast(mv_span *out, const mv_span *span, const char *format, const pt
             mv_format_clear(&fmt);
         }
     }
-    mv_selection l;
+    mv_layout l;
     if ((rc = mv_cast_check_format(span->native, dest, itemsize, format, strict, err)) < 0 ||
-        (rc = mv_cast_shape(&b, shape, ndim, itemsize, flags & MV_CAST_FORTRAN, &l, err)) < 0)
+        (rc = mv_cast_shape(&b, shape, ndim, itemsize, format, flags & MV_CAST_FORTRAN, &l,
+                            err)) < 0)
         return rc;
     if (l.ndim > MV_SPAN_MAX_NDIM)
         return mv_error_set(err, MV_EVALUE, MSG_NDIM, MV_SPAN_MAX_NDIM, l.ndim);

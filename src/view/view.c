@@ -615,29 +615,27 @@ int mv_view_set_item(mv_view *view, const ptrdiff_t *index, int nindex, const mv
     return mv_format_pack(fmt, view->format->text, p, values, nvalues, err);
 }
 
-/* A new registered view of src's managed buffer with layout l. */
-static mv_view *view_from_layout(const mv_view *src, const mv_selection *l, format_holder *format,
-                                 ptrdiff_t itemsize, mv_error *err)
+/* A new registered view of src's managed buffer with the layout l (whose
+ * format is format's text). */
+static mv_view *view_from_layout(const mv_view *src, const mv_layout *l, format_holder *format,
+                                 mv_error *err)
 {
-    ptrdiff_t len = 0;
-    if (mv_selection_len(l, itemsize, &len, err) < 0)
-        return NULL;
-    mv_view *v = view_alloc(l->ndim, l->has_suboffsets, err);
+    mv_view *v = view_alloc(l->ndim, l->indirect, err);
     if (!v)
         return NULL;
     v->view.buf = l->buf;
-    v->view.len = len;
-    v->view.itemsize = itemsize;
-    v->view.readonly = src->view.readonly;
+    v->view.len = l->len;
+    v->view.itemsize = l->itemsize;
+    v->view.readonly = l->readonly;
     size_t n = (size_t)l->ndim * sizeof(ptrdiff_t);
     if (l->ndim > 0) {
         memcpy(v->view.shape, l->shape, n);
         memcpy(v->view.strides, l->strides, n);
-        if (l->has_suboffsets)
+        if (l->indirect)
             memcpy(v->view.suboffsets, l->suboffsets, n);
     }
     view_attach(v, src->mbuf, format);
-    view_init_flags(v);
+    v->flags = l->contig;
     return v;
 }
 
@@ -701,21 +699,12 @@ mv_view *mv_view_from_span(mv_view *base, const mv_span *span, mv_error *err)
     if (!h)
         return NULL;
     mv_view *v = NULL;
+    mv_layout l;
     if (h->status == 0 && h->fmt.itemsize != span->itemsize)
         mv_error_set(err, MV_EVALUE, "span: itemsize %td does not match format '%s' (size %td)",
                      span->itemsize, span->format, h->fmt.itemsize);
-    else if ((v = view_alloc(span->ndim, false, err))) {
-        v->view.buf = span->buf;
-        v->view.len = span->len;
-        v->view.itemsize = span->itemsize;
-        v->view.readonly = span->readonly;
-        for (int d = 0; d < span->ndim; d++) {
-            v->view.shape[d] = span->shape[d];
-            v->view.strides[d] = span->strides[d];
-        }
-        view_attach(v, base->mbuf, h);
-        view_init_flags(v);
-    }
+    else if (mv_layout_init(&l, &s, err) == 0)
+        v = view_from_layout(base, &l, h, err);
     holder_decref(h);
     return v;
 }
@@ -755,10 +744,10 @@ mv_view *mv_view_subscript(mv_view *view, const mv_key *keys, int nkeys, mv_erro
     if (nkeys == 1 && keys && keys[0].kind == MV_KEY_SLICE && view->view.ndim > 0 &&
         !view->view.suboffsets)
         return subscript_slice0(view, keys, err);
-    mv_selection l;
+    mv_layout l;
     if (mv_select(&view->view, keys, nkeys, &l, err) < 0)
         return NULL;
-    return view_from_layout(view, &l, view->format, view->view.itemsize, err);
+    return view_from_layout(view, &l, view->format, err);
 }
 
 mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t *shape, int ndim,
@@ -772,7 +761,7 @@ mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t *shape,
     if (!h)
         return NULL;
     mv_view *v = NULL;
-    mv_selection l;
+    mv_layout l;
     const mv_format *fmt = NULL;
     const format_holder *sh = view->format;
     /* A destination that does not parse is refused by strict casts with
@@ -781,9 +770,9 @@ mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t *shape,
         mv_cast_check_format(sh->status == 0 ? sh->fmt.native : 0,
                              h->status == 0 ? h->fmt.native : 0, h->fmt.itemsize, h->text, strict,
                              err) == 0 &&
-        mv_cast_shape(&view->view, shape, ndim, h->fmt.itemsize, flags & MV_CAST_FORTRAN, &l,
-                      err) == 0)
-        v = view_from_layout(view, &l, h, h->fmt.itemsize, err);
+        mv_cast_shape(&view->view, shape, ndim, h->fmt.itemsize, h->text, flags & MV_CAST_FORTRAN,
+                      &l, err) == 0)
+        v = view_from_layout(view, &l, h, err);
     holder_decref(h);
     return v;
 }
