@@ -1021,6 +1021,20 @@ MV_API int mv_view_endswith(const mv_view *view, const void *suffix, size_t n, m
 MV_API int mv_view_find_view(mv_view *view, const void *needle, size_t n, ptrdiff_t start,
                              ptrdiff_t end, mv_view **match, mv_error *err);
 
+/* Split a 1-D byte view as bytes.split(sep, maxsplit) splits its bytes:
+ * with a separator (sep, n >= 1 bytes) at each occurrence, left to right,
+ * at most maxsplit times (< 0: no limit), empty pieces kept; with sep NULL
+ * at runs of ASCII whitespace (space, \t \n \v \f \r), at most maxsplit
+ * times, empty pieces dropped.  Calls piece(ctx, start, stop) for each
+ * piece in order, with its byte range in the view (view[start:stop] is the
+ * piece as a sub-view); a non-zero return stops the split and is returned.
+ * The view must not be released by piece.  Errors: the byte-view errors
+ * of mv_view_find; MV_EVALUE "empty separator" for a non-NULL sep with
+ * n == 0; MV_EVALUE "memoryview.split: NULL callback"; MV_ENOMEM. */
+typedef int (*mv_split_fn)(void *ctx, ptrdiff_t start, ptrdiff_t stop);
+MV_API int mv_view_split(const mv_view *view, const void *sep, size_t n, ptrdiff_t maxsplit,
+                         mv_split_fn piece, void *ctx, mv_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,27 +22,27 @@ typedef struct bytes_seq {
     ptrdiff_t len;
     ptrdiff_t stride;
     ptrdiff_t sub; /* < 0: no indirection */
+    mv_layout l;   /* the view's, for gathering a range */
 } bytes_seq;
 
 static int seq_init(bytes_seq *s, const mv_view *view, const void *needle, size_t n, mv_error *err)
 {
     if (!view)
         return mv_error_set(err, MV_EVALUE, "memoryview search: NULL view");
-    mv_layout l;
-    int rc = mv_layout_from_view(&l, view, err);
+    mv_layout *l = &s->l;
+    int rc = mv_layout_from_view(l, view, err);
     if (rc < 0)
         return rc;
-    if (l.ndim != 1 || !mv_format_is_byte(l.format) || l.itemsize != 1)
-        return mv_error_set(err, MV_ETYPE, MSG_BYTE_VIEW, l.ndim,
-                            l.format);
+    if (l->ndim != 1 || !mv_format_is_byte(l->format) || l->itemsize != 1)
+        return mv_error_set(err, MV_ETYPE, MSG_BYTE_VIEW, l->ndim, l->format);
     if (!needle && n > 0)
         return mv_error_set(err, MV_EVALUE, "memoryview search: NULL needle of length %zu", n);
     if (n > (size_t)PTRDIFF_MAX)
         return mv_error_set(err, MV_EOVERFLOW, "memoryview search: needle too long");
-    s->buf = (const unsigned char *)l.buf;
-    s->len = l.shape[0];
-    s->stride = l.strides[0];
-    s->sub = mv_layout_sub(&l, 0);
+    s->buf = (const unsigned char *)l->buf;
+    s->len = l->shape[0];
+    s->stride = l->strides[0];
+    s->sub = mv_layout_sub(l, 0);
     return 0;
 }
 
@@ -88,8 +88,12 @@ static int seq_range(const bytes_seq *s, ptrdiff_t start, ptrdiff_t end, const u
     unsigned char *copy = malloc(n ? n : 1);
     if (!copy)
         return mv_error_set(err, MV_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        copy[i] = seq_at(s, start + (ptrdiff_t)i);
+    /* Gathered by the copy engine (strided bytes take its SIMD gathers). */
+    int rc = mv_copy_range(&s->l, start, end - start, copy, err);
+    if (rc < 0) {
+        free(copy);
+        return rc;
+    }
     *owned = copy;
     *out = copy;
     return 0;
@@ -342,4 +346,76 @@ int mv_view_index(const mv_view *view, const mv_value *value, ptrdiff_t start, p
         return mv_error_set(err, MV_EVALUE, "memoryview.index(x): x not found");
     *pos = i;
     return 0;
+}
+
+/* ---- split --------------------------------------------------------------- */
+
+static bool is_byte_space(unsigned char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* bytes.split(sep, maxsplit) with a separator of n >= 1 bytes. */
+static int split_sep(const bytes_seq *s, const void *sep, size_t n, ptrdiff_t maxsplit,
+                     mv_split_fn piece, void *ctx, mv_error *err)
+{
+    ptrdiff_t pos = 0;
+    while (maxsplit-- > 0) {
+        ptrdiff_t at = -1;
+        int rc = find_adjusted(s, sep, n, pos, s->len, &at, err);
+        if (rc < 0)
+            return rc;
+        if (at < 0)
+            break;
+        if ((rc = piece(ctx, pos, at)) != 0)
+            return rc;
+        pos = at + (ptrdiff_t)n;
+    }
+    return piece(ctx, pos, s->len);
+}
+
+/* bytes.split(None, maxsplit), step for step, over the bytes b. */
+static int split_space(const unsigned char *b, ptrdiff_t len, ptrdiff_t maxsplit,
+                       mv_split_fn piece, void *ctx)
+{
+    ptrdiff_t i = 0;
+    while (maxsplit-- > 0) {
+        while (i < len && is_byte_space(b[i]))
+            i++;
+        if (i == len)
+            break;
+        ptrdiff_t j = i++;
+        while (i < len && !is_byte_space(b[i]))
+            i++;
+        int rc = piece(ctx, j, i);
+        if (rc != 0)
+            return rc;
+    }
+    while (i < len && is_byte_space(b[i]))
+        i++;
+    return i < len ? piece(ctx, i, len) : 0;
+}
+
+int mv_view_split(const mv_view *view, const void *sep, size_t n, ptrdiff_t maxsplit,
+                  mv_split_fn piece, void *ctx, mv_error *err)
+{
+    if (!piece)
+        return mv_error_set(err, MV_EVALUE, "memoryview.split: NULL callback");
+    if (sep && n == 0)
+        return mv_error_set(err, MV_EVALUE, "empty separator");
+    bytes_seq seq, *s = &seq;
+    int rc = seq_init(s, view, sep, n, err);
+    if (maxsplit < 0)
+        maxsplit = PTRDIFF_MAX;
+    if (rc == 0 && sep) {
+        rc = split_sep(s, sep, n, maxsplit, piece, ctx, err);
+    } else if (rc == 0) {
+        const unsigned char *block = NULL;
+        unsigned char *owned = NULL;
+        rc = seq_range(s, 0, s->len, &block, &owned, err);
+        if (rc == 0)
+            rc = split_space(block, s->len, maxsplit, piece, ctx);
+        free(owned);
+    }
+    return rc;
 }

@@ -571,10 +571,108 @@ static void test_search_alloc_sweep(void **state)
     mv_decref(vc);
 }
 
+/* ---- split ------------------------------------------------------------- */
+
+typedef struct pieces {
+    ptrdiff_t start[16], stop[16];
+    int n;
+    int stop_at; /* return 7 from this call (1-based), 0: never */
+} pieces;
+
+static int collect(void *ctx, ptrdiff_t start, ptrdiff_t stop)
+{
+    pieces *p = ctx;
+    assert_true(p->n < 16);
+    p->start[p->n] = start;
+    p->stop[p->n] = stop;
+    p->n++;
+    return p->n == p->stop_at ? 7 : 0;
+}
+
+/* bytes.split results, written out by hand from Python's rules. */
+static void test_split_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *bytes;
+        size_t len;
+        const char *sep; /* NULL: whitespace */
+        ptrdiff_t maxsplit;
+        const char *want[6]; /* NULL-terminated */
+    } cases[] = {
+        {"a,b,,c", 6, ",", -1, {"a", "b", "", "c", NULL}},
+        {"a,b,,c", 6, ",", 1, {"a", "b,,c", NULL}},
+        {"a,b,,c", 6, ",", 0, {"a,b,,c", NULL}},
+        {"", 0, ",", -1, {"", NULL}},
+        {"abcabc", 6, "bc", -1, {"a", "a", "", NULL}},
+        {"aaa", 3, "aa", -1, {"", "a", NULL}},
+        {"  hello \t world\n ", 17, NULL, -1, {"hello", "world", NULL}},
+        {"  hello \t world\n ", 17, NULL, 1, {"hello", "world\n ", NULL}},
+        {"   ", 3, NULL, -1, {NULL}},
+        {"", 0, NULL, -1, {NULL}},
+        {"  a b ", 6, NULL, 0, {"a b ", NULL}},
+        {"x\x0by\x0cz\x1cw", 7, NULL, -1, {"x", "y", "z\x1cw", NULL}},
+        {"x\ry\n", 4, NULL, -100, {"x", "y", NULL}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (int kind = 0; kind < 4; kind++) {
+            layout_case lc;
+            make_layout(&lc, kind, (const unsigned char *)cases[c].bytes,
+                        (ptrdiff_t)cases[c].len, "B");
+            pieces got = {.n = 0};
+            mv_error err;
+            mv_error_clear(&err);
+            const char *sep = cases[c].sep;
+            assert_int_equal(mv_view_split(lc.view, sep, sep ? strlen(sep) : 0,
+                                           cases[c].maxsplit, collect, &got, &err),
+                             0);
+            int nwant = 0;
+            while (cases[c].want[nwant])
+                nwant++;
+            assert_int_equal(got.n, nwant);
+            for (int k = 0; k < nwant; k++) {
+                size_t wl = strlen(cases[c].want[k]);
+                assert_int_equal(got.stop[k] - got.start[k], (ptrdiff_t)wl);
+                for (size_t i = 0; i < wl; i++)
+                    assert_int_equal(*lc.addr[got.start[k] + (ptrdiff_t)i],
+                                     (unsigned char)cases[c].want[k][i]);
+            }
+            mv_decref(lc.view);
+        }
+    }
+}
+
+static void test_split_stop_and_errors(void **state)
+{
+    (void)state;
+    unsigned char m[8] = "a b c d";
+    mv_view *v = view_1d(m, "B", 1, 7, 1);
+    mv_error err;
+    mv_error_clear(&err);
+    pieces got = {.stop_at = 2};
+    assert_int_equal(mv_view_split(v, NULL, 0, -1, collect, &got, &err), 7);
+    assert_int_equal(got.n, 2);
+    expect_error(mv_view_split(v, "", 0, -1, collect, &got, &err), &err, MV_EVALUE,
+                 "empty separator");
+    expect_error(mv_view_split(v, " ", 1, -1, NULL, NULL, &err), &err, MV_EVALUE,
+                 "memoryview.split: NULL callback");
+    int32_t ints[2] = {1, 2};
+    mv_view *vi = view_1d(ints, "i", 4, 2, 1);
+    expect_error(mv_view_split(vi, " ", 1, -1, collect, &got, &err), &err, MV_ETYPE,
+                 "memoryview: byte search needs a 1-D view of format 'B', 'b' or 'c', not a "
+                 "1-D view of format 'i'");
+    mv_view_release(v, &err);
+    expect_error(mv_view_split(v, " ", 1, -1, collect, &got, &err), &err, MV_EVALUE,
+                 RELEASED_MSG);
+    mv_decref(v);
+    mv_decref(vi);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_search_python_table), cmocka_unit_test(test_search_model),
+        cmocka_unit_test(test_split_table),         cmocka_unit_test(test_split_stop_and_errors),
         cmocka_unit_test(test_startswith_endswith), cmocka_unit_test(test_search_long_haystack),
         cmocka_unit_test(test_search_errors),       cmocka_unit_test(test_search_alloc_sweep),
     };
