@@ -1,0 +1,277 @@
+/*
+ * memoryview.cast(format[, shape]): CPython's cast, and beyond it casts of
+ * Fortran-contiguous views, N-D -> N-D, and to any format of a compatible
+ * size.
+ */
+#include "memview_py.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* cast() follows CPython's checks in CPython's order, minus the refusals
+ * that are only limitations memview removes (a Fortran-contiguous source,
+ * N-D -> N-D, a destination that is not a native single character, two
+ * non-byte formats).  When such a cast then fails, its real cause is
+ * raised, with CPython's text for that cause; and since CPython would
+ * have named its limitation there instead, the details that make the cause
+ * concrete (format, itemsize, shape, which dimension) follow in
+ * parentheses.  Where CPython raises for the same cause, its exact text. */
+static PyObject *cast_error(bool beyond, PyObject *type, const char *msg, const char *details,
+                            ...)
+{
+    if (!beyond || !details) {
+        PyErr_SetString(type, msg);
+        return NULL;
+    }
+    char text[400];
+    va_list ap;
+    va_start(ap, details);
+    vsnprintf(text, sizeof text, details, ap);
+    va_end(ap);
+    PyErr_Format(type, "%s (%s)", msg, text);
+    return NULL;
+}
+
+static int is_byte_code(char c)
+{
+    return c == 'B' || c == 'b' || c == 'c';
+}
+
+/* The running interpreter's native single-character set: libmemview's
+ * less 'e' before 3.12 and the complex codes before 3.15. */
+static char interpreter_native(char code)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    if (code == 'e')
+        return 0;
+#endif
+#if PY_VERSION_HEX < 0x030F0000
+    if (code == 'F' || code == 'D')
+        return 0;
+#endif
+    return code;
+}
+
+static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape);
+
+static PyObject *memory_cast_args(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"format", "shape", NULL};
+    PyObject *format, *shape = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:cast", kwlist, &format, &shape))
+        return NULL;
+    RETURN_PINNED((mvobject *)self, cast_impl((mvobject *)self, format, shape));
+}
+
+/* m.cast(format) takes its one positional argument directly. */
+PyObject *memory_cast(mvobject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs == 1 && (!kwnames || PyTuple_GET_SIZE(kwnames) == 0))
+        RETURN_PINNED(self, cast_impl(self, args[0], NULL));
+    return call_packed((PyObject *)self, args, (size_t)nargs, kwnames, memory_cast_args);
+}
+
+/* m.cast(fmt) to 1-D in the case CPython accepts (C-contiguous, no zero
+ * extent for N-D, a native destination, a byte format on one side, a
+ * length that divides): cast_to_1D's layout, without the general path's
+ * bookkeeping for refusals.  NULL without an exception when the case is
+ * another. */
+static PyObject *cast_1d_fast(mvobject *self, PyObject *format)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(format) < 0) {
+        PyErr_Clear();
+        return NULL;
+    }
+#endif
+    if (!self->spanned || !PyUnicode_IS_ASCII(format) || !is_contiguous(self, 'C'))
+        return NULL;
+    const char *text = PyUnicode_AsUTF8(format);
+    if (!text) {
+        PyErr_Clear(); /* the general path reports it */
+        return NULL;
+    }
+    const char *stext = native_static(text);
+    if (!stext)
+        return NULL;
+    const mv_span *src = &self->span;
+    char dest = interpreter_native(stext[stext[0] == '@']);
+    ptrdiff_t itemsize = native_format_size(stext);
+    if (!dest || (!is_byte_code(src->native) && !is_byte_code(dest)) || src->len % itemsize)
+        return NULL;
+    for (int d = 0; src->ndim != 1 && d < src->ndim; d++)
+        if (src->shape[d] == 0)
+            return NULL;
+    mvobject *res = memory_alloc_span(self->mbuf);
+    if (!res)
+        return NULL;
+    mv_span *out = &res->span;
+    out->buf = src->buf;
+    out->len = src->len;
+    out->readonly = src->readonly;
+    out->itemsize = itemsize;
+    out->format = stext;
+    out->native = dest;
+    out->ndim = 1;
+    out->shape[0] = src->len / itemsize;
+    out->strides[0] = itemsize;
+    return memory_finish_span(res);
+}
+
+static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape)
+{
+    if (!shape && PyUnicode_Check(format) && self->mbuf) {
+        PyObject *res = cast_1d_fast(self, format);
+        if (res || PyErr_Occurred()) /* a result, or no memory for one */
+            return res;
+    }
+    if (!PyUnicode_Check(format)) {
+        PyErr_Format(PyExc_TypeError, "cast() argument 'format' must be str, not %.50s",
+                     format == Py_None ? "None" : Py_TYPE(format)->tp_name);
+        return NULL;
+    }
+    if (check_released(self) < 0)
+        return NULL;
+    const mv_buffer *b = view_buffer(self);
+    bool beyond = false; /* CPython would refuse this cast for a limitation */
+    int c_contig = is_contiguous(self, 'C');
+    int f_contig = is_contiguous(self, 'F');
+    if (!c_contig && !f_contig) {
+        /* CPython's text for the same input (memview casts Fortran-
+         * contiguous views too; this one is neither). */
+        PyErr_SetString(PyExc_TypeError, "memoryview: casts are restricted to C-contiguous views");
+        return NULL;
+    }
+    beyond |= !c_contig;
+    if (shape || b->ndim != 1) {
+        for (int i = 0; i < b->ndim; i++)
+            if (b->shape[i] == 0)
+                return cast_error(false, PyExc_TypeError,
+                                  "memoryview: cannot cast view with zeros in shape or strides",
+                                  NULL);
+    }
+    Py_ssize_t ndim = -1;
+    if (shape) {
+        if (!PyList_Check(shape) && !PyTuple_Check(shape))
+            return cast_error(false, PyExc_TypeError, "shape must be a list or a tuple", NULL);
+        ndim = PySequence_Fast_GET_SIZE(shape);
+        if (ndim > MV_MAX_NDIM)
+            return cast_error(false, PyExc_ValueError,
+                              "memoryview: number of dimensions must not exceed 64", NULL);
+        beyond |= b->ndim != 1 && ndim != 1;
+    }
+
+    /* cast_to_1D: the destination format.  An ASCII str is its own UTF-8
+     * (no copy); anything else goes through the encoder for its error. */
+    PyObject *ascii = NULL;
+    const char *text;
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(format) < 0)
+        return NULL;
+#endif
+    if (PyUnicode_IS_ASCII(format)) {
+        text = PyUnicode_AsUTF8(format);
+        if (!text)
+            return NULL;
+    } else {
+        ascii = PyUnicode_AsASCIIString(format);
+        if (!ascii)
+            return NULL;
+        text = PyBytes_AS_STRING(ascii);
+    }
+    mv_error err;
+    mv_error_clear(&err);
+    /* CPython reads the format as a C string (up to an embedded NUL).  A
+     * native single code needs no parse (native_size came from the
+     * parser). */
+    ptrdiff_t itemsize = native_format_size(text);
+    char dest = 0;
+    PyObject *res = NULL;
+    if (itemsize > 0) {
+        dest = interpreter_native(text[0] == '@' ? text[1] : text[0]);
+    } else {
+        mv_format fmt;
+        if (mv_format_parse(&fmt, text, &err) < 0) {
+            /* CPython has no text for a format that does not parse. */
+            if (err.code == MV_ENOMEM)
+                set_error(&err);
+            else
+                PyErr_Format(PyExc_ValueError, "memoryview: %s", err.message);
+            goto out;
+        }
+        itemsize = fmt.itemsize;
+        dest = interpreter_native(fmt.native);
+        mv_format_clear(&fmt);
+        if (itemsize == 0) {
+            PyErr_Format(PyExc_ValueError, "memoryview.cast(): format '%s' has itemsize 0", text);
+            goto out;
+        }
+    }
+    beyond |= !dest;
+    const mv_format *sfmt = self->spanned ? NULL : mv_view_format(self->view, NULL);
+    char src = self->spanned ? self->span.native : sfmt ? sfmt->native : 0;
+    beyond |= !is_byte_code(src) && !is_byte_code(dest);
+    if (b->len % itemsize) {
+        cast_error(beyond, PyExc_TypeError, "memoryview: length is not a multiple of itemsize",
+                   "length %zd, itemsize %zd of format '%s'", (Py_ssize_t)b->len,
+                   (Py_ssize_t)itemsize, text);
+        goto out;
+    }
+
+    /* cast_to_ND: each element of the shape in turn, then their product
+     * times itemsize (nbytes). */
+    ptrdiff_t dims[MV_MAX_NDIM];
+    Py_ssize_t nbytes = itemsize;
+    for (Py_ssize_t i = 0; i < ndim; i++) {
+        PyObject *o = PySequence_Fast_GET_ITEM(shape, i);
+        if (!PyLong_Check(o)) {
+            cast_error(beyond, PyExc_TypeError,
+                       "memoryview.cast(): elements of shape must be integers",
+                       "shape[%zd] is %.50s", i, Py_TYPE(o)->tp_name);
+            goto out;
+        }
+        Py_ssize_t x = PyLong_AsSsize_t(o);
+        if (x == -1 && PyErr_Occurred())
+            goto out;
+        if (x <= 0) {
+            cast_error(beyond, PyExc_ValueError,
+                       "memoryview.cast(): elements of shape must be integers > 0",
+                       "shape[%zd] is %zd", i, x);
+            goto out;
+        }
+        if (x > PY_SSIZE_T_MAX / nbytes) {
+            PyErr_SetString(PyExc_ValueError, "memoryview.cast(): product(shape) > SSIZE_MAX");
+            goto out;
+        }
+        nbytes *= x;
+        dims[i] = x;
+    }
+    if (ndim >= 0 && nbytes != b->len) {
+        char dtext[MV_MAX_NDIM * 22 + 4];
+        shape_text(dims, ndim, dtext, sizeof dtext);
+        cast_error(beyond, PyExc_TypeError, "memoryview: product(shape) * itemsize != buffer size",
+                   "shape %s * itemsize %zd of format '%s' = %zd, buffer size %zd", dtext,
+                   (Py_ssize_t)itemsize, text, nbytes, (Py_ssize_t)b->len);
+        goto out;
+    }
+    /* A Fortran-only source keeps its logical order in an N-D result. */
+    int flags = (!c_contig && ndim > 1) ? MV_CAST_FORTRAN : 0;
+    const char *stext = self->spanned && ndim <= MV_SPAN_MAX_NDIM ? native_static(text) : NULL;
+    if (stext) {
+        mv_span out;
+        if (mv_span_cast(&out, &self->span, stext, dims, (int)ndim, flags, &err) == 0)
+            res = memory_from_span(self->mbuf, &out);
+        else
+            set_error(&err);
+        goto out;
+    }
+    mv_view *v = need_view(self) ? mv_view_cast(self->view, text, dims, (int)ndim, flags, &err) : NULL;
+    if (!v && !PyErr_Occurred())
+        set_error(&err);
+    if (v)
+        res = memory_from_view(self->mbuf, v);
+out:
+    Py_XDECREF(ascii);
+    return res;
+}

@@ -1,0 +1,347 @@
+/*
+ * The memview module's private header: the objects its files share and the
+ * functions they call across files.  The files, by concern:
+ *
+ *   module.c      the module: init, type registration, mv_error -> Python
+ *                 exceptions
+ *   mbuf.c        _ManagedBuffer and its exporter: the one buffer a family
+ *                 of views holds from a foreign exporter (ownership)
+ *   memoryview.c  the memview.memoryview type: construction, release,
+ *                 GC, buffer export, iteration, comparison and hashing,
+ *                 properties, methods, the type object (re-entrancy)
+ *   items.c       items and sub-views: m[key], m[key] = value, m[i]
+ *   cast.c        cast()
+ *   search.c      count, index, `in`, and the byte search: find,
+ *                 startswith, endswith, split
+ *   values.c      mv_value <-> Python objects, native formats, argument
+ *                 converters
+ *
+ * Everything declared here stays inside the module (hidden visibility):
+ * only PyInit_memview is exported.
+ */
+#ifndef MEMVIEW_PY_H
+#define MEMVIEW_PY_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "memview.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+_Static_assert(sizeof(Py_ssize_t) == sizeof(ptrdiff_t), "Py_ssize_t must match ptrdiff_t");
+
+/* -fvisibility=hidden hides the definitions; said again for the
+ * declarations, so that calls between the files are direct. */
+#pragma GCC visibility push(hidden)
+
+#define MSG_RELEASED "operation forbidden on released memoryview object"
+#define MSG_ZERO_DIM "invalid indexing of 0-dim memory"
+
+/* Values held on the stack before an item needs the heap. */
+#define SMALL_VALUES 16
+
+extern PyTypeObject MemoryView_Type;
+extern PyTypeObject ManagedBuffer_Type;
+extern PyTypeObject MemoryIter_Type;
+
+/* ======================================================================== *
+ * Errors (module.c)
+ * ======================================================================== */
+
+/* Raise the Python exception an mv_error stands for; returns NULL. */
+PyObject *set_error(const mv_error *e);
+/* The same, returning -1. */
+int set_error_int(const mv_error *e);
+
+/* ======================================================================== *
+ * _ManagedBuffer and its exporter (mbuf.c)
+ * ======================================================================== */
+
+/* A Py_buffer described to libmemview. */
+typedef struct mbuf_exporter {
+    mv_object ob;
+    const Py_buffer *master; /* owned by the _ManagedBuffer */
+    const char *format;      /* the exporter's format, or a stand-in */
+    int given;               /* the initial reference went to a buffer */
+} mbuf_exporter;
+
+/* memview._ManagedBuffer: the exporter's buffer, obtained once and shared
+ * by every memoryview derived from it (mbuf.c explains the ownership). */
+typedef struct {
+    PyObject ob_base; /* PyObject_HEAD */
+    Py_buffer master;
+    int has_master;
+    int hide_master; /* master.obj is not reported to the GC
+                        (mbuf_from_object) */
+    PyObject *obj;   /* what .obj reports (new reference), or NULL */
+    char *stand_in;  /* the format libmemview is given instead of the
+                        exporter's, when that one disagrees with itemsize */
+    ptrdiff_t format_size; /* >= 0: the size the exporter's format describes,
+                              which is not its itemsize (mbuf_choose_format);
+                              -1 when the two agree */
+    mbuf_exporter exporter; /* how libmemview sees master (no allocation) */
+    mv_view *root;        /* libmemview's view of master, made on first
+                             need; the family's views derive from it */
+} mbufobject;
+
+/* A managed buffer over obj's buffer for the request `flags` (PyBUF_FULL_RO
+ * but for memoryview._from_flags).  NULL with an exception set on
+ * failure. */
+mbufobject *mbuf_from_object(PyObject *obj, int flags);
+/* mb's libmemview view, made on first need.  Borrowed; NULL with an
+ * exception set. */
+mv_view *mbuf_root(mbufobject *mb);
+/* Release v and drop its reference (NULL-safe). */
+void drop_view(mv_view *v);
+/* Whether a format is read as 'B' (none, "B" or "@B"), as the builtin does. */
+bool format_is_bytes(const char *format);
+/* "B" padded with 'x' to itemsize (PyMem; NULL with MemoryError). */
+char *first_byte_format(Py_ssize_t itemsize);
+
+/* A Py_buffer seen as an mv_buffer (no reference to its owner). */
+static inline mv_buffer buffer_from_py(const Py_buffer *p)
+{
+    mv_buffer b;
+    b.buf = p->buf;
+    b.obj = NULL;
+    b.len = p->len;
+    b.itemsize = p->itemsize;
+    b.readonly = p->readonly;
+    b.ndim = p->ndim;
+    b.format = p->format;
+    b.shape = (ptrdiff_t *)p->shape;
+    b.strides = (ptrdiff_t *)p->strides;
+    b.suboffsets = (ptrdiff_t *)p->suboffsets;
+    b.internal = NULL;
+    return b;
+}
+
+/* ======================================================================== *
+ * memview.memoryview: the object (memoryview.c)
+ * ======================================================================== */
+
+/* Most views are direct, of at most MV_SPAN_MAX_NDIM dimensions and of a
+ * native single-character format: those hold their layout as an mv_span
+ * (made, sliced and cast without an allocation or a count, as CPython's
+ * own memoryview holds its Py_buffer) and make a libmemview view from it
+ * only when an operation needs one.  The others hold a view from the
+ * start. */
+typedef struct {
+    PyObject ob_base; /* PyObject_HEAD */
+    mbufobject *mbuf; /* strong; NULL once released */
+    mv_view *view;    /* own reference; NULL once released, or until
+                         need_view makes it from span */
+    bool spanned;     /* the layout is span's */
+    bool described;   /* desc is filled (view_buffer) */
+    mv_span span;
+    mv_buffer desc;   /* the layout (arrays in span or in view), filled
+                         on first need: most views never need it */
+    Py_hash_t hash;   /* cached; -1 until computed */
+    PyObject *weakreflist;
+    signed char contig; /* -1 until is_contiguous computes it */
+    char item_code;   /* FAST_UNKNOWN, FAST_NONE or the view's item code
+                         when m[i] may take item_fast (a view's format and
+                         layout never change) */
+    unsigned int pins;   /* methods running Python code while they use the
+                            memory (pin()): release() refuses meanwhile */
+} mvobject;
+
+enum { FAST_UNKNOWN = 0, FAST_NONE = 1 };
+
+/* A method that runs Python code (len(sep), __index__, __eq__, hash(obj), a
+ * foreign exporter) in the middle of using the view's memory pins the view
+ * around it: release() from that code raises BufferError, as it does while
+ * a buffer exported from the view is held (CPython bumps its export count
+ * the same way for hex and hash).  Item get/set run their conversions
+ * before touching memory and check "released" after, as CPython. */
+static inline void pin(mvobject *self)
+{
+    self->pins++; /* nesting is bounded by the recursion limit */
+}
+
+static inline void unpin(mvobject *self)
+{
+    self->pins--;
+}
+
+/* return call, run with self pinned when it is live (a released view is
+ * left to call, which raises its argument errors first, as CPython). */
+#define RETURN_PINNED(self, call)                                                                  \
+    do {                                                                                           \
+        bool live_ = (self)->mbuf != NULL;                                                         \
+        if (live_)                                                                                 \
+            pin(self);                                                                             \
+        PyObject *pinned_result_ = (call);                                                         \
+        if (live_)                                                                                 \
+            unpin(self);                                                                           \
+        return pinned_result_;                                                                     \
+    } while (0)
+
+/* A memoryview on mb whose span the caller fills, then hands to
+ * memory_finish_span (or drops with Py_DECREF). */
+mvobject *memory_alloc_span(mbufobject *mb);
+/* Track a memoryview from memory_alloc_span and return it. */
+PyObject *memory_finish_span(mvobject *self);
+/* A new memoryview on mb holding v (stolen, also on failure). */
+PyObject *memory_from_view(mbufobject *mb, mv_view *v);
+/* A new memoryview on mb with span's layout. */
+PyObject *memory_from_span(mbufobject *mb, const mv_span *span);
+/* memoryview(obj). */
+PyObject *memory_from_object(PyObject *obj);
+/* The libmemview view of a live memoryview (borrowed), made from its span
+ * on first need.  NULL with an exception set. */
+mv_view *need_view(mvobject *self);
+/* Whether a live view is contiguous in order 'C', 'F' or 'A' (either). */
+int is_contiguous(mvobject *self, char order);
+
+/* 0, or -1 with ValueError when the view is released. */
+static inline int check_released(mvobject *self)
+{
+    if (!self->mbuf) {
+        PyErr_SetString(PyExc_ValueError, MSG_RELEASED);
+        return -1;
+    }
+    return 0;
+}
+
+/* The descriptor of a live view (never NULL: callers checked "released"). */
+static inline const mv_buffer *view_buffer(mvobject *self)
+{
+    if (!self->described) {
+        mv_span_buffer(&self->span, &self->desc);
+        self->described = true;
+    }
+    return &self->desc;
+}
+
+/* view_buffer(self)->ndim without filling the descriptor. */
+static inline int view_ndim(const mvobject *self)
+{
+    return self->spanned ? self->span.ndim : self->desc.ndim;
+}
+
+/* Whether a view's format text is its managed buffer's stand-in (a cast
+ * gives a view another format). */
+static inline bool on_stand_in(mvobject *self, const char *text)
+{
+    mbufobject *mb = self->mbuf;
+    return text && mb->stand_in && strcmp(text, mb->stand_in) == 0;
+}
+
+/* The format text as CPython would report it (the exporter's, not a
+ * stand-in; "B" for none, as the builtin shows it). */
+static inline const char *format_text(mvobject *self, const char *text)
+{
+    if (on_stand_in(self, text))
+        return self->mbuf->master.format ? self->mbuf->master.format : "B";
+    return text;
+}
+
+/* The parsed item format; NotImplementedError when it does not parse. */
+const mv_format *item_format(mvobject *self);
+/* fn(self, args, kwargs) with vectorcall arguments packed. */
+PyObject *call_packed(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames,
+                      PyObject *(*fn)(PyObject *, PyObject *, PyObject *));
+
+/* ======================================================================== *
+ * Items and sub-views (items.c)
+ * ======================================================================== */
+
+PyObject *memory_subscript(mvobject *self, PyObject *key);
+int memory_ass_sub(mvobject *self, PyObject *key, PyObject *value);
+/* sq_item: m[i] with i already wrapped by the sequence protocol. */
+PyObject *memory_item(mvobject *self, Py_ssize_t i);
+/* The native code item_load reads for a live view, or FAST_NONE. */
+char item_code(mvobject *self);
+/* The item of native code `code` (one item_code accepts) at p. */
+PyObject *item_load(const char *p, char code);
+/* The 1-D sub-view [start:stop] of a live view. */
+PyObject *slice_view(mvobject *self, ptrdiff_t start, ptrdiff_t stop);
+/* A shape as "[2, 3]" into out (room for MV_MAX_NDIM 20-digit extents). */
+void shape_text(const ptrdiff_t *shape, Py_ssize_t ndim, char *out, size_t room);
+
+/* ======================================================================== *
+ * cast (cast.c)
+ * ======================================================================== */
+
+PyObject *memory_cast(mvobject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+
+/* ======================================================================== *
+ * Search (search.c)
+ * ======================================================================== */
+
+PyObject *memory_count(mvobject *self, PyObject *value);
+PyObject *memory_index(mvobject *self, PyObject *args);
+int memory_contains(mvobject *self, PyObject *value);
+PyObject *memory_find(mvobject *self, PyObject *args);
+PyObject *memory_find_view(mvobject *self, PyObject *args);
+PyObject *memory_startswith(mvobject *self, PyObject *args);
+PyObject *memory_endswith(mvobject *self, PyObject *args);
+PyObject *memory_split(mvobject *self, PyObject *args, PyObject *kwds);
+
+/* ======================================================================== *
+ * Values and formats (values.c)
+ * ======================================================================== */
+
+/* Fill the native format tables from libmemview's parser (at import). */
+void native_size_init(void);
+/* The itemsize of each native single-character format libmemview knows
+ * (0 for the others), filled by native_size_init. */
+extern ptrdiff_t native_size[128];
+
+/* The itemsize of f when it is one native code, optionally '@'-prefixed;
+ * else 0. */
+static inline ptrdiff_t native_format_size(const char *f)
+{
+    if (f[0] == '@')
+        f++;
+    unsigned char c = (unsigned char)f[0];
+    return c != '\0' && c < 128 && f[1] == '\0' ? native_size[c] : 0;
+}
+
+/* f's static copy, or NULL when f is not a native single code. */
+const char *native_static(const char *f);
+/* One item: its only value, or a tuple of its values. */
+PyObject *values_to_py(const mv_value *vals, ptrdiff_t n);
+
+/* Room for n values: `small` when it fits, else the heap. */
+static inline mv_value *values_alloc(mv_value *small, ptrdiff_t n)
+{
+    if (n <= SMALL_VALUES)
+        return small;
+    if ((size_t)n > PY_SSIZE_T_MAX / sizeof(mv_value)) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    mv_value *v = PyMem_Malloc((size_t)n * sizeof(mv_value));
+    if (!v)
+        PyErr_NoMemory();
+    return v;
+}
+
+static inline void values_free(mv_value *v, mv_value *small)
+{
+    if (v != small)
+        PyMem_Free(v);
+}
+
+/* The struct code of each value of an item, in order (PyMem). */
+char *item_codes(const mv_format *fmt);
+/* The values of one item from `value` into vals (*keep: what must stay
+ * alive while vals are used); "released" checked after every conversion. */
+int convert_item(mvobject *self, PyObject *value, const char *codes, ptrdiff_t n, const char *text,
+                 mv_value *vals, PyObject **keep);
+/* value as an mv_value when libmemview compares it exactly as Python. */
+int simple_value(PyObject *o, mv_value *v);
+/* Clinic's `int` converter (_PyLong_AsInt). */
+int as_c_int(PyObject *o, int *out);
+/* _PyEval_SliceIndex; None keeps *out unless none_ok is 0. */
+int slice_index(PyObject *o, Py_ssize_t *out, int none_ok);
+
+#pragma GCC visibility pop
+
+#endif /* MEMVIEW_PY_H */
