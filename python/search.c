@@ -357,20 +357,23 @@ PyObject *memory_endswith(mvobject *self, PyObject *args)
     RETURN_PINNED(self, affix_pinned(self, args, "O|OO:endswith", 1));
 }
 
-/* Append the sub-view [start:stop] to list. */
-static int split_append(mvobject *self, PyObject *list, ptrdiff_t start, ptrdiff_t stop)
-{
-    PyObject *part = slice_view(self, start, stop);
-    if (!part)
-        return -1;
-    int rc = PyList_Append(list, part);
-    Py_DECREF(part);
-    return rc;
-}
+/* What mv_view_split hands each piece to: the view and the list. */
+typedef struct split_ctx {
+    mvobject *self;
+    PyObject *list;
+} split_ctx;
 
-static int is_byte_space(unsigned char c)
+/* Append the sub-view [start:stop] to the list; 1 with an exception set
+ * stops the split. */
+static int split_append(void *ctx, ptrdiff_t start, ptrdiff_t stop)
 {
-    return c == ' ' || (c >= '\t' && c <= '\r');
+    split_ctx *c = ctx;
+    PyObject *part = slice_view(c->self, start, stop);
+    if (!part)
+        return 1;
+    int rc = PyList_Append(c->list, part);
+    Py_DECREF(part);
+    return rc < 0 ? 1 : 0;
 }
 
 static PyObject *split_pinned(mvobject *self, PyObject *args, PyObject *kwds)
@@ -390,8 +393,6 @@ static PyObject *split_pinned(mvobject *self, PyObject *args, PyObject *kwds)
         if (maxsplit == -1 && PyErr_Occurred())
             return NULL;
     }
-    if (maxsplit < 0)
-        maxsplit = PY_SSIZE_T_MAX;
     needle nd;
     memset(&nd, 0, sizeof nd);
     if (sep != Py_None) {
@@ -403,64 +404,21 @@ static PyObject *split_pinned(mvobject *self, PyObject *args, PyObject *kwds)
             return NULL;
         }
     }
-    PyObject *list = NULL;
-    char *copy = NULL;
-    if (check_released(self) < 0 || check_searchable(self) < 0)
-        goto fail;
-    if (!(list = PyList_New(0)))
-        goto fail;
-    ptrdiff_t len = view_buffer(self)->shape[0];
+    split_ctx c = {self, NULL};
+    if (check_released(self) < 0 || !need_view(self) || !(c.list = PyList_New(0))) {
+        needle_release(&nd);
+        return NULL;
+    }
     mv_error err;
     mv_error_clear(&err);
-    if (sep != Py_None) {
-        ptrdiff_t pos = 0;
-        while (maxsplit-- > 0) {
-            ptrdiff_t at = -1;
-            if (mv_view_find(self->view, nd.p, nd.n, pos, len, &at, &err) < 0) {
-                set_error(&err);
-                goto fail;
-            }
-            if (at < 0)
-                break;
-            if (split_append(self, list, pos, at) < 0)
-                goto fail;
-            pos = at + (ptrdiff_t)nd.n;
-        }
-        if (split_append(self, list, pos, len) < 0)
-            goto fail;
-    } else {
-        size_t n = 0;
-        copy = mv_view_tobytes(self->view, 'C', &n, &err);
-        if (!copy) {
-            set_error(&err);
-            goto fail;
-        }
-        /* bytes.split(None, maxsplit), step for step. */
-        const unsigned char *s = (const unsigned char *)copy;
-        ptrdiff_t i = 0;
-        while (maxsplit-- > 0) {
-            while (i < len && is_byte_space(s[i]))
-                i++;
-            if (i == len)
-                break;
-            ptrdiff_t j = i++;
-            while (i < len && !is_byte_space(s[i]))
-                i++;
-            if (split_append(self, list, j, i) < 0)
-                goto fail;
-        }
-        while (i < len && is_byte_space(s[i]))
-            i++;
-        if (i < len && split_append(self, list, i, len) < 0)
-            goto fail;
-    }
-    free(copy);
+    int rc = mv_view_split(self->view, sep != Py_None ? nd.p : NULL, nd.n, maxsplit, split_append,
+                           &c, &err);
     needle_release(&nd);
-    return list;
-fail:
-    free(copy);
-    needle_release(&nd);
-    Py_XDECREF(list);
+    if (rc == 0)
+        return c.list;
+    if (rc < 0)
+        set_error(&err);
+    Py_DECREF(c.list);
     return NULL;
 }
 

@@ -20,7 +20,7 @@
    leaked export).  Slicing a view with strides near 2**62 must give
    layouts without overflowed strides.
 
-2. Callbacks that fight back.  Every place python/memview.c converts an
+2. Callbacks that fight back.  Every place the binding (python/*.c) converts an
    argument by calling into Python (PyNumber_Index / PyNumber_AsSsize_t:
    item and slice keys, item values, hex(bytes_per_sep), index()/find()
    bounds, find()'s integer needle, split(maxsplit); PyFloat_AsDouble,
