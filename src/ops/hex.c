@@ -416,15 +416,14 @@ ptrdiff_t mv_view_hex_length(const mv_view *view, char sep, int bytes_per_sep, m
     return hex_plan(&l, view, sep, bytes_per_sep, &n, err) < 0 ? -1 : n;
 }
 
-/* mv_view_hex_into; fresh: dst is new memory (never streamed). */
-static int hex_into(const mv_view *view, char *dst, ptrdiff_t dstlen, char sep, int bytes_per_sep,
-                    bool fresh, mv_error *err)
+/* The text of items [start, start + count) of l (need characters, from
+ * the plan) into dst, after the destination's checks; stream: the text of
+ * the whole of a contiguous view into memory that is not new may take
+ * streaming stores. */
+static int hex_write_range(const mv_layout *l, ptrdiff_t start, ptrdiff_t count, char *dst,
+                           ptrdiff_t dstlen, ptrdiff_t need, char sep, int bytes_per_sep,
+                           bool stream, mv_error *err)
 {
-    mv_layout l;
-    ptrdiff_t need = 0;
-    int rc = hex_plan(&l, view, sep, bytes_per_sep, &need, err);
-    if (rc < 0)
-        return rc;
     if (dstlen < need)
         return mv_error_set(err, MV_EVALUE, "memoryview.hex: destination too small (%td < %td)",
                             dstlen, need);
@@ -433,15 +432,27 @@ static int hex_into(const mv_view *view, char *dst, ptrdiff_t dstlen, char sep, 
     if (!dst)
         return mv_error_set(err, MV_EVALUE, "memoryview.hex: NULL destination");
     hex_writer w;
-    bool contiguous = l.ndim == 0 || (l.contig & MV_CONTIG_C);
-    hex_writer_init(&w, dst, l.len, sep, bytes_per_sep, !fresh && contiguous);
+    bool contiguous = l->ndim == 0 || (l->contig & MV_CONTIG_C);
+    hex_writer_init(&w, dst, l->len, sep, bytes_per_sep, stream && contiguous);
+    hex_writer_seek(&w, start * l->itemsize);
     if (contiguous) {
-        hex_write(&w, (const unsigned char *)l.buf, l.len);
+        hex_write(&w, (const unsigned char *)l->buf + start * l->itemsize, count * l->itemsize);
         return 0;
     }
-    ptrdiff_t n = 0;
-    rc = mv_layout_count(&l, &n, err);
-    return rc < 0 ? rc : hex_gathered(&w, &l, 0, n, err);
+    return hex_gathered(&w, l, start, count, err);
+}
+
+/* mv_view_hex_into; fresh: dst is new memory (never streamed). */
+static int hex_into(const mv_view *view, char *dst, ptrdiff_t dstlen, char sep, int bytes_per_sep,
+                    bool fresh, mv_error *err)
+{
+    mv_layout l;
+    ptrdiff_t need = 0, n = 0;
+    int rc = hex_plan(&l, view, sep, bytes_per_sep, &need, err);
+    if (rc == 0)
+        rc = mv_layout_count(&l, &n, err);
+    return rc < 0 ? rc
+                  : hex_write_range(&l, 0, n, dst, dstlen, need, sep, bytes_per_sep, !fresh, err);
 }
 
 int mv_view_hex_into(const mv_view *view, char *dst, ptrdiff_t dstlen, char sep, int bytes_per_sep,
@@ -536,21 +547,7 @@ int mv_view_hex_range_into(const mv_view *view, ptrdiff_t start, ptrdiff_t count
     mv_layout l;
     ptrdiff_t need = 0;
     int rc = hex_range_plan(&l, view, start, count, sep, bytes_per_sep, &need, err);
-    if (rc < 0)
-        return rc;
-    if (dstlen < need)
-        return mv_error_set(err, MV_EVALUE, "memoryview.hex: destination too small (%td < %td)",
-                            dstlen, need);
-    if (need == 0)
-        return 0;
-    if (!dst)
-        return mv_error_set(err, MV_EVALUE, "memoryview.hex: NULL destination");
-    hex_writer w;
-    hex_writer_init(&w, dst, l.len, sep, bytes_per_sep, false);
-    hex_writer_seek(&w, start * l.itemsize);
-    if (l.ndim == 0 || (l.contig & MV_CONTIG_C)) {
-        hex_write(&w, (const unsigned char *)l.buf + start * l.itemsize, count * l.itemsize);
-        return 0;
-    }
-    return hex_gathered(&w, &l, start, count, err);
+    return rc < 0 ? rc
+                  : hex_write_range(&l, start, count, dst, dstlen, need, sep, bytes_per_sep, false,
+                                    err);
 }
