@@ -19,71 +19,13 @@
 #include <sys/types.h>
 
 #include "failalloc.h"
+#include "testviews.h"
 #include "ops/ops.h"
 #include "memview.h"
 
 /* ------------------------------------------------------------------------ */
 /* helpers                                                                   */
 /* ------------------------------------------------------------------------ */
-
-static mv_value v_int(int64_t i)
-{
-    mv_value v = {.kind = MV_VALUE_SIGNED};
-    v.v.i = i;
-    return v;
-}
-
-static mv_value v_uint(uint64_t u)
-{
-    mv_value v = {.kind = MV_VALUE_UNSIGNED};
-    v.v.u = u;
-    return v;
-}
-
-static mv_value v_dbl(double d)
-{
-    mv_value v = {.kind = MV_VALUE_DOUBLE};
-    v.v.d = d;
-    return v;
-}
-
-static mv_value v_bool(bool b)
-{
-    mv_value v = {.kind = MV_VALUE_BOOL};
-    v.v.b = b;
-    return v;
-}
-
-static mv_value v_cplx(double re, double im)
-{
-    mv_value v = {.kind = MV_VALUE_COMPLEX};
-    v.v.c.re = re;
-    v.v.c.im = im;
-    return v;
-}
-
-static mv_value v_bytes(const void *p, size_t n)
-{
-    mv_value v = {.kind = MV_VALUE_BYTES};
-    v.v.bytes.ptr = p;
-    v.v.bytes.len = n;
-    return v;
-}
-
-static mv_value v_none(void)
-{
-    mv_value v = {.kind = MV_VALUE_NONE};
-    return v;
-}
-
-static bool host_is_little(void)
-{
-    union {
-        uint32_t u;
-        unsigned char c[4];
-    } x = {1};
-    return x.c[0] == 1;
-}
 
 static bool order_is_little(char order)
 {

@@ -311,3 +311,100 @@ void skip_unless_isa_available(void)
             exit(77);
         }
 }
+
+mv_value v_int(int64_t i)
+{
+    mv_value v = {.kind = MV_VALUE_SIGNED};
+    v.v.i = i;
+    return v;
+}
+
+mv_value v_uint(uint64_t u)
+{
+    mv_value v = {.kind = MV_VALUE_UNSIGNED};
+    v.v.u = u;
+    return v;
+}
+
+mv_value v_dbl(double d)
+{
+    mv_value v = {.kind = MV_VALUE_DOUBLE};
+    v.v.d = d;
+    return v;
+}
+
+mv_value v_bool(bool b)
+{
+    mv_value v = {.kind = MV_VALUE_BOOL};
+    v.v.b = b;
+    return v;
+}
+
+mv_value v_char(uint32_t c)
+{
+    mv_value v = {.kind = MV_VALUE_CHAR};
+    v.v.u = c;
+    return v;
+}
+
+mv_value v_cplx(double re, double im)
+{
+    mv_value v = {.kind = MV_VALUE_COMPLEX};
+    v.v.c.re = re;
+    v.v.c.im = im;
+    return v;
+}
+
+mv_value v_bytes(const void *p, size_t n)
+{
+    mv_value v = {.kind = MV_VALUE_BYTES};
+    v.v.bytes.ptr = p;
+    v.v.bytes.len = n;
+    return v;
+}
+
+mv_value v_none(void)
+{
+    mv_value v = {.kind = MV_VALUE_NONE};
+    return v;
+}
+
+bool host_is_little(void)
+{
+    union {
+        uint32_t u;
+        unsigned char c[4];
+    } x = {1};
+    return x.c[0] == 1;
+}
+
+uint64_t bits_of(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+bool same_value(const mv_value *a, const mv_value *b)
+{
+    if (a->kind != b->kind)
+        return false;
+    switch (a->kind) {
+    case MV_VALUE_BOOL:
+        return a->v.b == b->v.b;
+    case MV_VALUE_SIGNED:
+        return a->v.i == b->v.i;
+    case MV_VALUE_UNSIGNED:
+    case MV_VALUE_CHAR:
+        return a->v.u == b->v.u;
+    case MV_VALUE_DOUBLE:
+        return bits_of(a->v.d) == bits_of(b->v.d);
+    case MV_VALUE_COMPLEX:
+        return bits_of(a->v.c.re) == bits_of(b->v.c.re) && bits_of(a->v.c.im) == bits_of(b->v.c.im);
+    case MV_VALUE_BYTES:
+        return a->v.bytes.len == b->v.bytes.len &&
+               memcmp(a->v.bytes.ptr, b->v.bytes.ptr, a->v.bytes.len) == 0;
+    default:
+        return true;
+    }
+}

@@ -128,4 +128,25 @@ bool advised_huge(const void *p);
  * status (77) and say so rather than pass without testing that level. */
 void skip_unless_isa_available(void);
 
+/* mv_value constructors, one per kind. */
+mv_value v_int(int64_t i);
+mv_value v_uint(uint64_t u);
+mv_value v_dbl(double d);
+mv_value v_bool(bool b);
+mv_value v_char(uint32_t c);
+mv_value v_cplx(double re, double im);
+mv_value v_bytes(const void *p, size_t n);
+mv_value v_none(void);
+
+/* Whether this machine stores integers little-endian (asked of memory,
+ * not of the library). */
+bool host_is_little(void);
+
+/* The IEEE bits of d. */
+uint64_t bits_of(double d);
+
+/* Values equal in kind and representation: doubles bit for bit, so a -0.0
+ * or a NaN payload that went astray shows. */
+bool same_value(const mv_value *a, const mv_value *b);
+
 #endif

@@ -1938,7 +1938,7 @@ typedef struct format_case {
         fc->size = sizeof tmp_;                                                                    \
     } while (0)
 
-static bool same_value(const mv_value *a, const mv_value *b)
+static bool same_number(const mv_value *a, const mv_value *b)
 {
     switch (a->kind) {
     case MV_VALUE_BOOL:
@@ -2077,7 +2077,7 @@ static void items_every_format(void **state)
         mv_value got;
         assert_int_equal(mv_view_get_item(v, &i, 1, &got, 1, &err), 0);
         assert_int_equal(got.kind, fc->value.kind);
-        assert_true(same_value(&got, &fc->value));
+        assert_true(same_number(&got, &fc->value));
         /* Indices: too few, too many, out of range. */
         ptrdiff_t two[] = {0, 0};
         assert_int_equal(mv_view_get_item(v, two, 2, &got, 1, &err), MV_ETYPE);
