@@ -367,6 +367,13 @@ MV_API int mv_format_parse(mv_format *fmt, const char *text, mv_error *err);
  * idempotent. */
 MV_API void mv_format_clear(mv_format *fmt);
 
+/* The native itemsize of a format that is one native code, optionally
+ * '@'-prefixed (NULL means "B"): c b B ? h H i I l L q Q n N P e f d --
+ * the single-character formats whose mv_format.native is set; 0 for any
+ * other text.  The library's one native-format table: no parse, no
+ * allocation, thread-safe. */
+MV_API ptrdiff_t mv_format_native_size(const char *text);
+
 /* Unpack one item at `item` into values[0 .. fmt->nvalues).  nvalues is the
  * room in `values`; MV_EVALUE if it is smaller than fmt->nvalues.  Item need
  * not be aligned. */

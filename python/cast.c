@@ -183,8 +183,8 @@ static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape)
     mv_error err;
     mv_error_clear(&err);
     /* CPython reads the format as a C string (up to an embedded NUL).  A
-     * native single code needs no parse (native_size came from the
-     * parser). */
+     * native single code needs no parse (the library's native table knows
+     * its size). */
     ptrdiff_t itemsize = native_format_size(text);
     char dest = 0;
     PyObject *res = NULL;

@@ -287,20 +287,14 @@ PyObject *memory_split(mvobject *self, PyObject *args, PyObject *kwds);
  * Values and formats (values.c)
  * ======================================================================== */
 
-/* Fill the native format tables from libmemview's parser (at import). */
-void native_size_init(void);
-/* The itemsize of each native single-character format libmemview knows
- * (0 for the others), filled by native_size_init. */
-extern ptrdiff_t native_size[128];
+/* Fill the static copies of the native formats (at import). */
+void native_texts_init(void);
 
 /* The itemsize of f when it is one native code, optionally '@'-prefixed;
- * else 0. */
+ * else 0: the library's table. */
 static inline ptrdiff_t native_format_size(const char *f)
 {
-    if (f[0] == '@')
-        f++;
-    unsigned char c = (unsigned char)f[0];
-    return c != '\0' && c < 128 && f[1] == '\0' ? native_size[c] : 0;
+    return mv_format_native_size(f);
 }
 
 /* f's static copy, or NULL when f is not a native single code. */

@@ -12,31 +12,19 @@
  * Native formats
  * ======================================================================== */
 
-/* The itemsize of each native single-character format libmemview knows
- * (0 for the others), filled once at import from libmemview's own parser:
- * a buffer with such a format needs no parse to be checked, and a cast to
- * one needs none either. */
-ptrdiff_t native_size[128];
-
-/* Static copies of the same formats, with and without '@': the format text
- * of a cast to one (as CPython's get_native_fmtstr), which must outlive the
+/* Static copies of the native single-character formats (the library's
+ * table, mv_format_native_size), with and without '@': the format text of
+ * a cast to one (as CPython's get_native_fmtstr), which must outlive the
  * argument it came from. */
 static char native_texts[128][4];
 
-void native_size_init(void)
+void native_texts_init(void)
 {
-    static const char codes[] = "BbchHiIlLqQnNfde?P";
-    for (const char *c = codes; *c; c++) {
-        char text[2] = {*c, '\0'};
-        mv_format fmt;
-        if (mv_format_parse(&fmt, text, NULL) == 0) {
-            if (fmt.native == *c) {
-                native_size[(unsigned char)*c] = fmt.itemsize;
-                char *t = native_texts[(unsigned char)*c];
-                t[0] = '@';
-                t[1] = *c;
-            }
-            mv_format_clear(&fmt);
+    for (int c = 1; c < 128; c++) {
+        char text[2] = {(char)c, '\0'};
+        if (mv_format_native_size(text) > 0) {
+            native_texts[c][0] = '@';
+            native_texts[c][1] = (char)c;
         }
     }
 }

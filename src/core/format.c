@@ -468,6 +468,15 @@ const unsigned char mv_single_size[128] = {
     ['P'] = sizeof(void *), ['e'] = 2, ['f'] = 4, ['d'] = 8,
 };
 
+ptrdiff_t mv_format_native_size(const char *text)
+{
+    if (!text)
+        return 1;
+    const char *c = text[0] == '@' ? text + 1 : text;
+    unsigned char u = (unsigned char)c[0];
+    return u && u < 128 && !c[1] ? mv_single_size[u] : 0;
+}
+
 char mv_format_native_long(const char *text, ptrdiff_t *size)
 {
     ptrdiff_t align;

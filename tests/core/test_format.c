@@ -1560,9 +1560,50 @@ static void test_native_matches_parser(void **state)
     assert_int_equal(size, 1);
 }
 
+/* The native table: each code's size is its C type's, '@' changes
+ * nothing, and every other text is not a native single code. */
+static void test_native_size(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        ptrdiff_t size;
+    } cases[] = {
+        {"c", 1},
+        {"b", 1},
+        {"B", 1},
+        {"?", sizeof(_Bool)},
+        {"h", sizeof(short)},
+        {"H", sizeof(unsigned short)},
+        {"i", sizeof(int)},
+        {"I", sizeof(unsigned int)},
+        {"l", sizeof(long)},
+        {"L", sizeof(unsigned long)},
+        {"q", sizeof(long long)},
+        {"Q", sizeof(unsigned long long)},
+        {"n", sizeof(ptrdiff_t)},
+        {"N", sizeof(size_t)},
+        {"P", sizeof(void *)},
+        {"e", 2},
+        {"f", sizeof(float)},
+        {"d", sizeof(double)},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char at[3] = {'@', cases[k].text[0], '\0'};
+        assert_int_equal(mv_format_native_size(cases[k].text), cases[k].size);
+        assert_int_equal(mv_format_native_size(at), cases[k].size);
+    }
+    assert_int_equal(mv_format_native_size(NULL), 1);
+    static const char *const others[] = {"", "@", "x", "s", "p", "w", "Zd", "Zf", "<i", "=B",
+                                         "!h", "2i", "ii", "T{i}", "@@i", "i ", " i", "\x80"};
+    for (size_t k = 0; k < sizeof others / sizeof others[0]; k++)
+        assert_int_equal(mv_format_native_size(others[k]), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_native_size),
         cmocka_unit_test(test_layout_table),
         cmocka_unit_test(test_pack_unpack_chars),
         cmocka_unit_test(test_subarray_byte_order),
