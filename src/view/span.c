@@ -144,20 +144,12 @@ int mv_span_acquire(mv_span *span, mv_buffer *hold, mv_object *exporter, int fla
     return 0;
 }
 
-int mv_span_from_view(mv_span *span, const mv_view *view, mv_error *err)
+int mv_span_from_descriptor(mv_span *span, const mv_buffer *b, char native, mv_error *err)
 {
-    if (!span || !view)
-        return mv_error_set(err, MV_EVALUE, "span: NULL argument");
-    const mv_buffer *b = mv_view_buffer(view, err);
-    if (!b)
-        return MV_EVALUE;
     int rc = span_check(b, err);
     if (rc < 0)
         return rc;
-    /* The view checked its layout when it was made; its format may not
-     * parse (such views work as bytes), so native comes from the view. */
-    const mv_format *fmt = mv_view_format(view, NULL);
-    span_fill(span, b, fmt ? fmt->native : 0);
+    span_fill(span, b, native);
     return 0;
 }
 

@@ -776,6 +776,18 @@ mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t *shape,
     holder_decref(h);
     return v;
 }
+int mv_span_from_view(mv_span *span, const mv_view *view, mv_error *err)
+{
+    if (!span || !view)
+        return mv_error_set(err, MV_EVALUE, "span: NULL argument");
+    if (check_view(view, err) < 0)
+        return MV_EVALUE;
+    /* The view checked its layout when it was made; its format may not
+     * parse (such views work as bytes), so native comes from the view. */
+    const format_holder *h = view->format;
+    return mv_span_from_descriptor(span, &view->view, h->status == 0 ? h->fmt.native : 0, err);
+}
+
 int mv_layout_from_view(mv_layout *l, const mv_view *view, mv_error *err)
 {
     if (!view)

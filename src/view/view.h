@@ -90,4 +90,10 @@ int mv_buffer_answer(mv_buffer *out, const mv_buffer *full, mv_object *exporter,
  * (released) forwarded. */
 int mv_layout_from_view(mv_layout *l, const mv_view *view, mv_error *err);
 
+/* A span of the consistent (already validated) descriptor b, whose
+ * format's native code is `native` (0: none): mv_span_from_buffer without
+ * the validation, for a view's own layout.  Only the span limits are
+ * checked (ndim, suboffsets, itemsize), with their messages.  In span.c. */
+int mv_span_from_descriptor(mv_span *span, const mv_buffer *b, char native, mv_error *err);
+
 #endif
