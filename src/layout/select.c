@@ -32,19 +32,25 @@ static bool layout_fixed(const mv_layout *out)
     return true;
 }
 
-int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_layout *out, mv_error *err)
+/* The keys' own checks, before any dimension is looked at: one ellipsis
+ * at most, known kinds, no more indices than dimensions, and a result of
+ * at most MV_MAX_NDIM dimensions.  *nidx: the keys that consume a
+ * dimension. */
+static int select_check_keys(const mv_buffer *b, const mv_key *keys, int nkeys, int *nidx,
+                             mv_error *err)
 {
     if (nkeys < 0 || (nkeys > 0 && !keys))
         return mv_error_set(err, MV_EVALUE, "memoryview: invalid key array");
-    int nidx = 0, nint = 0, nnew = 0, ellipsis = 0;
+    int nint = 0, nnew = 0, ellipsis = 0;
+    *nidx = 0;
     for (int k = 0; k < nkeys; k++) {
         switch (keys[k].kind) {
         case MV_KEY_INDEX:
             nint++;
-            nidx++;
+            (*nidx)++;
             break;
         case MV_KEY_SLICE:
-            nidx++;
+            (*nidx)++;
             break;
         case MV_KEY_NEWAXIS:
             nnew++;
@@ -59,130 +65,166 @@ int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_layout *out,
                                 (int)keys[k].kind);
         }
     }
-    if (nidx > b->ndim)
+    if (*nidx > b->ndim)
         return mv_error_set(err, MV_EINDEX,
                             "too many indices for memoryview: memoryview is %d-dimensional, "
                             "but %d were indexed",
-                            b->ndim, nidx);
+                            b->ndim, *nidx);
     if (b->ndim - nint + nnew > MV_MAX_NDIM)
         return mv_error_set(err, MV_EVALUE, MV_MSG_NDIM);
+    return 0;
+}
 
+/* A selection in progress: the layout so far, and for each output
+ * dimension the constant offset still to add to its suboffset. */
+typedef struct selector {
+    const mv_buffer *b;
+    mv_layout *out;
+    ptrdiff_t addend[MV_MAX_NDIM];
+    int last_indirect; /* output dimension of the last dereference, or -1 */
+    int d;             /* next source dimension */
     /* Without items no address is ever used (and buf may be NULL): offsets
      * and dereferences stop once the result is known to be empty. */
-    bool empty = !mv_has_items(b->ndim, b->shape);
-    const ptrdiff_t *subs = b->suboffsets;
-    out->buf = b->buf;
-    out->ndim = 0;
-    ptrdiff_t addend[MV_MAX_NDIM];
-    int last_indirect = -1; /* output dimension of the last dereference */
-    int d = 0;              /* next source dimension */
-    int nfull = b->ndim - nidx;
-    for (int k = 0; k <= nkeys; k++) {
-        /* The ellipsis, or the end of the keys, stands for full slices. */
-        if (k == nkeys || keys[k].kind == MV_KEY_ELLIPSIS) {
-            for (; nfull > 0; nfull--, d++) {
-                int o = out->ndim++;
-                addend[o] = 0;
-                out->shape[o] = b->shape[d];
-                out->strides[o] = b->strides[d];
-                out->suboffsets[o] = subs ? subs[d] : -1;
-                if (out->suboffsets[o] >= 0)
-                    last_indirect = o;
-            }
-            continue;
-        }
-        const mv_key *key = &keys[k];
-        if (key->kind == MV_KEY_NEWAXIS) {
-            int o = out->ndim++;
-            addend[o] = 0;
-            out->shape[o] = 1;
-            out->strides[o] = 0;
-            out->suboffsets[o] = -1;
-            continue;
-        }
-        if (key->kind == MV_KEY_INDEX) {
-            ptrdiff_t i = key->index;
-            if (i < 0)
-                i += b->shape[d];
-            if (i < 0 || i >= b->shape[d])
-                return mv_error_set(err, MV_EINDEX, "index out of bounds on dimension %d", d + 1);
-            bool indirect = subs && subs[d] >= 0;
-            if (indirect && !empty && !layout_fixed(out))
-                return mv_error_set(err, MV_ENOTIMPL,
-                                    "memoryview: an integer index on an indirect dimension "
-                                    "(suboffsets) after a sliced dimension is not implemented");
-            if (!empty) {
-                ptrdiff_t c;
-                if (mv_mul_overflow(i, b->strides[d], &c))
-                    return mv_error_set(err, MV_EOVERFLOW,
-                                        "memoryview: offset overflows ptrdiff_t");
-                int rc = add_offset(out, addend, last_indirect, c, err);
-                if (rc < 0)
-                    return rc;
-                /* The pointer before this dimension's dereference is one
-                 * fixed address, so the dereference can happen now. */
-                if (indirect)
-                    out->buf = mv_follow(out->buf, subs[d]);
-            }
-            d++;
-            continue;
-        }
-        ptrdiff_t start = 0, step = 1;
-        ptrdiff_t n = mv_slice_indices(key, b->shape[d], &start, &step, err);
-        if (n < 0)
-            return (int)n;
-        ptrdiff_t stride = b->strides[d];
-        if (n == 0)
-            empty = true;
-        if (!empty) {
-            ptrdiff_t c;
-            if (mv_mul_overflow(start, stride, &c))
-                return mv_error_set(err, MV_EOVERFLOW, "memoryview: offset overflows ptrdiff_t");
-            int rc = add_offset(out, addend, last_indirect, c, err);
-            if (rc < 0)
-                return rc;
-        }
-        /* With at most one item, or none in the whole layout, the stride
-         * is never used; keep the old one rather than an overflowing
-         * product. */
-        ptrdiff_t s;
-        if (!mv_mul_overflow(stride, step, &s))
-            stride = s;
-        else if (n > 1 && !empty)
-            return mv_error_set(err, MV_EOVERFLOW, "memoryview: stride overflows ptrdiff_t");
-        int o = out->ndim++;
-        addend[o] = 0;
-        out->shape[o] = n;
-        out->strides[o] = stride;
-        out->suboffsets[o] = subs ? subs[d] : -1;
-        if (out->suboffsets[o] >= 0)
-            last_indirect = o;
-        d++;
-    }
+    bool empty;
+} selector;
 
-    for (int o = 0; !empty && o < out->ndim; o++) {
-        ptrdiff_t *so = &out->suboffsets[o];
-        if (*so < 0)
-            continue;
-        if (mv_add_overflow(*so, addend[o], so))
-            return mv_error_set(err, MV_EOVERFLOW, "memoryview: suboffset overflows ptrdiff_t");
-        /* A negative suboffset would mean "no dereference". */
-        if (*so < 0)
-            return mv_error_set(err, MV_ENOTIMPL,
-                                "memoryview: this sub-view would need a negative suboffset "
-                                "on dimension %d, which is not representable",
-                                o + 1);
-    }
+/* A new output dimension. */
+static void select_push(selector *s, ptrdiff_t extent, ptrdiff_t stride, ptrdiff_t suboffset)
+{
+    mv_layout *out = s->out;
+    int o = out->ndim++;
+    s->addend[o] = 0;
+    out->shape[o] = extent;
+    out->strides[o] = stride;
+    out->suboffsets[o] = suboffset;
+    if (suboffset >= 0)
+        s->last_indirect = o;
+}
 
-    /* Keep suboffsets while a dimension still dereferences (or, as CPython,
-     * when the exporter gave only negative ones); drop them once every
-     * indirection has been followed. */
+/* Source dimension d kept whole. */
+static void select_whole(selector *s)
+{
+    const mv_buffer *b = s->b;
+    select_push(s, b->shape[s->d], b->strides[s->d], b->suboffsets ? b->suboffsets[s->d] : -1);
+    s->d++;
+}
+
+/* An integer key on source dimension d: its offset, and its dereference
+ * when the dimension is indirect. */
+static int select_index(selector *s, ptrdiff_t i, mv_error *err)
+{
+    const mv_buffer *b = s->b;
+    int d = s->d++;
+    if (i < 0)
+        i += b->shape[d];
+    if (i < 0 || i >= b->shape[d])
+        return mv_error_set(err, MV_EINDEX, "index out of bounds on dimension %d", d + 1);
+    bool indirect = b->suboffsets && b->suboffsets[d] >= 0;
+    if (s->empty)
+        return 0;
+    if (indirect && !layout_fixed(s->out))
+        return mv_error_set(err, MV_ENOTIMPL,
+                            "memoryview: an integer index on an indirect dimension "
+                            "(suboffsets) after a sliced dimension is not implemented");
+    ptrdiff_t c;
+    if (mv_mul_overflow(i, b->strides[d], &c))
+        return mv_error_set(err, MV_EOVERFLOW, "memoryview: offset overflows ptrdiff_t");
+    int rc = add_offset(s->out, s->addend, s->last_indirect, c, err);
+    /* The pointer before this dimension's dereference is one fixed
+     * address, so the dereference can happen now. */
+    if (rc == 0 && indirect)
+        s->out->buf = mv_follow(s->out->buf, b->suboffsets[d]);
+    return rc;
+}
+
+/* A slice key on source dimension d. */
+static int select_slice(selector *s, const mv_key *key, mv_error *err)
+{
+    const mv_buffer *b = s->b;
+    int d = s->d++;
+    ptrdiff_t start = 0, step = 1;
+    ptrdiff_t n = mv_slice_indices(key, b->shape[d], &start, &step, err);
+    if (n < 0)
+        return (int)n;
+    ptrdiff_t stride = b->strides[d];
+    if (n == 0)
+        s->empty = true;
+    if (!s->empty) {
+        ptrdiff_t c;
+        if (mv_mul_overflow(start, stride, &c))
+            return mv_error_set(err, MV_EOVERFLOW, "memoryview: offset overflows ptrdiff_t");
+        int rc = add_offset(s->out, s->addend, s->last_indirect, c, err);
+        if (rc < 0)
+            return rc;
+    }
+    /* With at most one item, or none in the whole layout, the stride is
+     * never used; keep the old one rather than an overflowing product. */
+    ptrdiff_t st;
+    if (!mv_mul_overflow(stride, step, &st))
+        stride = st;
+    else if (n > 1 && !s->empty)
+        return mv_error_set(err, MV_EOVERFLOW, "memoryview: stride overflows ptrdiff_t");
+    select_push(s, n, stride, b->suboffsets ? b->suboffsets[d] : -1);
+    return 0;
+}
+
+/* The offsets collected for each indirect dimension into its suboffset,
+ * and whether the result keeps suboffsets at all: while a dimension still
+ * dereferences (or, as CPython, when the exporter gave only negative
+ * ones); not once every indirection has been followed. */
+static int select_suboffsets(selector *s, mv_error *err)
+{
+    mv_layout *out = s->out;
+    const ptrdiff_t *subs = s->b->suboffsets;
     bool any_out = false, any_src = false;
-    for (int o = 0; o < out->ndim; o++)
-        any_out |= out->suboffsets[o] >= 0;
-    for (int i = 0; subs && i < b->ndim; i++)
+    for (int o = 0; o < out->ndim; o++) {
+        ptrdiff_t *so = &out->suboffsets[o];
+        if (!s->empty && *so >= 0) {
+            if (mv_add_overflow(*so, s->addend[o], so))
+                return mv_error_set(err, MV_EOVERFLOW,
+                                    "memoryview: suboffset overflows ptrdiff_t");
+            /* A negative suboffset would mean "no dereference". */
+            if (*so < 0)
+                return mv_error_set(err, MV_ENOTIMPL,
+                                    "memoryview: this sub-view would need a negative "
+                                    "suboffset on dimension %d, which is not representable",
+                                    o + 1);
+        }
+        any_out |= *so >= 0;
+    }
+    for (int i = 0; subs && i < s->b->ndim; i++)
         any_src |= subs[i] >= 0;
     out->indirect = subs && out->ndim > 0 && (any_out || !any_src);
+    return 0;
+}
+
+int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_layout *out, mv_error *err)
+{
+    int nidx = 0;
+    int rc = select_check_keys(b, keys, nkeys, &nidx, err);
+    if (rc < 0)
+        return rc;
+    selector s = {.b = b, .out = out, .last_indirect = -1, .d = 0,
+                  .empty = !mv_has_items(b->ndim, b->shape)};
+    out->buf = b->buf;
+    out->ndim = 0;
+    int nfull = b->ndim - nidx;
+    for (int k = 0; k <= nkeys && rc == 0; k++) {
+        /* The ellipsis, or the end of the keys, stands for full slices. */
+        if (k == nkeys || keys[k].kind == MV_KEY_ELLIPSIS)
+            for (; nfull > 0; nfull--)
+                select_whole(&s);
+        else if (keys[k].kind == MV_KEY_NEWAXIS)
+            select_push(&s, 1, 0, -1);
+        else if (keys[k].kind == MV_KEY_INDEX)
+            rc = select_index(&s, keys[k].index, err);
+        else
+            rc = select_slice(&s, &keys[k], err);
+    }
+    if (rc == 0)
+        rc = select_suboffsets(&s, err);
+    if (rc < 0)
+        return rc;
     out->itemsize = b->itemsize;
     out->format = b->format ? b->format : "B";
     out->readonly = b->readonly != 0;
