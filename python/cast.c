@@ -119,6 +119,180 @@ static PyObject *cast_1d_fast(mvobject *self, PyObject *format)
     return memory_finish_span(res);
 }
 
+/* What cast() learns on its way, step by step. */
+typedef struct cast_plan {
+    const mv_buffer *b;
+    bool beyond; /* CPython would refuse this cast for a limitation */
+    int c_contig;
+    Py_ssize_t ndim; /* -1: no shape given */
+    const char *text; /* the destination format, as a C string */
+    PyObject *ascii;  /* owns text when the str was not ASCII */
+    ptrdiff_t itemsize;
+    char dest; /* the destination's native code for this interpreter, or 0 */
+    ptrdiff_t dims[MV_MAX_NDIM];
+} cast_plan;
+
+/* CPython's checks on the source and the shape argument, before the
+ * format: contiguity, zeros in the shape, the shape's type and length. */
+static int cast_check_source(mvobject *self, PyObject *shape, cast_plan *p)
+{
+    const mv_buffer *b = p->b;
+    p->c_contig = is_contiguous(self, 'C');
+    if (!p->c_contig && !is_contiguous(self, 'F')) {
+        /* CPython's text for the same input (memview casts Fortran-
+         * contiguous views too; this one is neither). */
+        PyErr_SetString(PyExc_TypeError, "memoryview: casts are restricted to C-contiguous views");
+        return -1;
+    }
+    p->beyond |= !p->c_contig;
+    if (shape || b->ndim != 1) {
+        for (int i = 0; i < b->ndim; i++)
+            if (b->shape[i] == 0) {
+                PyErr_SetString(PyExc_TypeError,
+                                "memoryview: cannot cast view with zeros in shape or strides");
+                return -1;
+            }
+    }
+    if (!shape)
+        return 0;
+    if (!PyList_Check(shape) && !PyTuple_Check(shape)) {
+        PyErr_SetString(PyExc_TypeError, "shape must be a list or a tuple");
+        return -1;
+    }
+    p->ndim = PySequence_Fast_GET_SIZE(shape);
+    if (p->ndim > MV_MAX_NDIM) {
+        PyErr_SetString(PyExc_ValueError, "memoryview: number of dimensions must not exceed 64");
+        return -1;
+    }
+    p->beyond |= b->ndim != 1 && p->ndim != 1;
+    return 0;
+}
+
+/* cast_to_1D: the destination format as a C string (an ASCII str is its
+ * own UTF-8, no copy; anything else goes through the encoder for its
+ * error), its itemsize and native code, and the length check. */
+static int cast_check_format(mvobject *self, PyObject *format, cast_plan *p)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(format) < 0)
+        return -1;
+#endif
+    if (PyUnicode_IS_ASCII(format)) {
+        if (!(p->text = PyUnicode_AsUTF8(format)))
+            return -1;
+    } else {
+        if (!(p->ascii = PyUnicode_AsASCIIString(format)))
+            return -1;
+        p->text = PyBytes_AS_STRING(p->ascii);
+    }
+    /* CPython reads the format as a C string (up to an embedded NUL).  A
+     * native single code needs no parse (the library's native table knows
+     * its size). */
+    const char *text = p->text;
+    p->itemsize = native_format_size(text);
+    if (p->itemsize > 0) {
+        p->dest = interpreter_native(text[0] == '@' ? text[1] : text[0]);
+    } else {
+        mv_error err;
+        mv_error_clear(&err);
+        mv_format fmt;
+        if (mv_format_parse(&fmt, text, &err) < 0) {
+            /* CPython has no text for a format that does not parse. */
+            if (err.code == MV_ENOMEM)
+                set_error(&err);
+            else
+                PyErr_Format(PyExc_ValueError, "memoryview: %s", err.message);
+            return -1;
+        }
+        p->itemsize = fmt.itemsize;
+        p->dest = interpreter_native(fmt.native);
+        mv_format_clear(&fmt);
+        if (p->itemsize == 0) {
+            PyErr_Format(PyExc_ValueError, "memoryview.cast(): format '%s' has itemsize 0", text);
+            return -1;
+        }
+    }
+    p->beyond |= !p->dest;
+    const mv_format *sfmt = self->spanned ? NULL : mv_view_format(self->view, NULL);
+    char src = self->spanned ? self->span.native : sfmt ? sfmt->native : 0;
+    p->beyond |= !is_byte_code(src) && !is_byte_code(p->dest);
+    if (p->b->len % p->itemsize) {
+        cast_error(p->beyond, PyExc_TypeError, "memoryview: length is not a multiple of itemsize",
+                   "length %zd, itemsize %zd of format '%s'", (Py_ssize_t)p->b->len,
+                   (Py_ssize_t)p->itemsize, text);
+        return -1;
+    }
+    return 0;
+}
+
+/* cast_to_ND: each element of the shape in turn, then their product times
+ * itemsize (nbytes). */
+static int cast_check_shape(PyObject *shape, cast_plan *p)
+{
+    Py_ssize_t nbytes = p->itemsize;
+    for (Py_ssize_t i = 0; i < p->ndim; i++) {
+        PyObject *o = PySequence_Fast_GET_ITEM(shape, i);
+        if (!PyLong_Check(o)) {
+            cast_error(p->beyond, PyExc_TypeError,
+                       "memoryview.cast(): elements of shape must be integers",
+                       "shape[%zd] is %.50s", i, Py_TYPE(o)->tp_name);
+            return -1;
+        }
+        Py_ssize_t x = PyLong_AsSsize_t(o);
+        if (x == -1 && PyErr_Occurred())
+            return -1;
+        if (x <= 0) {
+            cast_error(p->beyond, PyExc_ValueError,
+                       "memoryview.cast(): elements of shape must be integers > 0",
+                       "shape[%zd] is %zd", i, x);
+            return -1;
+        }
+        if (x > PY_SSIZE_T_MAX / nbytes) {
+            PyErr_SetString(PyExc_ValueError, "memoryview.cast(): product(shape) > SSIZE_MAX");
+            return -1;
+        }
+        nbytes *= x;
+        p->dims[i] = x;
+    }
+    if (p->ndim >= 0 && nbytes != p->b->len) {
+        char dtext[MV_MAX_NDIM * 22 + 4];
+        shape_text(p->dims, p->ndim, dtext, sizeof dtext);
+        cast_error(p->beyond, PyExc_TypeError,
+                   "memoryview: product(shape) * itemsize != buffer size",
+                   "shape %s * itemsize %zd of format '%s' = %zd, buffer size %zd", dtext,
+                   (Py_ssize_t)p->itemsize, p->text, nbytes, (Py_ssize_t)p->b->len);
+        return -1;
+    }
+    return 0;
+}
+
+/* The cast itself, by the library: a span's when the result fits one. */
+static PyObject *cast_apply(mvobject *self, const cast_plan *p)
+{
+    /* A Fortran-only source keeps its logical order in an N-D result. */
+    int flags = (!p->c_contig && p->ndim > 1) ? MV_CAST_FORTRAN : 0;
+    mv_error err;
+    mv_error_clear(&err);
+    const char *stext =
+        self->spanned && p->ndim <= MV_SPAN_MAX_NDIM ? native_static(p->text) : NULL;
+    if (stext) {
+        mv_span out;
+        if (mv_span_cast(&out, &self->span, stext, p->dims, (int)p->ndim, flags, &err) == 0)
+            return memory_from_span(self->mbuf, &out);
+        set_error(&err);
+        return NULL;
+    }
+    mv_view *v =
+        need_view(self) ? mv_view_cast(self->view, p->text, p->dims, (int)p->ndim, flags, &err)
+                        : NULL;
+    if (!v) {
+        if (!PyErr_Occurred())
+            set_error(&err);
+        return NULL;
+    }
+    return memory_from_view(self->mbuf, v);
+}
+
 static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape)
 {
     if (!shape && PyUnicode_Check(format) && self->mbuf) {
@@ -133,145 +307,11 @@ static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape)
     }
     if (check_released(self) < 0)
         return NULL;
-    const mv_buffer *b = view_buffer(self);
-    bool beyond = false; /* CPython would refuse this cast for a limitation */
-    int c_contig = is_contiguous(self, 'C');
-    int f_contig = is_contiguous(self, 'F');
-    if (!c_contig && !f_contig) {
-        /* CPython's text for the same input (memview casts Fortran-
-         * contiguous views too; this one is neither). */
-        PyErr_SetString(PyExc_TypeError, "memoryview: casts are restricted to C-contiguous views");
-        return NULL;
-    }
-    beyond |= !c_contig;
-    if (shape || b->ndim != 1) {
-        for (int i = 0; i < b->ndim; i++)
-            if (b->shape[i] == 0)
-                return cast_error(false, PyExc_TypeError,
-                                  "memoryview: cannot cast view with zeros in shape or strides",
-                                  NULL);
-    }
-    Py_ssize_t ndim = -1;
-    if (shape) {
-        if (!PyList_Check(shape) && !PyTuple_Check(shape))
-            return cast_error(false, PyExc_TypeError, "shape must be a list or a tuple", NULL);
-        ndim = PySequence_Fast_GET_SIZE(shape);
-        if (ndim > MV_MAX_NDIM)
-            return cast_error(false, PyExc_ValueError,
-                              "memoryview: number of dimensions must not exceed 64", NULL);
-        beyond |= b->ndim != 1 && ndim != 1;
-    }
-
-    /* cast_to_1D: the destination format.  An ASCII str is its own UTF-8
-     * (no copy); anything else goes through the encoder for its error. */
-    PyObject *ascii = NULL;
-    const char *text;
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(format) < 0)
-        return NULL;
-#endif
-    if (PyUnicode_IS_ASCII(format)) {
-        text = PyUnicode_AsUTF8(format);
-        if (!text)
-            return NULL;
-    } else {
-        ascii = PyUnicode_AsASCIIString(format);
-        if (!ascii)
-            return NULL;
-        text = PyBytes_AS_STRING(ascii);
-    }
-    mv_error err;
-    mv_error_clear(&err);
-    /* CPython reads the format as a C string (up to an embedded NUL).  A
-     * native single code needs no parse (the library's native table knows
-     * its size). */
-    ptrdiff_t itemsize = native_format_size(text);
-    char dest = 0;
+    cast_plan p = {.b = view_buffer(self), .ndim = -1};
     PyObject *res = NULL;
-    if (itemsize > 0) {
-        dest = interpreter_native(text[0] == '@' ? text[1] : text[0]);
-    } else {
-        mv_format fmt;
-        if (mv_format_parse(&fmt, text, &err) < 0) {
-            /* CPython has no text for a format that does not parse. */
-            if (err.code == MV_ENOMEM)
-                set_error(&err);
-            else
-                PyErr_Format(PyExc_ValueError, "memoryview: %s", err.message);
-            goto out;
-        }
-        itemsize = fmt.itemsize;
-        dest = interpreter_native(fmt.native);
-        mv_format_clear(&fmt);
-        if (itemsize == 0) {
-            PyErr_Format(PyExc_ValueError, "memoryview.cast(): format '%s' has itemsize 0", text);
-            goto out;
-        }
-    }
-    beyond |= !dest;
-    const mv_format *sfmt = self->spanned ? NULL : mv_view_format(self->view, NULL);
-    char src = self->spanned ? self->span.native : sfmt ? sfmt->native : 0;
-    beyond |= !is_byte_code(src) && !is_byte_code(dest);
-    if (b->len % itemsize) {
-        cast_error(beyond, PyExc_TypeError, "memoryview: length is not a multiple of itemsize",
-                   "length %zd, itemsize %zd of format '%s'", (Py_ssize_t)b->len,
-                   (Py_ssize_t)itemsize, text);
-        goto out;
-    }
-
-    /* cast_to_ND: each element of the shape in turn, then their product
-     * times itemsize (nbytes). */
-    ptrdiff_t dims[MV_MAX_NDIM];
-    Py_ssize_t nbytes = itemsize;
-    for (Py_ssize_t i = 0; i < ndim; i++) {
-        PyObject *o = PySequence_Fast_GET_ITEM(shape, i);
-        if (!PyLong_Check(o)) {
-            cast_error(beyond, PyExc_TypeError,
-                       "memoryview.cast(): elements of shape must be integers",
-                       "shape[%zd] is %.50s", i, Py_TYPE(o)->tp_name);
-            goto out;
-        }
-        Py_ssize_t x = PyLong_AsSsize_t(o);
-        if (x == -1 && PyErr_Occurred())
-            goto out;
-        if (x <= 0) {
-            cast_error(beyond, PyExc_ValueError,
-                       "memoryview.cast(): elements of shape must be integers > 0",
-                       "shape[%zd] is %zd", i, x);
-            goto out;
-        }
-        if (x > PY_SSIZE_T_MAX / nbytes) {
-            PyErr_SetString(PyExc_ValueError, "memoryview.cast(): product(shape) > SSIZE_MAX");
-            goto out;
-        }
-        nbytes *= x;
-        dims[i] = x;
-    }
-    if (ndim >= 0 && nbytes != b->len) {
-        char dtext[MV_MAX_NDIM * 22 + 4];
-        shape_text(dims, ndim, dtext, sizeof dtext);
-        cast_error(beyond, PyExc_TypeError, "memoryview: product(shape) * itemsize != buffer size",
-                   "shape %s * itemsize %zd of format '%s' = %zd, buffer size %zd", dtext,
-                   (Py_ssize_t)itemsize, text, nbytes, (Py_ssize_t)b->len);
-        goto out;
-    }
-    /* A Fortran-only source keeps its logical order in an N-D result. */
-    int flags = (!c_contig && ndim > 1) ? MV_CAST_FORTRAN : 0;
-    const char *stext = self->spanned && ndim <= MV_SPAN_MAX_NDIM ? native_static(text) : NULL;
-    if (stext) {
-        mv_span out;
-        if (mv_span_cast(&out, &self->span, stext, dims, (int)ndim, flags, &err) == 0)
-            res = memory_from_span(self->mbuf, &out);
-        else
-            set_error(&err);
-        goto out;
-    }
-    mv_view *v = need_view(self) ? mv_view_cast(self->view, text, dims, (int)ndim, flags, &err) : NULL;
-    if (!v && !PyErr_Occurred())
-        set_error(&err);
-    if (v)
-        res = memory_from_view(self->mbuf, v);
-out:
-    Py_XDECREF(ascii);
+    if (cast_check_source(self, shape, &p) == 0 && cast_check_format(self, format, &p) == 0 &&
+        cast_check_shape(shape, &p) == 0)
+        res = cast_apply(self, &p);
+    Py_XDECREF(p.ascii);
     return res;
 }
