@@ -416,6 +416,25 @@ int mv_layout_init(mv_layout *l, const mv_buffer *b, mv_error *err)
     return 0;
 }
 
+void mv_layout_load(mv_layout *l, const mv_buffer *b, int contig)
+{
+    size_t n = (size_t)b->ndim * sizeof(ptrdiff_t);
+    l->buf = b->buf;
+    l->len = b->len;
+    l->itemsize = b->itemsize;
+    l->format = b->format ? b->format : "B";
+    l->ndim = b->ndim;
+    l->readonly = b->readonly != 0;
+    l->indirect = b->suboffsets != NULL;
+    l->contig = (unsigned char)contig;
+    if (n > 0) {
+        memcpy(l->shape, b->shape, n);
+        memcpy(l->strides, b->strides, n);
+        if (b->suboffsets)
+            memcpy(l->suboffsets, b->suboffsets, n);
+    }
+}
+
 void mv_layout_buffer(const mv_layout *l, mv_buffer *out)
 {
     *out = (mv_buffer){

@@ -203,6 +203,11 @@ int mv_item_pointer(const mv_buffer *b, const ptrdiff_t *index, int nindex, char
  * itemsize, len or shape cannot describe memory. */
 int mv_layout_init(mv_layout *l, const mv_buffer *b, mv_error *err);
 
+/* Fill l from a descriptor that is consistent and complete (a view's
+ * own: shape and strides present for ndim >= 1) whose contiguity flags
+ * are already known: copies, with no check and no flag computation. */
+void mv_layout_load(mv_layout *l, const mv_buffer *b, int contig);
+
 /* 1 when some extent is 0 (nothing to walk). */
 bool mv_layout_has_zero(const mv_layout *l);
 

@@ -442,30 +442,32 @@ static int hex_write_range(const mv_layout *l, ptrdiff_t start, ptrdiff_t count,
     return hex_gathered(&w, l, start, count, err);
 }
 
-/* mv_view_hex_into; fresh: dst is new memory (never streamed). */
-static int hex_into(const mv_view *view, char *dst, ptrdiff_t dstlen, char sep, int bytes_per_sep,
-                    bool fresh, mv_error *err)
+/* The whole text of the planned layout l (need characters) into dst;
+ * fresh: dst is new memory (never streamed). */
+static int hex_write_all(const mv_layout *l, char *dst, ptrdiff_t dstlen, ptrdiff_t need,
+                         char sep, int bytes_per_sep, bool fresh, mv_error *err)
 {
-    mv_layout l;
-    ptrdiff_t need = 0, n = 0;
-    int rc = hex_plan(&l, view, sep, bytes_per_sep, &need, err);
-    if (rc == 0)
-        rc = mv_layout_count(&l, &n, err);
+    ptrdiff_t n = 0;
+    int rc = mv_layout_count(l, &n, err);
     return rc < 0 ? rc
-                  : hex_write_range(&l, 0, n, dst, dstlen, need, sep, bytes_per_sep, !fresh, err);
+                  : hex_write_range(l, 0, n, dst, dstlen, need, sep, bytes_per_sep, !fresh, err);
 }
 
 int mv_view_hex_into(const mv_view *view, char *dst, ptrdiff_t dstlen, char sep, int bytes_per_sep,
                      mv_error *err)
 {
-    return hex_into(view, dst, dstlen, sep, bytes_per_sep, false, err);
+    mv_layout l;
+    ptrdiff_t need = 0;
+    int rc = hex_plan(&l, view, sep, bytes_per_sep, &need, err);
+    return rc < 0 ? rc : hex_write_all(&l, dst, dstlen, need, sep, bytes_per_sep, false, err);
 }
 
 char *mv_view_hex_alloc(const mv_view *view, char sep, int bytes_per_sep,
                         void *(*alloc)(void *ctx, ptrdiff_t nbytes), void *ctx, mv_error *err)
 {
-    ptrdiff_t n = mv_view_hex_length(view, sep, bytes_per_sep, err);
-    if (n < 0)
+    mv_layout l;
+    ptrdiff_t n = 0;
+    if (hex_plan(&l, view, sep, bytes_per_sep, &n, err) < 0)
         return NULL;
     if (!alloc) {
         mv_error_set(err, MV_EVALUE, "memoryview.hex: alloc must not be NULL");
@@ -477,7 +479,7 @@ char *mv_view_hex_alloc(const mv_view *view, char sep, int bytes_per_sep,
         return NULL;
     }
     mv_advise_huge(out, n);
-    if (hex_into(view, out, n, sep, bytes_per_sep, true, err) < 0)
+    if (hex_write_all(&l, out, n, n, sep, bytes_per_sep, true, err) < 0)
         return NULL;
     return out;
 }

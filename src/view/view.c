@@ -792,11 +792,10 @@ int mv_layout_from_view(mv_layout *l, const mv_view *view, mv_error *err)
 {
     if (!view)
         return mv_error_set(err, MV_EVALUE, "NULL view");
-    mv_error local;
-    mv_error_clear(&local);
-    const mv_buffer *b = mv_view_buffer(view, &local);
-    if (!b)
-        return mv_error_pass(err, &local);
-    return mv_layout_init(l, b, err);
+    if (check_view(view, err) < 0)
+        return MV_EVALUE;
+    /* Checked when the view was made, flags included. */
+    mv_layout_load(l, &view->view, view->flags);
+    return 0;
 }
 
