@@ -926,6 +926,30 @@ static void op_assign(state *s)
     free(before);
 }
 
+/* The view's C-order bytes `ref` (len of them) again, range by range
+ * (mv_view_tobytes_range), in chunks of `chunk` items; and a range past
+ * the end refused.  Takes no input: the corpus keeps its meaning. */
+static void check_byte_ranges(mv_view *v, const mv_buffer *b, const unsigned char *ref,
+                              size_t len, ptrdiff_t chunk)
+{
+    if (b->itemsize <= 0)
+        return;
+    ptrdiff_t n = (ptrdiff_t)len / b->itemsize;
+    unsigned char *buf = malloc((size_t)(chunk * b->itemsize) + 1);
+    FUZZ_CHECK(buf);
+    mv_error err;
+    for (ptrdiff_t i = 0; i < n; i += chunk) {
+        ptrdiff_t k = n - i < chunk ? n - i : chunk;
+        mv_error_clear(&err);
+        FUZZ_CHECK_ERR(mv_view_tobytes_range(v, i, k, buf, k * b->itemsize, &err) == 0, &err);
+        FUZZ_CHECK(memcmp(buf, ref + i * b->itemsize, (size_t)(k * b->itemsize)) == 0);
+    }
+    mv_error_clear(&err);
+    FUZZ_CHECK(fuzz_rc(mv_view_tobytes_range(v, n, 1, buf, b->itemsize, &err), &err) ==
+               MV_EVALUE);
+    free(buf);
+}
+
 static void op_tobytes(state *s)
 {
     mv_view *v = pick_view(s, NULL);
@@ -952,6 +976,8 @@ static void op_tobytes(state *s)
     unsigned char *ref = gather(b, fortran);
     if (ref)
         FUZZ_CHECK(memcmp(out, ref, len) == 0);
+    if (ref && !fortran)
+        check_byte_ranges(v, b, ref, len, 1 + (ptrdiff_t)(len % 5));
     /* The _into form, with room to spare and with too little. */
     unsigned char *into = malloc(len + 2);
     FUZZ_CHECK(into);
@@ -986,6 +1012,31 @@ static void ref_hex(const unsigned char *p, size_t n, char sep, int bps, char *o
         }
     }
     *out = '\0';
+}
+
+/* hex() of the whole view (`hex`, len characters) again, as the
+ * concatenation of the texts of consecutive item ranges
+ * (mv_view_hex_range_*), chunk items each.  Takes no input. */
+static void check_hex_ranges(mv_view *v, const mv_buffer *b, const char *hex, size_t len,
+                             char sep, int bps, ptrdiff_t chunk)
+{
+    if (b->itemsize <= 0)
+        return;
+    ptrdiff_t n = b->len / b->itemsize, at = 0;
+    char *buf = malloc((size_t)(chunk * b->itemsize) * 3 + 1);
+    FUZZ_CHECK(buf);
+    mv_error err;
+    for (ptrdiff_t i = 0; i < n; i += chunk) {
+        ptrdiff_t k = n - i < chunk ? n - i : chunk;
+        mv_error_clear(&err);
+        ptrdiff_t m = mv_view_hex_range_length(v, i, k, sep, bps, &err);
+        FUZZ_CHECK_ERR(m >= 0 && at + m <= (ptrdiff_t)len, &err);
+        FUZZ_CHECK_ERR(mv_view_hex_range_into(v, i, k, buf, m, sep, bps, &err) == 0, &err);
+        FUZZ_CHECK(memcmp(buf, hex + at, (size_t)m) == 0);
+        at += m;
+    }
+    FUZZ_CHECK(at == (ptrdiff_t)len);
+    free(buf);
 }
 
 static void op_hex(state *s)
@@ -1024,6 +1075,7 @@ static void op_hex(state *s)
         ref_hex(bytes, (size_t)b->len, sep, bps, ref);
         FUZZ_CHECK(strcmp(ref, hex) == 0);
         free(ref);
+        check_hex_ranges(v, b, hex, len, sep, bps, 1 + (ptrdiff_t)(len % 7));
     }
     /* _into writes exactly len bytes and refuses less room. */
     char *into = malloc(len + 2);
@@ -1477,6 +1529,92 @@ static void ref_adjust(ptrdiff_t len, ptrdiff_t *start, ptrdiff_t *end)
         *start = *start + len < 0 ? 0 : *start + len;
 }
 
+/* Pieces a split reports, checked one by one against a model's list. */
+typedef struct split_check {
+    ptrdiff_t start[64], stop[64];
+    int n;
+} split_check;
+
+static int split_collect(void *ctx, ptrdiff_t start, ptrdiff_t stop)
+{
+    split_check *c = ctx;
+    FUZZ_CHECK(c->n < 64);
+    c->start[c->n] = start;
+    c->stop[c->n] = stop;
+    c->n++;
+    return 0;
+}
+
+static bool ref_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* bytes.split(sep or None, maxsplit) of hay[0 .. len), written out from
+ * its definition, into *c (at most 64 pieces: longer inputs are not
+ * checked). */
+static bool ref_split(const unsigned char *hay, ptrdiff_t len, const unsigned char *sep, size_t n,
+                      ptrdiff_t maxsplit, split_check *c)
+{
+    c->n = 0;
+    ptrdiff_t splits = 0, i = 0;
+    if (sep) {
+        ptrdiff_t from = 0;
+        while (i + (ptrdiff_t)n <= len && (maxsplit < 0 || splits < maxsplit)) {
+            if (memcmp(hay + i, sep, n) != 0) {
+                i++;
+                continue;
+            }
+            if (c->n == 63)
+                return false;
+            split_collect(c, from, i);
+            splits++;
+            i += (ptrdiff_t)n;
+            from = i;
+        }
+        split_collect(c, from, len);
+        return true;
+    }
+    for (;;) {
+        while (i < len && ref_space(hay[i]))
+            i++;
+        if (i == len)
+            return true;
+        if (c->n == 63)
+            return false;
+        ptrdiff_t from = i;
+        if (maxsplit >= 0 && splits == maxsplit) {
+            split_collect(c, from, len);
+            return true;
+        }
+        while (i < len && !ref_space(hay[i]))
+            i++;
+        split_collect(c, from, i);
+        splits++;
+    }
+}
+
+/* mv_view_split against ref_split, with the needle and without.  Takes no
+ * input: maxsplit comes from values already read. */
+static void check_split(mv_view *v, const unsigned char *hay, ptrdiff_t len,
+                        const unsigned char *needle, size_t n, ptrdiff_t maxsplit)
+{
+    for (int ws = 0; ws < 2; ws++) {
+        const unsigned char *sep = ws ? NULL : needle;
+        if (sep && n == 0)
+            continue;
+        split_check want, got = {.n = 0};
+        if (!ref_split(hay, len, sep, n, maxsplit, &want))
+            continue;
+        mv_error err;
+        mv_error_clear(&err);
+        FUZZ_CHECK_ERR(mv_view_split(v, sep, n, maxsplit, split_collect, &got, &err) == 0, &err);
+        FUZZ_CHECK(got.n == want.n);
+        for (int k = 0; k < got.n; k++)
+            FUZZ_CHECK(got.start[k] == want.start[k] && got.stop[k] == want.stop[k]);
+    }
+}
+
 static void op_find(state *s)
 {
     mv_view *v = pick_view(s, NULL);
@@ -1582,6 +1720,8 @@ static void op_find(state *s)
             break;
         }
     }
+    if (hay)
+        check_split(v, hay, len, needle, n, (ptrdiff_t)((size_t)start % 4) - 1);
     mv_decref(match);
     free(hay);
 }

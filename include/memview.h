@@ -1031,7 +1031,7 @@ MV_API int mv_view_find_view(mv_view *view, const void *needle, size_t n, ptrdif
 /* Split a 1-D byte view as bytes.split(sep, maxsplit) splits its bytes:
  * with a separator (sep, n >= 1 bytes) at each occurrence, left to right,
  * at most maxsplit times (< 0: no limit), empty pieces kept; with sep NULL
- * at runs of ASCII whitespace (space, \t \n \v \f \r), at most maxsplit
+ * (n is then not used) at runs of ASCII whitespace (space, \t \n \v \f \r), at most maxsplit
  * times, empty pieces dropped.  Calls piece(ctx, start, stop) for each
  * piece in order, with its byte range in the view (view[start:stop] is the
  * piece as a sub-view); a non-zero return stops the split and is returned.

@@ -404,7 +404,7 @@ int mv_view_split(const mv_view *view, const void *sep, size_t n, ptrdiff_t maxs
     if (sep && n == 0)
         return mv_error_set(err, MV_EVALUE, "empty separator");
     bytes_seq seq, *s = &seq;
-    int rc = seq_init(s, view, sep, n, err);
+    int rc = seq_init(s, view, sep, sep ? n : 0, err);
     if (maxsplit < 0)
         maxsplit = PTRDIFF_MAX;
     if (rc == 0 && sep) {

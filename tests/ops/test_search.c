@@ -652,6 +652,10 @@ static void test_split_stop_and_errors(void **state)
     pieces got = {.stop_at = 2};
     assert_int_equal(mv_view_split(v, NULL, 0, -1, collect, &got, &err), 7);
     assert_int_equal(got.n, 2);
+    /* Without a separator its length is not used. */
+    got = (pieces){.n = 0};
+    assert_int_equal(mv_view_split(v, NULL, 3, -1, collect, &got, &err), 0);
+    assert_int_equal(got.n, 4);
     expect_error(mv_view_split(v, "", 0, -1, collect, &got, &err), &err, MV_EVALUE,
                  "empty separator");
     expect_error(mv_view_split(v, " ", 1, -1, NULL, NULL, &err), &err, MV_EVALUE,
