@@ -44,6 +44,22 @@ static void span_fill(mv_span *span, const mv_buffer *b, char native)
         mv_fill_contiguous_strides(b->ndim, span->shape, span->strides, b->itemsize, 'C');
 }
 
+/* The one-dimensional contiguous span of n items of `size` bytes at buf:
+ * what most exporters hand out, filled without span_fill's loops. */
+static inline void span_fill_1d(mv_span *span, char *buf, ptrdiff_t n, ptrdiff_t size,
+                                const char *format, char native, bool readonly)
+{
+    span->buf = buf;
+    span->len = n * size;
+    span->itemsize = size;
+    span->format = format;
+    span->ndim = 1;
+    span->readonly = readonly;
+    span->native = native;
+    span->shape[0] = n;
+    span->strides[0] = size;
+}
+
 /* Everything of src but its layout into *out (a slice's result). */
 static void span_head(mv_span *out, const mv_span *src)
 {
@@ -91,16 +107,9 @@ int mv_span_from_buffer(mv_span *span, const mv_buffer *b, mv_error *err)
     ptrdiff_t size = 0;
     char native = mv_format_native(b->format, &size);
     if (plain_1d(b, native, size)) {
-        /* span_fill for this one shape, without its loops. */
-        span->buf = b->buf;
-        span->len = b->len;
-        span->itemsize = size;
-        span->format = b->format ? b->format : "B";
-        span->ndim = 1;
-        span->readonly = b->readonly != 0;
-        span->native = native;
-        span->shape[0] = b->shape ? b->shape[0] : mv_div_nonneg(b->len, size);
-        span->strides[0] = size;
+        ptrdiff_t n = b->shape ? b->shape[0] : mv_div_nonneg(b->len, size);
+        span_fill_1d(span, b->buf, n, size, b->format ? b->format : "B", native,
+                     b->readonly != 0);
         return 0;
     }
     return span_from_general(span, b, native, err);
@@ -132,15 +141,7 @@ int mv_span_acquire(mv_span *span, mv_buffer *hold, mv_object *exporter, int fla
         return acquire_general(span, hold, exporter, flags, err);
     /* A MV_TYPE_FILL_INFO exporter: mv_span_from_buffer's plain 1-D path
      * without its checks and format lookup (the descriptor is ours). */
-    span->buf = hold->buf;
-    span->len = hold->len;
-    span->itemsize = 1;
-    span->format = "B";
-    span->ndim = 1;
-    span->readonly = hold->readonly != 0;
-    span->native = 'B';
-    span->shape[0] = hold->len;
-    span->strides[0] = 1;
+    span_fill_1d(span, hold->buf, hold->len, 1, "B", 'B', hold->readonly != 0);
     return 0;
 }
 
