@@ -352,21 +352,14 @@ int mv_buffer_validate(const mv_buffer *view, mv_error *err)
     return validate_format(view, err);
 }
 
-int mv_layout_flags(const mv_buffer *b)
+int mv_layout_flags_nd(const mv_buffer *b)
 {
     int flags = 0;
-    if (b->ndim == 0) {
-        flags = MV_CONTIG_C | MV_CONTIG_F;
-    } else if (b->ndim == 1) {
-        if (!b->shape || !b->strides || b->shape[0] == 1 || b->strides[0] == b->itemsize)
-            flags = MV_CONTIG_C | MV_CONTIG_F;
-    } else {
-        if (mv_buffer_is_contiguous(b, 'C'))
-            flags |= MV_CONTIG_C;
-        if (mv_buffer_is_contiguous(b, 'F'))
-            flags |= MV_CONTIG_F;
-    }
-    return b->suboffsets ? 0 : flags;
+    if (mv_buffer_is_contiguous(b, 'C'))
+        flags |= MV_CONTIG_C;
+    if (mv_buffer_is_contiguous(b, 'F'))
+        flags |= MV_CONTIG_F;
+    return flags;
 }
 
 int mv_layout_init(mv_layout *l, const mv_buffer *b, mv_error *err)
@@ -454,8 +447,13 @@ int mv_layout_finish(mv_layout *l, mv_error *err)
 {
     if (mv_shape_bytes(l->itemsize, l->ndim, l->shape, &l->len))
         return mv_error_set(err, MV_EOVERFLOW, "memoryview: product(shape) * itemsize overflows");
-    mv_buffer d;
-    mv_layout_buffer(l, &d);
+    /* The fields mv_layout_flags reads. */
+    mv_buffer d = {.len = l->len,
+                   .itemsize = l->itemsize,
+                   .ndim = l->ndim,
+                   .shape = l->shape,
+                   .strides = l->strides,
+                   .suboffsets = l->indirect ? l->suboffsets : NULL};
     l->contig = (unsigned char)mv_layout_flags(&d);
     return 0;
 }

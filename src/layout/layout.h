@@ -114,8 +114,21 @@ int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_layout *out,
 
 /* Contiguity as CPython's init_flags computes it for a memoryview:
  * MV_CONTIG_C | MV_CONTIG_F as they hold; 0 for a layout with suboffsets.
- * shape and strides may be NULL (C-contiguous).  In layout.c. */
-int mv_layout_flags(const mv_buffer *b);
+ * shape and strides may be NULL (C-contiguous).  Inline: views, casts and
+ * slices ask for every new layout; N-D layouts in layout.c. */
+int mv_layout_flags_nd(const mv_buffer *b); /* ndim >= 2, direct */
+static inline int mv_layout_flags(const mv_buffer *b)
+{
+    if (b->suboffsets)
+        return 0;
+    if (b->ndim == 0)
+        return MV_CONTIG_C | MV_CONTIG_F;
+    if (b->ndim == 1)
+        return !b->shape || !b->strides || b->shape[0] == 1 || b->strides[0] == b->itemsize
+                   ? MV_CONTIG_C | MV_CONTIG_F
+                   : 0;
+    return mv_layout_flags_nd(b);
+}
 
 /* The argument checks: format non-NULL, known flags, shape for ndim > 0. */
 int mv_cast_args(const char *format, const ptrdiff_t *shape, int ndim, int flags, mv_error *err);
