@@ -362,6 +362,19 @@ int mv_layout_flags_nd(const mv_buffer *b)
     return flags;
 }
 
+/* l->contig from the fields mv_layout_flags reads: every way of making a
+ * layout ends here. */
+static void layout_set_contig(mv_layout *l)
+{
+    mv_buffer d = {.len = l->len,
+                   .itemsize = l->itemsize,
+                   .ndim = l->ndim,
+                   .shape = l->shape,
+                   .strides = l->strides,
+                   .suboffsets = l->indirect ? l->suboffsets : NULL};
+    l->contig = (unsigned char)mv_layout_flags(&d);
+}
+
 int mv_layout_init(mv_layout *l, const mv_buffer *b, mv_error *err)
 {
     if (b->ndim < 0 || b->ndim > MV_MAX_NDIM)
@@ -403,9 +416,7 @@ int mv_layout_init(mv_layout *l, const mv_buffer *b, mv_error *err)
     }
     if (b->suboffsets)
         memcpy(l->suboffsets, b->suboffsets, n);
-    mv_buffer d;
-    mv_layout_buffer(l, &d);
-    l->contig = (unsigned char)mv_layout_flags(&d);
+    layout_set_contig(l);
     return 0;
 }
 
@@ -447,33 +458,17 @@ int mv_layout_finish(mv_layout *l, mv_error *err)
 {
     if (mv_shape_bytes(l->itemsize, l->ndim, l->shape, &l->len))
         return mv_error_set(err, MV_EOVERFLOW, "memoryview: product(shape) * itemsize overflows");
-    /* The fields mv_layout_flags reads. */
-    mv_buffer d = {.len = l->len,
-                   .itemsize = l->itemsize,
-                   .ndim = l->ndim,
-                   .shape = l->shape,
-                   .strides = l->strides,
-                   .suboffsets = l->indirect ? l->suboffsets : NULL};
-    l->contig = (unsigned char)mv_layout_flags(&d);
+    layout_set_contig(l);
     return 0;
-}
-
-bool mv_layout_has_zero(const mv_layout *l)
-{
-    for (int i = 0; i < l->ndim; i++)
-        if (l->shape[i] == 0)
-            return true;
-    return false;
 }
 
 int mv_layout_count(const mv_layout *l, ptrdiff_t *n, mv_error *err)
 {
     ptrdiff_t c = 1;
-    for (int i = 0; i < l->ndim; i++)
-        if (l->shape[i] == 0) {
-            *n = 0;
-            return 0;
-        }
+    if (mv_layout_has_zero(l)) {
+        *n = 0;
+        return 0;
+    }
     for (int i = 0; i < l->ndim; i++)
         if (mv_mul_overflow(c, l->shape[i], &c))
             return mv_error_set(err, MV_EOVERFLOW, "memoryview: product(shape) overflows");
@@ -508,9 +503,7 @@ static int range_block(const range_walk *w, int dim, const char *base, ptrdiff_t
     memcpy(b.strides, l->strides + dim, n);
     if (l->indirect)
         memcpy(b.suboffsets, l->suboffsets + dim, n);
-    mv_buffer d;
-    mv_layout_buffer(&b, &d);
-    b.contig = (unsigned char)mv_layout_flags(&d);
+    layout_set_contig(&b);
     return w->fn(w->ctx, &b);
 }
 

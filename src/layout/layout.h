@@ -222,7 +222,10 @@ int mv_layout_init(mv_layout *l, const mv_buffer *b, mv_error *err);
 void mv_layout_load(mv_layout *l, const mv_buffer *b, int contig);
 
 /* 1 when some extent is 0 (nothing to walk). */
-bool mv_layout_has_zero(const mv_layout *l);
+static inline bool mv_layout_has_zero(const mv_layout *l)
+{
+    return !mv_has_items(l->ndim, l->shape);
+}
 
 /* The number of items of l (product(shape); 1 for 0 dimensions) in *n, or
  * MV_EOVERFLOW. */
