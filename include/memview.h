@@ -664,6 +664,42 @@ enum {
 MV_API mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t *shape, int ndim,
                              int flags, mv_error *err);
 
+/* --- views in the caller's memory --------------------------------------- */
+
+/* A view lives on the heap and is freed when its last reference goes.  A
+ * face that wraps every view in an object of its own (the Python module's
+ * memoryview type) can keep the view inside that object instead, saving an
+ * allocation and a pointer chase per view: the _at constructors below do
+ * exactly what the constructor without _at does, but take the new view's
+ * memory from place(ctx, size).
+ *
+ * place returns `size` bytes aligned for a pointer and a 64-bit integer
+ * (malloc's or Python's object memory are), or NULL: the constructor then
+ * fails with MV_ENOMEM "out of memory".  place is called at most once, and
+ * last: every check has passed by then, so a constructor that called place
+ * returns the view in that memory -- except when the memory is misaligned
+ * (MV_EVALUE "memoryview: place gave memory not aligned to %zu bytes", the
+ * memory left untouched).  On any failure the memory place gave is still
+ * the caller's.
+ *
+ * Ownership: the view in that memory is an ordinary view (counted, released,
+ * exported like any other) whose memory the library never frees: when its
+ * last reference goes (mv_decref) it lets go of its managed buffer and
+ * format, and the caller may then reuse or free the memory.  The caller
+ * must keep the memory until then; holding the only reference besides the
+ * exports (which keep the caller's object alive too) is the usual way. */
+typedef void *(*mv_view_place_fn)(void *ctx, size_t size);
+
+MV_API mv_view *mv_view_new_at(mv_view_place_fn place, void *ctx, mv_object *exporter,
+                               mv_error *err);
+MV_API mv_view *mv_view_subscript_at(mv_view_place_fn place, void *ctx, mv_view *view,
+                                     const mv_key *keys, int nkeys, mv_error *err);
+MV_API mv_view *mv_view_cast_at(mv_view_place_fn place, void *ctx, mv_view *view,
+                                const char *format, const ptrdiff_t *shape, int ndim, int flags,
+                                mv_error *err);
+MV_API mv_view *mv_view_toreadonly_at(mv_view_place_fn place, void *ctx, mv_view *view,
+                                      mv_error *err);
+
 /* ======================================================================== *
  * Spans: views held by value (src/view/span.c)
  *

@@ -53,6 +53,7 @@ struct mv_view {
     format_holder *format; /* kept until destroy: mv_view_format lends it */
     managed_buffer *block; /* the managed buffer sharing this view's block */
     int flags;             /* MV_CONTIG_C | MV_CONTIG_F */
+    bool placed;           /* in a caller's memory (mv_view_place_fn): not freed */
     mv_buffer view;        /* obj borrowed (the exporter); arrays below */
     ptrdiff_t arrays[];    /* shape, strides, suboffsets: ndim each */
 };
@@ -231,26 +232,43 @@ static mv_view *view_init(void *mem, int ndim, bool suboffsets)
     v->format = NULL;
     v->block = NULL;
     v->flags = 0;
-    memset(&v->view, 0, sizeof v->view);
-    v->view.ndim = ndim;
-    if (ndim > 0) {
-        v->view.shape = v->arrays;
-        v->view.strides = v->arrays + ndim;
-        v->view.suboffsets = suboffsets ? v->arrays + 2 * ndim : NULL;
-    }
+    v->placed = false;
+    v->view = (mv_buffer){
+        .ndim = ndim,
+        .shape = ndim > 0 ? v->arrays : NULL,
+        .strides = ndim > 0 ? v->arrays + ndim : NULL,
+        .suboffsets = ndim > 0 && suboffsets ? v->arrays + 2 * ndim : NULL,
+    };
     return v;
 }
 
+/* Where a new view's memory comes from: the heap (fn NULL) or the
+ * caller's place function.  Every constructor asks for it last, once the
+ * new layout is known, so that nothing can fail after a place call. */
+typedef struct placement {
+    mv_view_place_fn fn;
+    void *ctx;
+} placement;
+
+static const placement on_heap = {NULL, NULL};
+
 /* A view with room for ndim dimensions, not yet registered. */
-static mv_view *view_alloc(int ndim, bool suboffsets, mv_error *err)
+static mv_view *view_alloc(const placement *at, int ndim, bool suboffsets, mv_error *err)
 {
-    size_t narrays = (size_t)ndim * 3;
-    void *mem = malloc(sizeof(mv_view) + narrays * sizeof(ptrdiff_t));
+    size_t size = sizeof(mv_view) + (size_t)ndim * 3 * sizeof(ptrdiff_t);
+    void *mem = at->fn ? at->fn(at->ctx, size) : malloc(size);
     if (!mem) {
         mv_error_set(err, MV_ENOMEM, "out of memory");
         return NULL;
     }
-    return view_init(mem, ndim, suboffsets);
+    if ((uintptr_t)mem % _Alignof(mv_view) != 0) {
+        mv_error_set(err, MV_EVALUE, "memoryview: place gave memory not aligned to %zu bytes",
+                     (size_t)_Alignof(mv_view));
+        return NULL;
+    }
+    mv_view *v = view_init(mem, ndim, suboffsets);
+    v->placed = at->fn != NULL;
+    return v;
 }
 
 /* Register v with mbuf and format (takes new references to both). */
@@ -276,10 +294,10 @@ static void view_init_flags(mv_view *v)
 }
 
 /* A new registered view of src's managed buffer with src's layout. */
-static mv_view *view_copy(const mv_view *src, int readonly, mv_error *err)
+static mv_view *view_copy(const mv_view *src, int readonly, const placement *at, mv_error *err)
 {
     int ndim = src->view.ndim;
-    mv_view *v = view_alloc(ndim, src->view.suboffsets != NULL, err);
+    mv_view *v = view_alloc(at, ndim, src->view.suboffsets != NULL, err);
     if (!v)
         return NULL;
     v->view.buf = src->view.buf;
@@ -298,7 +316,7 @@ static mv_view *view_copy(const mv_view *src, int readonly, mv_error *err)
 }
 
 /* A new view of mbuf's master (init_shape_strides / init_suboffsets). */
-static mv_view *view_from_master(managed_buffer *mbuf, mv_error *err)
+static mv_view *view_from_master(managed_buffer *mbuf, const placement *at, mv_error *err)
 {
     const mv_buffer *m = &mbuf->master;
     int ndim = m->ndim;
@@ -309,12 +327,12 @@ static mv_view *view_from_master(managed_buffer *mbuf, mv_error *err)
     }
     bool subs = m->suboffsets != NULL;
     mv_view *v;
-    if (ndim <= BLOCK_NDIM && atomic_load_explicit(&mbuf->block_refs, memory_order_relaxed) == 1 &&
+    if (!at->fn && ndim <= BLOCK_NDIM && atomic_load_explicit(&mbuf->block_refs, memory_order_relaxed) == 1 &&
         atomic_load_explicit(&mbuf->views, memory_order_relaxed) == 0) {
         v = view_init((char *)mbuf + BLOCK_VIEW_OFFSET, ndim, subs);
         v->block = mbuf;
         atomic_store_explicit(&mbuf->block_refs, 2, memory_order_relaxed);
-    } else if (!(v = view_alloc(ndim, subs, err))) {
+    } else if (!(v = view_alloc(at, ndim, subs, err))) {
         return NULL;
     }
     v->view.buf = m->buf;
@@ -360,7 +378,7 @@ static managed_buffer *managed_new(mv_error *err)
 
 /* The first view of a fresh managed buffer whose master is filled; on
  * failure the master is released and everything freed. */
-static mv_view *managed_first_view(managed_buffer *mbuf, mv_error *err)
+static mv_view *managed_first_view(managed_buffer *mbuf, const placement *at, mv_error *err)
 {
     mv_view *v = NULL;
     const char *text = mbuf->master.format ? mbuf->master.format : "B";
@@ -370,7 +388,7 @@ static mv_view *managed_first_view(managed_buffer *mbuf, mv_error *err)
         mv_error_set(err, MV_EVALUE, "buffer itemsize %td does not match format '%s' (size %td)",
                      mbuf->master.itemsize, text, mbuf->format->fmt.itemsize);
     else if (mbuf->format)
-        v = view_from_master(mbuf, err);
+        v = view_from_master(mbuf, at, err);
     if (!v) {
         mv_buffer_release(&mbuf->master);
         holder_decref(mbuf->format);
@@ -381,6 +399,12 @@ static mv_view *managed_first_view(managed_buffer *mbuf, mv_error *err)
 
 mv_view *mv_view_new(mv_object *exporter, mv_error *err)
 {
+    return mv_view_new_at(NULL, NULL, exporter, err);
+}
+
+mv_view *mv_view_new_at(mv_view_place_fn place, void *ctx, mv_object *exporter, mv_error *err)
+{
+    const placement at = {place, ctx};
     if (!exporter) {
         mv_error_set(err, MV_ETYPE, "memoryview: a bytes-like object is required, not 'NULL'");
         return NULL;
@@ -389,7 +413,7 @@ mv_view *mv_view_new(mv_object *exporter, mv_error *err)
     if (src) {
         if (check_view(src, err) < 0)
             return NULL;
-        return view_copy(src, src->view.readonly, err);
+        return view_copy(src, src->view.readonly, &at, err);
     }
     managed_buffer *mbuf = managed_new(err);
     if (!mbuf)
@@ -416,7 +440,7 @@ mv_view *mv_view_new(mv_object *exporter, mv_error *err)
         free(mbuf);
         return NULL;
     }
-    return managed_first_view(mbuf, err);
+    return managed_first_view(mbuf, &at, err);
 }
 
 mv_view *mv_view_from_memory(void *mem, ptrdiff_t size, int flags, mv_error *err)
@@ -448,7 +472,7 @@ mv_view *mv_view_from_memory(void *mem, ptrdiff_t size, int flags, mv_error *err
     m->format = "B";
     m->shape = &m->len;
     m->strides = &m->itemsize;
-    return managed_first_view(mbuf, err);
+    return managed_first_view(mbuf, &on_heap, err);
 }
 
 mv_object *mv_view_object(mv_view *view)
@@ -525,9 +549,15 @@ int mv_view_release(mv_view *view, mv_error *err)
 
 mv_view *mv_view_toreadonly(mv_view *view, mv_error *err)
 {
+    return mv_view_toreadonly_at(NULL, NULL, view, err);
+}
+
+mv_view *mv_view_toreadonly_at(mv_view_place_fn place, void *ctx, mv_view *view, mv_error *err)
+{
     if (check_view(view, err) < 0)
         return NULL;
-    return view_copy(view, 1, err);
+    const placement at = {place, ctx};
+    return view_copy(view, 1, &at, err);
 }
 
 static int view_getbuffer(mv_object *self, mv_buffer *out, int flags, mv_error *err)
@@ -558,7 +588,7 @@ static void view_destroy(mv_object *self)
     holder_decref(v->format);
     if (v->block)
         block_drop(v->block, false);
-    else
+    else if (!v->placed)
         free(v);
 }
 
@@ -618,9 +648,9 @@ int mv_view_set_item(mv_view *view, const ptrdiff_t *index, int nindex, const mv
 /* A new registered view of src's managed buffer with the layout l (whose
  * format is format's text). */
 static mv_view *view_from_layout(const mv_view *src, const mv_layout *l, format_holder *format,
-                                 mv_error *err)
+                                 const placement *at, mv_error *err)
 {
-    mv_view *v = view_alloc(l->ndim, l->indirect, err);
+    mv_view *v = view_alloc(at, l->ndim, l->indirect, err);
     if (!v)
         return NULL;
     v->view.buf = l->buf;
@@ -704,14 +734,15 @@ mv_view *mv_view_from_span(mv_view *base, const mv_span *span, mv_error *err)
         mv_error_set(err, MV_EVALUE, "span: itemsize %td does not match format '%s' (size %td)",
                      span->itemsize, span->format, h->fmt.itemsize);
     else if (mv_layout_init(&l, &s, err) == 0)
-        v = view_from_layout(base, &l, h, err);
+        v = view_from_layout(base, &l, h, &on_heap, err);
     holder_decref(h);
     return v;
 }
 
 /* view[slice] on the first dimension of a direct view (the common m[a:b]):
  * mv_select's result without its generality. */
-static mv_view *subscript_slice0(mv_view *view, const mv_key *key, mv_error *err)
+static mv_view *subscript_slice0(mv_view *view, const mv_key *key, const placement *at,
+                                 mv_error *err)
 {
     const mv_buffer *b = &view->view;
     char *buf = NULL;
@@ -719,7 +750,7 @@ static mv_view *subscript_slice0(mv_view *view, const mv_key *key, mv_error *err
     if (mv_select_first(b, key, &buf, &n, &stride, &len, err) < 0)
         return NULL;
     int ndim = b->ndim;
-    mv_view *v = view_alloc(ndim, false, err);
+    mv_view *v = view_alloc(at, ndim, false, err);
     if (!v)
         return NULL;
     v->view.buf = buf;
@@ -739,20 +770,34 @@ static mv_view *subscript_slice0(mv_view *view, const mv_key *key, mv_error *err
 
 mv_view *mv_view_subscript(mv_view *view, const mv_key *keys, int nkeys, mv_error *err)
 {
+    return mv_view_subscript_at(NULL, NULL, view, keys, nkeys, err);
+}
+
+mv_view *mv_view_subscript_at(mv_view_place_fn place, void *ctx, mv_view *view,
+                              const mv_key *keys, int nkeys, mv_error *err)
+{
     if (check_view(view, err) < 0)
         return NULL;
+    const placement at = {place, ctx};
     if (nkeys == 1 && keys && keys[0].kind == MV_KEY_SLICE && view->view.ndim > 0 &&
         !view->view.suboffsets)
-        return subscript_slice0(view, keys, err);
+        return subscript_slice0(view, keys, &at, err);
     mv_layout l;
     if (mv_select(&view->view, keys, nkeys, &l, err) < 0)
         return NULL;
-    return view_from_layout(view, &l, view->format, err);
+    return view_from_layout(view, &l, view->format, &at, err);
 }
 
 mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t *shape, int ndim,
                       int flags, mv_error *err)
 {
+    return mv_view_cast_at(NULL, NULL, view, format, shape, ndim, flags, err);
+}
+
+mv_view *mv_view_cast_at(mv_view_place_fn place, void *ctx, mv_view *view, const char *format,
+                         const ptrdiff_t *shape, int ndim, int flags, mv_error *err)
+{
+    const placement at = {place, ctx};
     bool strict = flags & MV_CAST_STRICT;
     if (check_view(view, err) < 0 || mv_cast_args(format, shape, ndim, flags, err) < 0 ||
         mv_cast_check_source(&view->view, view->flags, ndim, strict, err) < 0)
@@ -772,10 +817,11 @@ mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t *shape,
                              err) == 0 &&
         mv_cast_shape(&view->view, shape, ndim, h->fmt.itemsize, h->text, flags & MV_CAST_FORTRAN,
                       &l, err) == 0)
-        v = view_from_layout(view, &l, h, err);
+        v = view_from_layout(view, &l, h, &at, err);
     holder_decref(h);
     return v;
 }
+
 int mv_span_from_view(mv_span *span, const mv_view *view, mv_error *err)
 {
     if (!span || !view)

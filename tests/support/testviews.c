@@ -408,3 +408,68 @@ bool same_value(const mv_value *a, const mv_value *b)
         return true;
     }
 }
+
+/* ---- the counting test exporter ---- */
+
+static int texp_getbuffer(mv_object *self, mv_buffer *view, int flags, mv_error *err)
+{
+    test_exporter *t = (test_exporter *)self;
+    if (t->fail)
+        return mv_error_set(err, t->fail, "test exporter refuses");
+    if ((flags & MV_BUF_WRITABLE) && t->layout.readonly)
+        return mv_error_set(err, MV_EBUFFER, "Object is not writable.");
+    *view = t->layout;
+    mv_incref(self);
+    view->obj = self;
+    view->internal = NULL;
+    t->getbuffer_calls++;
+    return 0;
+}
+
+static void texp_releasebuffer(mv_object *self, mv_buffer *view)
+{
+    (void)view;
+    ((test_exporter *)self)->releasebuffer_calls++;
+}
+
+static void texp_destroy(mv_object *self)
+{
+    ((test_exporter *)self)->destroyed++;
+}
+
+static const mv_type texp_type = {
+    .name = "test_exporter",
+    .getbuffer = texp_getbuffer,
+    .releasebuffer = texp_releasebuffer,
+    .destroy = texp_destroy,
+};
+
+void texp_init(test_exporter *t, void *buf, ptrdiff_t itemsize, const char *format, int ndim,
+               ptrdiff_t *shape, ptrdiff_t *strides, ptrdiff_t *suboffsets, int readonly)
+{
+    memset(t, 0, sizeof *t);
+    mv_object_init(&t->base, &texp_type);
+    t->layout.buf = buf;
+    t->layout.itemsize = itemsize;
+    t->layout.format = format;
+    t->layout.ndim = ndim;
+    t->layout.shape = shape;
+    t->layout.strides = strides;
+    t->layout.suboffsets = suboffsets;
+    t->layout.readonly = readonly;
+    /* Wrapping: hostile shapes are set up here on purpose. */
+    size_t len = (size_t)itemsize;
+    for (int i = 0; i < ndim && shape; i++)
+        len *= (size_t)shape[i];
+    t->layout.len = (ptrdiff_t)len;
+}
+
+/* Drop the test's reference and check nothing is held any more. */
+void texp_finish(test_exporter *t)
+{
+    assert_int_equal(mv_object_exports(&t->base), 0);
+    assert_int_equal(t->getbuffer_calls, t->releasebuffer_calls);
+    assert_int_equal(mv_object_refcount(&t->base), 1);
+    mv_decref(&t->base);
+    assert_int_equal(t->destroyed, 1);
+}

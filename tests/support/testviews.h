@@ -149,4 +149,42 @@ uint64_t bits_of(double d);
  * or a NaN payload that went astray shows. */
 bool same_value(const mv_value *a, const mv_value *b);
 
+/* An exporter that hands out `layout` as it is (obj ignored) and counts
+ * getbuffer, releasebuffer and destroy calls; getbuffer fails with `fail`
+ * ("test exporter refuses") when it is non-zero. */
+typedef struct test_exporter {
+    mv_object base;
+    mv_buffer layout; /* what getbuffer hands out (obj ignored) */
+    int getbuffer_calls;
+    int releasebuffer_calls;
+    int destroyed;
+    int fail; /* getbuffer fails with this code when non-zero */
+} test_exporter;
+
+/* Set up t over buf (the test holds its one reference).  len is
+ * itemsize * product(shape), wrapping: hostile shapes are set up on
+ * purpose. */
+void texp_init(test_exporter *t, void *buf, ptrdiff_t itemsize, const char *format, int ndim,
+               ptrdiff_t *shape, ptrdiff_t *strides, ptrdiff_t *suboffsets, int readonly);
+/* Drop the test's reference, checking that nothing is held any more. */
+void texp_finish(test_exporter *t);
+
+/* Keys: an index, and a slice with each bound present or not. */
+static inline mv_key kidx(ptrdiff_t i)
+{
+    return (mv_key){.kind = MV_KEY_INDEX, .index = i};
+}
+
+static inline mv_key kslice(bool hs, ptrdiff_t start, bool he, ptrdiff_t stop, bool ht,
+                            ptrdiff_t step)
+{
+    return (mv_key){.kind = MV_KEY_SLICE,
+                    .start = start,
+                    .stop = stop,
+                    .step = step,
+                    .has_start = hs,
+                    .has_stop = he,
+                    .has_step = ht};
+}
+
 #endif

@@ -35,82 +35,6 @@ static bool rng_chance(int percent)
     return (int)(rng_next(&gen) % 100) < percent;
 }
 
-/* ------------------------------------------------------------------------ */
-/* A counting exporter with a configurable layout                            */
-/* ------------------------------------------------------------------------ */
-
-typedef struct test_exporter {
-    mv_object base;
-    mv_buffer layout; /* what getbuffer hands out (obj ignored) */
-    int getbuffer_calls;
-    int releasebuffer_calls;
-    int destroyed;
-    int fail; /* getbuffer fails with this code when non-zero */
-} test_exporter;
-
-static int texp_getbuffer(mv_object *self, mv_buffer *view, int flags, mv_error *err)
-{
-    test_exporter *t = (test_exporter *)self;
-    if (t->fail)
-        return mv_error_set(err, t->fail, "test exporter refuses");
-    if ((flags & MV_BUF_WRITABLE) && t->layout.readonly)
-        return mv_error_set(err, MV_EBUFFER, "Object is not writable.");
-    *view = t->layout;
-    mv_incref(self);
-    view->obj = self;
-    view->internal = NULL;
-    t->getbuffer_calls++;
-    return 0;
-}
-
-static void texp_releasebuffer(mv_object *self, mv_buffer *view)
-{
-    (void)view;
-    ((test_exporter *)self)->releasebuffer_calls++;
-}
-
-static void texp_destroy(mv_object *self)
-{
-    ((test_exporter *)self)->destroyed++;
-}
-
-static const mv_type texp_type = {
-    .name = "test_exporter",
-    .getbuffer = texp_getbuffer,
-    .releasebuffer = texp_releasebuffer,
-    .destroy = texp_destroy,
-};
-
-static void texp_init(test_exporter *t, void *buf, ptrdiff_t itemsize, const char *format, int ndim,
-                      ptrdiff_t *shape, ptrdiff_t *strides, ptrdiff_t *suboffsets, int readonly)
-{
-    memset(t, 0, sizeof *t);
-    mv_object_init(&t->base, &texp_type);
-    t->layout.buf = buf;
-    t->layout.itemsize = itemsize;
-    t->layout.format = format;
-    t->layout.ndim = ndim;
-    t->layout.shape = shape;
-    t->layout.strides = strides;
-    t->layout.suboffsets = suboffsets;
-    t->layout.readonly = readonly;
-    /* Wrapping: hostile shapes are set up here on purpose. */
-    size_t len = (size_t)itemsize;
-    for (int i = 0; i < ndim && shape; i++)
-        len *= (size_t)shape[i];
-    t->layout.len = (ptrdiff_t)len;
-}
-
-/* Drop the test's reference and check nothing is held any more. */
-static void texp_finish(test_exporter *t)
-{
-    assert_int_equal(mv_object_exports(&t->base), 0);
-    assert_int_equal(t->getbuffer_calls, t->releasebuffer_calls);
-    assert_int_equal(mv_object_refcount(&t->base), 1);
-    mv_decref(&t->base);
-    assert_int_equal(t->destroyed, 1);
-}
-
 /* 1-D contiguous bytes over mem. */
 static void texp_bytes(test_exporter *t, unsigned char *mem, ptrdiff_t n, ptrdiff_t *shape,
                        ptrdiff_t *strides, int readonly)
@@ -685,22 +609,6 @@ static void subscript_random_suboffsets(void **state)
 /* ------------------------------------------------------------------------ */
 /* Hand-written subscripts                                                   */
 /* ------------------------------------------------------------------------ */
-
-static mv_key kidx(ptrdiff_t i)
-{
-    return (mv_key){.kind = MV_KEY_INDEX, .index = i};
-}
-
-static mv_key kslice(bool hs, ptrdiff_t start, bool he, ptrdiff_t stop, bool ht, ptrdiff_t step)
-{
-    return (mv_key){.kind = MV_KEY_SLICE,
-                    .start = start,
-                    .stop = stop,
-                    .step = step,
-                    .has_start = hs,
-                    .has_stop = he,
-                    .has_step = ht};
-}
 
 static const mv_key KELL = {.kind = MV_KEY_ELLIPSIS};
 static const mv_key KNEW = {.kind = MV_KEY_NEWAXIS};
