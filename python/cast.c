@@ -72,11 +72,22 @@ PyObject *memory_cast(mvobject *self, PyObject *const *args, Py_ssize_t nargs, P
     return call_packed((PyObject *)self, args, (size_t)nargs, kwnames, memory_cast_args);
 }
 
+/* The cast itself, by the library, into a new memoryview. */
+static PyObject *cast_to(mvobject *self, const char *text, const ptrdiff_t *dims, int ndim,
+                         int flags)
+{
+    mv_error err;
+    mv_error_clear(&err);
+    place_ctx c = {self->mbuf, NULL};
+    mv_view *v = mv_view_cast_at(memory_place, &c, self->view, text, dims, ndim, flags, &err);
+    return memory_placed(&c, v, &err);
+}
+
 /* m.cast(fmt) to 1-D in the case CPython accepts (C-contiguous, no zero
  * extent for N-D, a native destination, a byte format on one side, a
- * length that divides): cast_to_1D's layout, without the general path's
- * bookkeeping for refusals.  NULL without an exception when the case is
- * another. */
+ * length that divides): straight to the library, which cannot refuse it,
+ * without the general path's bookkeeping for refusals.  NULL without an
+ * exception when the case is another. */
 static PyObject *cast_1d_fast(mvobject *self, PyObject *format)
 {
 #if PY_VERSION_HEX < 0x030C0000
@@ -85,38 +96,25 @@ static PyObject *cast_1d_fast(mvobject *self, PyObject *format)
         return NULL;
     }
 #endif
-    if (!self->spanned || !PyUnicode_IS_ASCII(format) || !is_contiguous(self, 'C'))
+    if (!PyUnicode_IS_ASCII(format) || !is_contiguous(self, 'C'))
         return NULL;
     const char *text = PyUnicode_AsUTF8(format);
     if (!text) {
         PyErr_Clear(); /* the general path reports it */
         return NULL;
     }
-    const char *stext = native_static(text);
-    if (!stext)
+    ptrdiff_t itemsize = native_format_size(text);
+    if (itemsize <= 0)
         return NULL;
-    const mv_span *src = &self->span;
-    char dest = interpreter_native(stext[stext[0] == '@']);
-    ptrdiff_t itemsize = native_format_size(stext);
-    if (!dest || (!is_byte_code(src->native) && !is_byte_code(dest)) || src->len % itemsize)
+    const mv_buffer *src = view_buffer(self);
+    char dest = interpreter_native(text[text[0] == '@']);
+    if (!dest || (!is_byte_code(view_native(self)) && !is_byte_code(dest)) ||
+        src->len % itemsize)
         return NULL;
     for (int d = 0; src->ndim != 1 && d < src->ndim; d++)
         if (src->shape[d] == 0)
             return NULL;
-    mvobject *res = memory_alloc_span(self->mbuf);
-    if (!res)
-        return NULL;
-    mv_span *out = &res->span;
-    out->buf = src->buf;
-    out->len = src->len;
-    out->readonly = src->readonly;
-    out->itemsize = itemsize;
-    out->format = stext;
-    out->native = dest;
-    out->ndim = 1;
-    out->shape[0] = src->len / itemsize;
-    out->strides[0] = itemsize;
-    return memory_finish_span(res);
+    return cast_to(self, text, NULL, -1, 0);
 }
 
 /* What cast() learns on its way, step by step. */
@@ -213,9 +211,7 @@ static int cast_check_format(mvobject *self, PyObject *format, cast_plan *p)
         }
     }
     p->beyond |= !p->dest;
-    const mv_format *sfmt = self->spanned ? NULL : mv_view_format(self->view, NULL);
-    char src = self->spanned ? self->span.native : sfmt ? sfmt->native : 0;
-    p->beyond |= !is_byte_code(src) && !is_byte_code(p->dest);
+    p->beyond |= !is_byte_code(view_native(self)) && !is_byte_code(p->dest);
     if (p->b->len % p->itemsize) {
         cast_error(p->beyond, PyExc_TypeError, "memoryview: length is not a multiple of itemsize",
                    "length %zd, itemsize %zd of format '%s'", (Py_ssize_t)p->b->len,
@@ -266,33 +262,6 @@ static int cast_check_shape(PyObject *shape, cast_plan *p)
     return 0;
 }
 
-/* The cast itself, by the library: a span's when the result fits one. */
-static PyObject *cast_apply(mvobject *self, const cast_plan *p)
-{
-    /* A Fortran-only source keeps its logical order in an N-D result. */
-    int flags = (!p->c_contig && p->ndim > 1) ? MV_CAST_FORTRAN : 0;
-    mv_error err;
-    mv_error_clear(&err);
-    const char *stext =
-        self->spanned && p->ndim <= MV_SPAN_MAX_NDIM ? native_static(p->text) : NULL;
-    if (stext) {
-        mv_span out;
-        if (mv_span_cast(&out, &self->span, stext, p->dims, (int)p->ndim, flags, &err) == 0)
-            return memory_from_span(self->mbuf, &out);
-        set_error(&err);
-        return NULL;
-    }
-    mv_view *v =
-        need_view(self) ? mv_view_cast(self->view, p->text, p->dims, (int)p->ndim, flags, &err)
-                        : NULL;
-    if (!v) {
-        if (!PyErr_Occurred())
-            set_error(&err);
-        return NULL;
-    }
-    return memory_from_view(self->mbuf, v);
-}
-
 static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape)
 {
     if (!shape && PyUnicode_Check(format) && self->mbuf) {
@@ -311,7 +280,9 @@ static PyObject *cast_impl(mvobject *self, PyObject *format, PyObject *shape)
     PyObject *res = NULL;
     if (cast_check_source(self, shape, &p) == 0 && cast_check_format(self, format, &p) == 0 &&
         cast_check_shape(shape, &p) == 0)
-        res = cast_apply(self, &p);
+        /* A Fortran-only source keeps its logical order in an N-D result. */
+        res = cast_to(self, p.text, p.dims, (int)p.ndim,
+                      (!p.c_contig && p.ndim > 1) ? MV_CAST_FORTRAN : 0);
     Py_XDECREF(p.ascii);
     return res;
 }

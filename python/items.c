@@ -135,41 +135,14 @@ done:
     return rc;
 }
 
-/* A memoryview of the span the keys select in self's (mv_span_slice
- * writing straight into the new object). */
-static PyObject *span_slice(mvobject *self, const mv_key *keys, int nkeys)
-{
-    mvobject *res = memory_alloc_span(self->mbuf);
-    if (!res)
-        return NULL;
-    mv_error err;
-    if (mv_span_slice(&res->span, &self->span, keys, nkeys, &err) < 0) {
-        Py_DECREF(res);
-        return set_error(&err);
-    }
-    return memory_finish_span(res);
-}
-
 /* A new memoryview of the sub-view keys select. */
 static PyObject *subview_keys(mvobject *self, const mv_key *keys, int nkeys)
 {
     mv_error err;
     mv_error_clear(&err);
-    if (self->spanned) {
-        /* A span holds what the keys give unless new axes push it past
-         * its dimensions (the view then reports any other error too). */
-        int ndim = self->span.ndim;
-        for (int i = 0; i < nkeys; i++)
-            ndim += keys[i].kind == MV_KEY_NEWAXIS;
-        if (ndim <= MV_SPAN_MAX_NDIM)
-            return span_slice(self, keys, nkeys);
-    }
-    if (!need_view(self))
-        return NULL;
-    mv_view *v = mv_view_subscript(self->view, keys, nkeys, &err);
-    if (!v)
-        return set_error(&err);
-    return memory_from_view(self->mbuf, v);
+    place_ctx c = {self->mbuf, NULL};
+    mv_view *v = mv_view_subscript_at(memory_place, &c, self->view, keys, nkeys, &err);
+    return memory_placed(&c, v, &err);
 }
 
 /* The 1-D sub-view [start:stop] of a live view. */
@@ -397,10 +370,9 @@ static int zero_dim_extension_key(PyObject *key)
 char item_code(mvobject *self)
 {
     if (self->item_code == FAST_UNKNOWN) {
-        const mv_format *f = self->spanned ? NULL : mv_view_format(self->view, NULL);
-        char c = self->spanned ? self->span.native : f ? f->native : 0;
+        char c = view_native(self);
         self->item_code = FAST_NONE;
-        if (view_ndim(self) == 1 && (self->spanned || !self->desc.suboffsets) && c &&
+        if (view_ndim(self) == 1 && !self->layout->suboffsets && c &&
             strchr("bBhHiIlLqQnNfd", c))
             self->item_code = c;
     }
@@ -453,18 +425,15 @@ PyObject *item_load(const char *p, char code)
  * value straight from the layout, with the errors item_get would give. */
 static PyObject *item_fast(mvobject *self, Py_ssize_t i, char code)
 {
-    const mv_span *t = &self->span;
-    const mv_buffer *b = &self->desc;
-    ptrdiff_t n = self->spanned ? t->shape[0] : b->shape[0];
+    const mv_buffer *b = self->layout;
+    ptrdiff_t n = b->shape[0];
     if (i < 0)
         i += n;
     if (i < 0 || i >= n) {
         PyErr_SetString(PyExc_IndexError, "index out of bounds on dimension 1");
         return NULL;
     }
-    const char *p = self->spanned ? t->buf + i * t->strides[0]
-                                  : (const char *)b->buf + i * b->strides[0];
-    return item_load(p, code);
+    return item_load((const char *)b->buf + i * b->strides[0], code);
 }
 
 PyObject *memory_subscript(mvobject *self, PyObject *key)
@@ -485,10 +454,6 @@ PyObject *memory_subscript(mvobject *self, PyObject *key)
         mv_key k;
         if (key_convert(key, &k) < 0)
             return NULL;
-        if (self->spanned) {
-            /* subview_keys' span path, for the one key it needs no count. */
-            return span_slice(self, &k, 1);
-        }
         return subview_keys(self, &k, 1);
     }
     if (ndim == 0) {
@@ -597,9 +562,7 @@ static int subview_assign(mvobject *self, PyObject *key, PyObject *value, int nd
         }
         mv_error err;
         mv_error_clear(&err);
-        if (!need_view(self))
-            ;
-        else if (mv_view_assign(self->view, ks.keys, ks.n, &s, &err) < 0)
+        if (mv_view_assign(self->view, ks.keys, ks.n, &s, &err) < 0)
             assign_error(self, key, &ks, &s, src.format, &err);
         else
             rc = 0;

@@ -7,11 +7,12 @@
  * (PyBUF_FULL_RO); the Py_buffer lives in a private GC-tracked object,
  * memview._ManagedBuffer, whose tp_traverse visits the exporter.  libmemview
  * sees that memory through a tiny mv_object exporter (mbuf_exporter) that
- * only describes the Py_buffer and owns nothing, so the first libmemview
- * view of it becomes the root of a libmemview managed buffer that every derived view
- * (slices, casts, toreadonly, memoryview(m)) shares.  Every
- * memview.memoryview holds a strong reference to its _ManagedBuffer and its
- * own mv_view; release() releases the mv_view first (libmemview lets go of
+ * only describes the Py_buffer and owns nothing.  The first memoryview's
+ * libmemview view is made from it and starts a libmemview managed buffer
+ * that every view derived from that one (slices, casts, toreadonly,
+ * memoryview(m)) shares.  Every memview.memoryview holds a strong
+ * reference to its _ManagedBuffer and its own mv_view, inside itself
+ * (memview_py.h); release() releases the mv_view first (libmemview lets go of
  * the description) and then drops the _ManagedBuffer, whose deallocation
  * runs PyBuffer_Release -- so the exporter's bf_releasebuffer runs once,
  * after the last view derived from it is released, and reference cycles
@@ -85,8 +86,6 @@ static int mbuf_traverse(mbufobject *self, visitproc visit, void *arg)
 static void mbuf_dealloc(mbufobject *self)
 {
     PyObject_GC_UnTrack(self);
-    drop_view(self->root); /* the exporter inside self goes with it */
-    self->root = NULL;
     if (self->has_master) {
         self->has_master = 0;
         PyBuffer_Release(&self->master);
@@ -190,7 +189,6 @@ mbufobject *mbuf_from_object(PyObject *obj, int flags)
     mb->obj = NULL;
     mb->stand_in = NULL;
     mb->format_size = -1;
-    mb->root = NULL;
 
     /* A builtin memoryview is asked for a buffer as any exporter.  Before
      * 3.13 its tp_clear drops its managed buffer even while buffers
@@ -222,33 +220,18 @@ mbufobject *mbuf_from_object(PyObject *obj, int flags)
         Py_DECREF(mb);
         return NULL;
     }
-    mb->exporter.format = format; /* the rest when mbuf_root needs it */
-    return mb;
-}
-
-/* mb's libmemview view, made on first need: mv_view_new checks the
- * exporter's descriptor, so its error is the one a bad exporter gets.
- * Borrowed; NULL with an exception set. */
-mv_view *mbuf_root(mbufobject *mb)
-{
-    if (!mb->root) {
-        mbuf_exporter *x = &mb->exporter;
-        mv_object_init(&x->ob, &mbuf_exporter_type);
+    mbuf_exporter *x = &mb->exporter;
+    mv_object_init(&x->ob, &mbuf_exporter_type);
 #ifndef Py_GIL_DISABLED
-        /* Every use of the view family is under the GIL: plain counts. */
-        mv_object_set_local(&x->ob);
+    /* Every use of the view family is under the GIL: plain counts. */
+    mv_object_set_local(&x->ob);
 #endif
-        x->master = &mb->master;
-        x->given = 0;
-        mv_error err;
-        mv_error_clear(&err);
-        /* x's own reference goes to the master buffer (mbuf_exporter_getbuffer),
-         * or x is never asked: its memory is mb's either way. */
-        mb->root = mv_view_new(&mb->exporter.ob, &err);
-        if (!mb->root)
-            set_error(&err);
-    }
-    return mb->root;
+    x->master = &mb->master;
+    x->format = format;
+    /* x's own reference goes to the master buffer (mbuf_exporter_getbuffer),
+     * or x is never asked: its memory is mb's either way. */
+    x->given = 0;
+    return mb;
 }
 
 void drop_view(mv_view *v)

@@ -7,8 +7,8 @@
  *
  * Re-entrancy: every Python callback (__index__, __float__, __bool__,
  * len(sep), hash(obj), a foreign getbuffer) runs before memory is touched,
- * and "released" is checked again after it; a released view has no mv_view
- * left, so nothing can reach freed memory.
+ * and "released" is checked again after it; libmemview refuses every
+ * operation on a released view, so nothing can reach freed memory.
  * A method that must run Python code while it uses the memory pins the view
  * instead (pin(), in memview_py.h): release() refuses meanwhile.
  */
@@ -29,126 +29,38 @@
  * memview.memoryview: the object
  * ======================================================================== */
 
-static mvobject *memory_alloc(mbufobject *mb)
+/* mv_view_place_fn: a new memoryview of c->mb whose variable part holds
+ * the view (memory_placed finishes it). */
+void *memory_place(void *ctx, size_t size)
 {
-    mvobject *self = PyObject_GC_New(mvobject, &MemoryView_Type);
+    place_ctx *c = ctx;
+    mvobject *self = PyObject_GC_NewVar(mvobject, &MemoryView_Type, (Py_ssize_t)size);
     if (!self)
         return NULL;
-    Py_INCREF(mb);
-    self->mbuf = mb;
+    Py_INCREF(c->mb);
+    self->mbuf = c->mb;
     self->view = NULL;
+    self->layout = NULL;
     self->hash = -1;
     self->weakreflist = NULL;
     self->item_code = FAST_UNKNOWN;
-    self->contig = -1;
     self->pins = 0;
-    return self;
+    c->obj = self;
+    return self->storage;
 }
 
-/* A new memoryview on mb holding v (stolen, also on failure). */
-PyObject *memory_from_view(mbufobject *mb, mv_view *v)
+PyObject *memory_placed(place_ctx *c, mv_view *v, const mv_error *err)
 {
-    mvobject *self = memory_alloc(mb);
-    if (!self) {
-        drop_view(v);
-        return NULL;
+    mvobject *self = c->obj;
+    if (!v) {
+        /* Not made, or made and then refused (its memory was never used). */
+        Py_XDECREF(self);
+        return PyErr_Occurred() ? NULL : set_error(err);
     }
     self->view = v;
-    self->spanned = false;
-    self->described = true;
-    self->desc = *mv_view_buffer(v, NULL);
+    self->layout = mv_view_buffer(v, NULL);
     PyObject_GC_Track(self);
     return (PyObject *)self;
-}
-
-/* A memoryview on mb whose span the caller fills, then hands to
- * memory_finish_span (or drops with Py_DECREF): the span is written in place, not
- * copied in. */
-mvobject *memory_alloc_span(mbufobject *mb)
-{
-    mvobject *self = memory_alloc(mb);
-    if (self) {
-        self->spanned = true;
-        self->described = false;
-    }
-    return self;
-}
-
-PyObject *memory_finish_span(mvobject *self)
-{
-    PyObject_GC_Track(self);
-    return (PyObject *)self;
-}
-
-/* A new memoryview on mb with span's layout (its format text lives in mb
- * or is static). */
-PyObject *memory_from_span(mbufobject *mb, const mv_span *span)
-{
-    mvobject *self = memory_alloc_span(mb);
-    if (!self)
-        return NULL;
-    /* Only the dimensions in use (most views have one), and field by field
-     * from the argument: reading back a copy just written stalls store
-     * forwarding. */
-    mv_span *t = &self->span;
-    t->buf = span->buf;
-    t->len = span->len;
-    t->itemsize = span->itemsize;
-    t->format = span->format;
-    t->ndim = span->ndim;
-    t->readonly = span->readonly;
-    t->native = span->native;
-    if (span->ndim == 1) {
-        t->shape[0] = span->shape[0];
-        t->strides[0] = span->strides[0];
-    } else {
-        memcpy(t->shape, span->shape, sizeof t->shape);
-        memcpy(t->strides, span->strides, sizeof t->strides);
-    }
-    return memory_finish_span(self);
-}
-
-/* The libmemview view of a live memoryview (borrowed), made from its span
- * on first need.  NULL with an exception set. */
-mv_view *need_view(mvobject *self)
-{
-    if (!self->view) {
-        mv_view *root = mbuf_root(self->mbuf);
-        if (!root)
-            return NULL;
-        mv_error err;
-        mv_error_clear(&err);
-        self->view = mv_view_from_span(root, &self->span, &err);
-        if (!self->view)
-            set_error(&err);
-    }
-    return self->view;
-}
-
-/* The libmemview format of a live memoryview (NULL when it does not parse,
- * or with an exception set when no view could be made). */
-static const mv_format *view_format(mvobject *self)
-{
-    mv_view *v = need_view(self);
-    return v ? mv_view_format(v, NULL) : NULL;
-}
-
-int is_contiguous(mvobject *self, char order)
-{
-    if (self->contig < 0) {
-        /* A layout never changes: both answers are computed once. */
-        if (self->spanned)
-            self->contig = (signed char)(mv_span_is_contiguous(&self->span, 'C') |
-                                         mv_span_is_contiguous(&self->span, 'F') << 1);
-        else
-            self->contig = (signed char)((mv_view_is_contiguous(self->view, 'C', NULL) == 1) |
-                                         (mv_view_is_contiguous(self->view, 'F', NULL) == 1) << 1);
-    }
-    switch (order) {
-    case 'C': return self->contig & 1;
-    case 'F': return self->contig >> 1;
-    default: return self->contig != 0;
-    }
 }
 
 /* NotImplementedError for a view whose exporter's format does not add up
@@ -171,12 +83,9 @@ static int refuse_format_size(mvobject *self)
  * format" (CPython's adjust_fmt) when it does not parse. */
 const mv_format *item_format(mvobject *self)
 {
-    mv_view *v = need_view(self);
-    if (!v)
-        return NULL;
     mv_error err;
     mv_error_clear(&err);
-    const mv_format *f = mv_view_format(v, &err);
+    const mv_format *f = mv_view_format(self->view, &err);
     if (!f) {
         if (err.code == MV_ENOMEM) {
             PyErr_NoMemory();
@@ -198,57 +107,33 @@ const mv_format *item_format(mvobject *self)
  * Constructor, release, deallocation, GC
  * ======================================================================== */
 
-/* The first memoryview of a new managed buffer: a span when the exporter's
- * descriptor allows one (checked as libmemview checks any), else a view of
- * the root (which reports what is wrong with the descriptor). */
-static PyObject *memory_from_mbuf(mbufobject *mb)
-{
-    mv_buffer d = buffer_from_py(&mb->master);
-    d.format = mb->exporter.format;
-    if (d.ndim <= MV_SPAN_MAX_NDIM && !d.suboffsets && native_format_size(d.format) == d.itemsize) {
-        mvobject *self = memory_alloc_span(mb);
-        if (!self)
-            return NULL;
-        if (mv_span_from_buffer(&self->span, &d, NULL) == 0)
-            return memory_finish_span(self);
-        Py_DECREF(self);
-    }
-    mv_view *root = mbuf_root(mb);
-    if (!root)
-        return NULL;
-    mv_error err;
-    mv_error_clear(&err);
-    mv_view *v = mv_view_new(mv_view_object(root), &err);
-    if (!v)
-        return set_error(&err);
-    return memory_from_view(mb, v);
-}
-
 static PyObject *memory_from_object_flags(PyObject *obj, int flags)
 {
     mv_error err;
     mv_error_clear(&err);
+    place_ctx c = {NULL, NULL};
     if (IS_MEMVIEW(obj)) {
+        /* A view of the same managed buffer (no new request). */
         mvobject *src = (mvobject *)obj;
         if (check_released(src) < 0)
             return NULL;
-        if (src->spanned)
-            return memory_from_span(src->mbuf, &src->span);
-        mv_view *v = mv_view_new(mv_view_object(src->view), &err);
-        if (!v)
-            return set_error(&err);
-        return memory_from_view(src->mbuf, v);
+        c.mb = src->mbuf;
+        mv_view *v = mv_view_new_at(memory_place, &c, mv_view_object(src->view), &err);
+        return memory_placed(&c, v, &err);
     }
     if (!PyObject_CheckBuffer(obj)) {
         PyErr_Format(PyExc_TypeError, "memoryview: a bytes-like object is required, not '%.200s'",
                      Py_TYPE(obj)->tp_name);
         return NULL;
     }
-    mbufobject *mb = mbuf_from_object(obj, flags);
-    if (!mb)
+    /* The first view of a new managed buffer: libmemview checks the
+     * exporter's descriptor, so its errors are the ones a bad exporter
+     * gets. */
+    if (!(c.mb = mbuf_from_object(obj, flags)))
         return NULL;
-    PyObject *res = memory_from_mbuf(mb);
-    Py_DECREF(mb);
+    mv_view *v = mv_view_new_at(memory_place, &c, &c.mb->exporter.ob, &err);
+    PyObject *res = memory_placed(&c, v, &err);
+    Py_DECREF(c.mb);
     return res;
 }
 
@@ -343,15 +228,10 @@ static int memory_release_view(mvobject *self)
                      self->pins == 1 ? "" : "s");
         return -1;
     }
-    if (self->view) {
-        mv_error err;
-        mv_error_clear(&err);
-        if (mv_view_release(self->view, &err) < 0)
-            return set_error_int(&err);
-        mv_view *v = self->view;
-        self->view = NULL;
-        mv_decref(v);
-    }
+    mv_error err;
+    mv_error_clear(&err);
+    if (mv_view_release(self->view, &err) < 0)
+        return set_error_int(&err);
     /* Last: dropping the managed buffer may run the exporter's release
      * (Python code) once nothing here refers to its memory. */
     Py_CLEAR(self->mbuf);
@@ -368,7 +248,7 @@ static int memory_traverse(mvobject *self, visitproc visit, void *arg)
  * holding them are in the cycle too and let go first). */
 static int memory_clear(mvobject *self)
 {
-    if (!self->pins && (!self->view || mv_object_exports(mv_view_object(self->view)) == 0))
+    if (!self->pins && mv_object_exports(mv_view_object(self->view)) == 0)
         memory_release_view(self);
     return 0;
 }
@@ -378,11 +258,11 @@ static void memory_dealloc(mvobject *self)
     PyObject_GC_UnTrack(self);
     if (self->weakreflist)
         PyObject_ClearWeakRefs((PyObject *)self);
-    if (self->view) {
-        /* Exported buffers hold a reference to self, so none is left. */
-        drop_view(self->view);
-        self->view = NULL;
-    }
+    /* Exported buffers hold a reference to self, so self holds the view's
+     * last reference, whose end releases it: its memory is self's, freed
+     * below. */
+    if (self->view)
+        mv_decref(self->view);
     Py_CLEAR(self->mbuf);
     PyObject_GC_Del(self);
 }
@@ -393,7 +273,7 @@ static void memory_dealloc(mvobject *self)
 
 static int memory_getbuf(mvobject *self, Py_buffer *pv, int flags)
 {
-    if (check_released(self) < 0 || !need_view(self))
+    if (check_released(self) < 0)
         return -1;
     mv_buffer *b = PyMem_Malloc(sizeof *b);
     if (!b) {
@@ -577,8 +457,6 @@ static PyObject *memory_richcompare(PyObject *v, PyObject *w, int op)
         mvobject *other = (mvobject *)w;
         if (!other->mbuf)
             equal = v == w;
-        else if (!need_view(self) || !need_view(other))
-            return NULL;
         else if (self->mbuf->format_size >= 0 || other->mbuf->format_size >= 0) {
             mv_buffer a = real_buffer(self), b = real_buffer(other);
             equal = mv_buffer_equal(&a, &b, &err);
@@ -620,8 +498,6 @@ static void *new_bytes(void *ctx, ptrdiff_t nbytes)
 /* The view's bytes in `order` as a new bytes object (NULL: exception set). */
 static PyObject *to_bytes(mvobject *self, char order)
 {
-    if (!need_view(self))
-        return NULL;
     PyObject *bytes = NULL;
     mv_error err;
     mv_error_clear(&err);
@@ -676,7 +552,7 @@ static Py_hash_t memory_hash(mvobject *self)
     if (refuse_format_size(self) < 0)
         return -1;
     const mv_buffer *b = view_buffer(self);
-    const mv_format *fmt = view_format(self);
+    const mv_format *fmt = mv_view_format(self->view, NULL);
     if (!fmt && PyErr_Occurred())
         return -1;
     Py_hash_t h;
@@ -749,17 +625,10 @@ static PyObject *memory_toreadonly(mvobject *self, PyObject *unused)
     (void)unused;
     if (check_released(self) < 0)
         return NULL;
-    if (self->spanned) {
-        mv_span ro = self->span;
-        ro.readonly = true;
-        return memory_from_span(self->mbuf, &ro);
-    }
     mv_error err;
     mv_error_clear(&err);
-    mv_view *v = mv_view_toreadonly(self->view, &err);
-    if (!v)
-        return set_error(&err);
-    return memory_from_view(self->mbuf, v);
+    place_ctx c = {self->mbuf, NULL};
+    return memory_placed(&c, mv_view_toreadonly_at(memory_place, &c, self->view, &err), &err);
 }
 
 static PyObject *memory_tobytes(mvobject *self, PyObject *args, PyObject *kwds)
@@ -908,8 +777,6 @@ static PyObject *memory_tolist(mvobject *self, PyObject *unused)
         PyErr_Clear();
         return empty_lists(view_buffer(self), 0);
     }
-    if (!need_view(self))
-        return NULL;
     tolist_ctx c;
     memset(&c, 0, sizeof c);
     c.b = view_buffer(self);
@@ -983,8 +850,6 @@ static PyObject *hex_pinned(mvobject *self, PyObject *args, PyObject *kwds)
     /* libmemview reads sep 0 as "no separator"; a NUL separator is written
      * as 0x01 (never a hex digit) and swapped afterwards. */
     char lsep = sep ? (sepc ? (char)sepc : '\x01') : 0;
-    if (!need_view(self))
-        return NULL;
     mv_error err;
     mv_error_clear(&err);
     PyObject *s = NULL;
@@ -1279,7 +1144,8 @@ static PySequenceMethods memory_as_sequence = {
 
 PyTypeObject MemoryView_Type = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "memview.memoryview",
-    .tp_basicsize = sizeof(mvobject),
+    .tp_basicsize = offsetof(mvobject, storage),
+    .tp_itemsize = 1,
     .tp_dealloc = (destructor)memory_dealloc,
     .tp_repr = (reprfunc)memory_repr,
     .tp_as_sequence = &memory_as_sequence,

@@ -83,18 +83,15 @@ typedef struct {
     ptrdiff_t format_size; /* >= 0: the size the exporter's format describes,
                               which is not its itemsize (mbuf_choose_format);
                               -1 when the two agree */
-    mbuf_exporter exporter; /* how libmemview sees master (no allocation) */
-    mv_view *root;        /* libmemview's view of master, made on first
-                             need; the family's views derive from it */
+    mbuf_exporter exporter; /* how libmemview sees master (no allocation):
+                               the first memoryview's view is made from it,
+                               every other view of the family from a view */
 } mbufobject;
 
 /* A managed buffer over obj's buffer for the request `flags` (PyBUF_FULL_RO
  * but for memoryview._from_flags).  NULL with an exception set on
  * failure. */
 mbufobject *mbuf_from_object(PyObject *obj, int flags);
-/* mb's libmemview view, made on first need.  Borrowed; NULL with an
- * exception set. */
-mv_view *mbuf_root(mbufobject *mb);
 /* Release v and drop its reference (NULL-safe). */
 void drop_view(mv_view *v);
 /* Whether a format is read as 'B' (none, "B" or "@B"), as the builtin does. */
@@ -124,30 +121,26 @@ static inline mv_buffer buffer_from_py(const Py_buffer *p)
  * memview.memoryview: the object (memoryview.c)
  * ======================================================================== */
 
-/* Most views are direct, of at most MV_SPAN_MAX_NDIM dimensions and of a
- * native single-character format: those hold their layout as an mv_span
- * (made, sliced and cast without an allocation or a count, as CPython's
- * own memoryview holds its Py_buffer) and make a libmemview view from it
- * only when an operation needs one.  The others hold a view from the
- * start. */
+/* A memoryview holds one layout: libmemview's view, made inside the object
+ * itself (the view's memory is the object's variable part, which the _at
+ * constructors ask for through memory_place), as CPython's memoryview
+ * holds its one Py_buffer.  Every rule and every operation is the
+ * library's, on that view. */
 typedef struct {
-    PyObject ob_base; /* PyObject_HEAD */
+    PyObject_VAR_HEAD /* ob_size: the bytes of view storage below */
     mbufobject *mbuf; /* strong; NULL once released */
-    mv_view *view;    /* own reference; NULL once released, or until
-                         need_view makes it from span */
-    bool spanned;     /* the layout is span's */
-    bool described;   /* desc is filled (view_buffer) */
-    mv_span span;
-    mv_buffer desc;   /* the layout (arrays in span or in view), filled
-                         on first need: most views never need it */
+    mv_view *view;    /* in storage; NULL only while the object is being
+                         made.  Kept, released or not, until dealloc */
+    const mv_buffer *layout; /* the view's descriptor (mv_view_buffer),
+                                read directly by the hot paths */
     Py_hash_t hash;   /* cached; -1 until computed */
     PyObject *weakreflist;
-    signed char contig; /* -1 until is_contiguous computes it */
     char item_code;   /* FAST_UNKNOWN, FAST_NONE or the view's item code
                          when m[i] may take item_fast (a view's format and
                          layout never change) */
     unsigned int pins;   /* methods running Python code while they use the
                             memory (pin()): release() refuses meanwhile */
+    max_align_t storage[]; /* the view (mv_view_place_fn) */
 } mvobject;
 
 enum { FAST_UNKNOWN = 0, FAST_NONE = 1 };
@@ -181,22 +174,31 @@ static inline void unpin(mvobject *self)
         return pinned_result_;                                                                     \
     } while (0)
 
-/* A memoryview on mb whose span the caller fills, then hands to
- * memory_finish_span (or drops with Py_DECREF). */
-mvobject *memory_alloc_span(mbufobject *mb);
-/* Track a memoryview from memory_alloc_span and return it. */
-PyObject *memory_finish_span(mvobject *self);
-/* A new memoryview on mb holding v (stolen, also on failure). */
-PyObject *memory_from_view(mbufobject *mb, mv_view *v);
-/* A new memoryview on mb with span's layout. */
-PyObject *memory_from_span(mbufobject *mb, const mv_span *span);
+/* How a new memoryview is made: one of libmemview's _at constructors,
+ * given memory_place and a place_ctx naming the managed buffer, puts its
+ * view inside a new object; memory_placed then finishes that object:
+ *
+ *     place_ctx c = {self->mbuf, NULL};
+ *     mv_view *v = mv_view_subscript_at(memory_place, &c, self->view, ...);
+ *     return memory_placed(&c, v, &err);
+ */
+typedef struct place_ctx {
+    mbufobject *mb;
+    mvobject *obj; /* the object memory_place made, or NULL */
+} place_ctx;
+void *memory_place(void *ctx, size_t size);
+/* The new memoryview (v is the constructor's result), or NULL with the
+ * constructor's error (or place's MemoryError) raised and the half-made
+ * object dropped. */
+PyObject *memory_placed(place_ctx *c, mv_view *v, const mv_error *err);
 /* memoryview(obj). */
 PyObject *memory_from_object(PyObject *obj);
-/* The libmemview view of a live memoryview (borrowed), made from its span
- * on first need.  NULL with an exception set. */
-mv_view *need_view(mvobject *self);
-/* Whether a live view is contiguous in order 'C', 'F' or 'A' (either). */
-int is_contiguous(mvobject *self, char order);
+/* Whether a live view is contiguous in order 'C', 'F' or 'A' (either):
+ * the flags the view computed when it was made. */
+static inline int is_contiguous(const mvobject *self, char order)
+{
+    return mv_view_is_contiguous(self->view, order, NULL) == 1;
+}
 
 /* 0, or -1 with ValueError when the view is released. */
 static inline int check_released(mvobject *self)
@@ -208,20 +210,22 @@ static inline int check_released(mvobject *self)
     return 0;
 }
 
-/* The descriptor of a live view (never NULL: callers checked "released"). */
-static inline const mv_buffer *view_buffer(mvobject *self)
+/* The descriptor of a live view (callers checked "released"). */
+static inline const mv_buffer *view_buffer(const mvobject *self)
 {
-    if (!self->described) {
-        mv_span_buffer(&self->span, &self->desc);
-        self->described = true;
-    }
-    return &self->desc;
+    return self->layout;
 }
 
-/* view_buffer(self)->ndim without filling the descriptor. */
 static inline int view_ndim(const mvobject *self)
 {
-    return self->spanned ? self->span.ndim : self->desc.ndim;
+    return self->layout->ndim;
+}
+
+/* The native code of a view's format, or 0 (none, or it does not parse). */
+static inline char view_native(const mvobject *self)
+{
+    const mv_format *f = mv_view_format(self->view, NULL);
+    return f ? f->native : 0;
 }
 
 /* Whether a view's format text is its managed buffer's stand-in (a cast
@@ -287,8 +291,6 @@ PyObject *memory_split(mvobject *self, PyObject *args, PyObject *kwds);
  * Values and formats (values.c)
  * ======================================================================== */
 
-/* Fill the static copies of the native formats (at import). */
-void native_texts_init(void);
 
 /* The itemsize of f when it is one native code, optionally '@'-prefixed;
  * else 0: the library's table. */
@@ -297,8 +299,6 @@ static inline ptrdiff_t native_format_size(const char *f)
     return mv_format_native_size(f);
 }
 
-/* f's static copy, or NULL when f is not a native single code. */
-const char *native_static(const char *f);
 /* One item: its only value, or a tuple of its values. */
 PyObject *values_to_py(const mv_value *vals, ptrdiff_t n);
 

@@ -92,7 +92,6 @@ static int register_sequence(PyObject *type)
 
 PyMODINIT_FUNC PyInit_memview(void)
 {
-    native_texts_init();
     if (PyType_Ready(&ManagedBuffer_Type) < 0 || PyType_Ready(&MemoryIter_Type) < 0 ||
         PyType_Ready(&MemoryView_Type) < 0)
         return NULL;

@@ -17,8 +17,6 @@ static int fast_lookup(mvobject *self, PyObject *value, mv_value *v)
 {
     if (view_ndim(self) != 1)
         return 0;
-    if (!need_view(self))
-        return -1;
     return mv_view_format(self->view, NULL) != NULL && simple_value(value, v);
 }
 
@@ -234,23 +232,17 @@ static PyObject *find_pinned(mvobject *self, PyObject *args, const char *fmt, in
     PyObject *res = NULL;
     mv_error err;
     mv_error_clear(&err);
-    if (check_released(self) < 0 || !need_view(self))
+    ptrdiff_t pos = -1;
+    if (check_released(self) < 0)
         goto out;
-    if (as_view) {
-        mv_view *match = NULL;
-        if (mv_view_find_view(self->view, nd.p, nd.n, start, end, &match, &err) < 0)
-            set_error(&err);
-        else if (!match)
-            res = Py_None, Py_INCREF(res);
-        else
-            res = memory_from_view(self->mbuf, match);
-    } else {
-        ptrdiff_t pos = -1;
-        if (mv_view_find(self->view, nd.p, nd.n, start, end, &pos, &err) < 0)
-            set_error(&err);
-        else
-            res = PyLong_FromSsize_t(pos);
-    }
+    if (mv_view_find(self->view, nd.p, nd.n, start, end, &pos, &err) < 0)
+        set_error(&err);
+    else if (!as_view)
+        res = PyLong_FromSsize_t(pos);
+    else if (pos < 0)
+        res = Py_None, Py_INCREF(res);
+    else /* mv_view_find_view's sub-view, made in a memoryview */
+        res = slice_view(self, pos, pos + (ptrdiff_t)nd.n);
 out:
     needle_release(&nd);
     return res;
@@ -271,8 +263,6 @@ static int check_searchable(mvobject *self)
 {
     mv_error err;
     mv_error_clear(&err);
-    if (!need_view(self))
-        return -1;
     if (mv_view_startswith(self->view, "", 0, &err) < 0)
         return set_error_int(&err);
     return 0;
@@ -302,10 +292,6 @@ static int tailmatch(mvobject *self, const needle *nd, Py_ssize_t start, Py_ssiz
         mvobject *part = (mvobject *)slice_view(self, start, end);
         if (!part)
             return -1;
-        if (!need_view(part)) {
-            Py_DECREF(part);
-            return -1;
-        }
         rc = at_end ? mv_view_endswith(part->view, nd->p, nd->n, &err)
                     : mv_view_startswith(part->view, nd->p, nd->n, &err);
         Py_DECREF(part);
@@ -405,7 +391,7 @@ static PyObject *split_pinned(mvobject *self, PyObject *args, PyObject *kwds)
         }
     }
     split_ctx c = {self, NULL};
-    if (check_released(self) < 0 || !need_view(self) || !(c.list = PyList_New(0))) {
+    if (check_released(self) < 0 || !(c.list = PyList_New(0))) {
         needle_release(&nd);
         return NULL;
     }

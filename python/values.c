@@ -1,42 +1,11 @@
 /*
  * Values: libmemview's mv_value <-> Python objects (items, their struct
- * codes, pack_single's conversions), the native single-character formats,
- * and the converters of Python arguments to C values.
+ * codes, pack_single's conversions) and the converters of Python arguments to C values.
  */
 #include "memview_py.h"
 
 #include <stdio.h>
 #include <string.h>
-
-/* ======================================================================== *
- * Native formats
- * ======================================================================== */
-
-/* Static copies of the native single-character formats (the library's
- * table, mv_format_native_size), with and without '@': the format text of
- * a cast to one (as CPython's get_native_fmtstr), which must outlive the
- * argument it came from. */
-static char native_texts[128][4];
-
-void native_texts_init(void)
-{
-    for (int c = 1; c < 128; c++) {
-        char text[2] = {(char)c, '\0'};
-        if (mv_format_native_size(text) > 0) {
-            native_texts[c][0] = '@';
-            native_texts[c][1] = (char)c;
-        }
-    }
-}
-
-/* f's static copy, or NULL when f is not a native single code. */
-const char *native_static(const char *f)
-{
-    if (!native_format_size(f))
-        return NULL;
-    char *t = native_texts[(unsigned char)f[f[0] == '@']];
-    return f[0] == '@' ? t : t + 1;
-}
 
 /* ======================================================================== *
  * Values: mv_value <-> Python objects
