@@ -657,12 +657,13 @@ static mv_view *view_from_layout(const mv_view *src, const mv_layout *l, format_
     v->view.len = l->len;
     v->view.itemsize = l->itemsize;
     v->view.readonly = l->readonly;
-    size_t n = (size_t)l->ndim * sizeof(ptrdiff_t);
-    if (l->ndim > 0) {
-        memcpy(v->view.shape, l->shape, n);
-        memcpy(v->view.strides, l->strides, n);
+    /* A loop, not memcpy: most layouts have one or two dimensions, for
+     * which the library calls cost more than the copies. */
+    for (int d = 0; d < l->ndim; d++) {
+        v->view.shape[d] = l->shape[d];
+        v->view.strides[d] = l->strides[d];
         if (l->indirect)
-            memcpy(v->view.suboffsets, l->suboffsets, n);
+            v->view.suboffsets[d] = l->suboffsets[d];
     }
     view_attach(v, src->mbuf, format);
     v->flags = l->contig;
