@@ -140,6 +140,12 @@ static int convert_one(PyObject *o, char code, const char *text, mv_value *out)
     case 'n':
     case 'N':
     case 'P': {
+        /* PyLong_AsVoidPtr takes ints only, no __index__ (a TypeError,
+         * which fix_error words as CPython's pack_single does). */
+        if (code == 'P' && !PyLong_Check(o)) {
+            PyErr_SetString(PyExc_TypeError, "an integer is required");
+            return fix_error(text);
+        }
         PyObject *t = PyNumber_Index(o);
         if (!t)
             return fix_error(text);

@@ -149,6 +149,16 @@ def ba(n):
     return lambda: bytearray(n)
 
 
+class Index:
+    """An object with __index__ that is not an int."""
+
+    def __init__(self, v):
+        self.v = v
+
+    def __index__(self):
+        return self.v
+
+
 def u1_2x3():
     return np.arange(6, dtype="u1").reshape(2, 3)
 
@@ -465,6 +475,10 @@ ITEM_CASES = [
     Case("'i' m[0] = 2**40", lambda: np.zeros(2, "i4"), setitem(0, lambda: 2 ** 40),
          (ValueError, "memoryview: invalid value for format 'i'"),
          (ValueError, "memoryview: invalid value for format 'i'")),
+    # 'P' takes ints only (PyLong_AsVoidPtr), not __index__ objects
+    Case("'P' m[0] = Index(3)", ba(16), lambda m: m.cast("P").__setitem__(0, Index(3)),
+         (TypeError, "memoryview: invalid type for format 'P'"),
+         (TypeError, "memoryview: invalid type for format 'P'")),
     Case("'>i' m[0] = 'x'", lambda: np.zeros(2, ">i4"), setitem(0, lambda: "x"),
          (NotImplementedError, "memoryview: unsupported format >i"),
          (TypeError, "memoryview: invalid type for format '>i'")),
