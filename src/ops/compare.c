@@ -447,21 +447,13 @@ static bool plan_typed(cmp_ctx *c, const mv_format *fa, const mv_format *fb)
     return false;
 }
 
-static int cmp_rec(cmp_ctx *c, const mv_layout *a, const mv_layout *b, int dim, const char *pa,
-                   const char *pb)
+/* cmp_row as a walk's row: 0 while the items are equal, 1 at the first
+ * difference, or an error code. */
+static int cmp_step(void *ctx, const char *pa, ptrdiff_t sa, ptrdiff_t suba, const char *pb,
+                    ptrdiff_t sb, ptrdiff_t subb, ptrdiff_t n)
 {
-    ptrdiff_t n = a->shape[dim];
-    if (dim == a->ndim - 1)
-        return cmp_row(c, pa, a->strides[dim], mv_layout_sub(a, dim), pb, b->strides[dim],
-                       mv_layout_sub(b, dim), n);
-    for (ptrdiff_t i = 0; i < n; i++) {
-        int rc =
-            cmp_rec(c, a, b, dim + 1, mv_layout_item(pa, i, a->strides[dim], mv_layout_sub(a, dim)),
-                    mv_layout_item(pb, i, b->strides[dim], mv_layout_sub(b, dim)));
-        if (rc != 1)
-            return rc;
-    }
-    return 1;
+    int rc = cmp_row(ctx, pa, sa, suba, pb, sb, subb, n);
+    return rc < 0 ? rc : !rc;
 }
 
 /* CPython's equiv_shape: extents equal up to and including the first 0. */
@@ -515,22 +507,11 @@ static int layouts_equal(const mv_layout *a, const mv_format *fa, const mv_layou
         }
     }
 
-    int rc;
-    if (a->ndim == 0) {
-        rc = cmp_row(&c, a->buf, 0, -1, b->buf, 0, -1, 1);
-    } else if ((a->contig & MV_CONTIG_C) && (b->contig & MV_CONTIG_C)) {
-        /* Both C-contiguous: one flat run, whatever the shape (validated:
-         * the item count fits, zero-size items included). */
-        ptrdiff_t total = 1;
-        for (int i = 0; i < a->ndim; i++)
-            total *= a->shape[i];
-        rc = cmp_row(&c, a->buf, a->itemsize, -1, b->buf, b->itemsize, -1, total);
-    } else {
-        rc = cmp_rec(&c, a, b, 0, a->buf, b->buf);
-    }
+    /* Two C-contiguous layouts are one row, whatever their shape. */
+    int rc = mv_walk_rows(a, b, cmp_step, &c);
     mv_reader_clear(&c.ra);
     mv_reader_clear(&c.rb);
-    return rc;
+    return rc < 0 ? rc : !rc;
 }
 
 /* Parse a format for comparison: 1 parsed, 0 does not parse (the views are

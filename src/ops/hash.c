@@ -271,17 +271,14 @@ static int hash_row(hash_ctx *h, const char *p, ptrdiff_t stride, ptrdiff_t sub,
     return 0;
 }
 
-static int hash_rec(hash_ctx *h, const mv_layout *l, int dim, const char *p)
+/* hash_row as a walk's row (one layout: the second row is the same). */
+static int hash_step(void *ctx, const char *p, ptrdiff_t stride, ptrdiff_t sub, const char *pb,
+                     ptrdiff_t sb, ptrdiff_t subb, ptrdiff_t n)
 {
-    if (dim == l->ndim - 1)
-        return hash_row(h, p, l->strides[dim], mv_layout_sub(l, dim), l->shape[dim]);
-    for (ptrdiff_t i = 0; i < l->shape[dim]; i++) {
-        int rc =
-            hash_rec(h, l, dim + 1, mv_layout_item(p, i, l->strides[dim], mv_layout_sub(l, dim)));
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    (void)pb;
+    (void)sb;
+    (void)subb;
+    return hash_row(ctx, p, stride, sub, n);
 }
 
 static int hash_walk(hash_ctx *h, const mv_layout *l, int mode, unsigned char *out)
@@ -289,9 +286,7 @@ static int hash_walk(hash_ctx *h, const mv_layout *l, int mode, unsigned char *o
     sip_init(&h->s);
     h->mode = mode;
     h->out = out;
-    if (l->ndim == 0)
-        return hash_row(h, l->buf, 0, -1, 1);
-    return mv_layout_has_zero(l) ? 0 : hash_rec(h, l, 0, l->buf);
+    return mv_walk_rows(l, NULL, hash_step, h);
 }
 
 /* Shared set-up of mv_view_hash and mv_view_byte_values: the layout, and

@@ -1,5 +1,5 @@
-/* Private to the library: the operations layer (src/ops/) -- copies
- * (copy.c), equality (compare.c), hashing (hash.c), hex (hex.c), tolist
+/* Private to the library: the operations layer (src/ops/) -- the row
+ * walk (walk.c), copies (copy.c), equality (compare.c), hashing (hash.c), hex (hex.c), tolist
  * (tolist.c), search and count / index (search.c), over the layouts and
  * views below.  Not installed. */
 #ifndef MEMVIEW_OPS_H
@@ -41,5 +41,18 @@ int mv_range_layout(mv_layout *l, const mv_view *view, ptrdiff_t start, ptrdiff_
  * tobytes, and of hex for layouts that are not contiguous.  The range is
  * the caller's to check (mv_range_layout).  0 or MV_ENOMEM.  In copy.c. */
 int mv_copy_range(const mv_layout *l, ptrdiff_t start, ptrdiff_t count, void *dst, mv_error *err);
+
+/* One row of a walk: n items of the first layout from pa, stride sa,
+ * suboffset suba (-1: direct), and of the second in step from pb.  0 goes
+ * on; anything else stops the walk and is its result. */
+typedef int (*mv_row_fn)(void *ctx, const char *pa, ptrdiff_t sa, ptrdiff_t suba, const char *pb,
+                         ptrdiff_t sb, ptrdiff_t subb, ptrdiff_t n);
+
+/* Every item of a, and of b (same shape; NULL: a alone, and fn's second
+ * row is a's), in C order, a row at a time, with dimensions that continue
+ * each other in both layouts merged into longer rows (a C-contiguous
+ * layout is one row; a 0-D one a row of one item; one with an extent of 0
+ * has none).  Returns fn's first non-zero result, or 0.  In walk.c. */
+int mv_walk_rows(const mv_layout *a, const mv_layout *b, mv_row_fn fn, void *ctx);
 
 #endif
