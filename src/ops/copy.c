@@ -23,20 +23,16 @@
 #include <immintrin.h>
 #endif
 
-typedef struct copy_side {
-    char *buf;
-    bool has_sub; /* some suboffset is >= 0 */
-    ptrdiff_t strides[MV_MAX_NDIM];
-    ptrdiff_t sub[MV_MAX_NDIM]; /* -1 where there is no indirection */
-} copy_side;
+/* A copy: the destination (side D) and the source (side S) walked in
+ * step (mv_walk_plan, with the dimensions merged). */
+enum { D = 0, S = 1 };
 
 typedef struct copy_plan {
-    int ndim;
     ptrdiff_t itemsize;
     ptrdiff_t nbytes; /* product(shape) * itemsize */
     bool fresh;       /* d is new memory: never stream (plan_run) */
-    ptrdiff_t shape[MV_MAX_NDIM];
-    copy_side d, s;
+    char *buf[2];
+    mv_walk w;
 } copy_plan;
 
 enum { PLAN_EMPTY = 1 };
@@ -79,25 +75,28 @@ static bool same_shape(int ndim, const ptrdiff_t *a, const ptrdiff_t *b)
     return true;
 }
 
-static void side_init(copy_side *side, const mv_buffer *b, const copy_plan *p)
+/* A side's strides: its own, or C-contiguous ones for NULL. */
+static const ptrdiff_t *side_strides(const mv_buffer *b, int ndim, const ptrdiff_t *shape,
+                                     ptrdiff_t itemsize, ptrdiff_t *room)
 {
-    side->buf = b->buf;
-    side->has_sub = false;
-    if (b->strides) {
-        memcpy(side->strides, b->strides, (size_t)p->ndim * sizeof(ptrdiff_t));
-    } else {
-        /* The caller checked product(shape) * itemsize fits. */
-        ptrdiff_t sd = p->itemsize;
-        for (int i = p->ndim - 1; i >= 0; i--) {
-            side->strides[i] = sd;
-            sd *= p->shape[i];
-        }
+    if (b->strides)
+        return b->strides;
+    /* The caller checked product(shape) * itemsize fits. */
+    ptrdiff_t sd = itemsize;
+    for (int i = ndim - 1; i >= 0; i--) {
+        room[i] = sd;
+        sd *= shape[i];
     }
-    for (int i = 0; i < p->ndim; i++) {
-        side->sub[i] = (b->suboffsets && b->suboffsets[i] >= 0) ? b->suboffsets[i] : -1;
-        if (side->sub[i] >= 0)
-            side->has_sub = true;
-    }
+    return room;
+}
+
+/* Whether side k has a suboffset left after planning. */
+static bool side_indirect(const copy_plan *p, int k)
+{
+    for (int i = 0; i < p->w.ndim; i++)
+        if (p->w.sub[k][i] >= 0)
+            return true;
+    return false;
 }
 
 /* Fill *p from two descriptors.  Returns 0, PLAN_EMPTY when there is
@@ -108,64 +107,36 @@ static int plan_init(copy_plan *p, const mv_buffer *dst, const mv_buffer *src, m
         return mv_error_set(err, MV_EVALUE, "copy: buffer must not be NULL");
     if (dst->ndim != src->ndim || dst->itemsize != src->itemsize)
         return mv_error_set(err, MV_EVALUE, MV_MSG_STRUCTURE);
-    ptrdiff_t sshape[MV_MAX_NDIM];
-    int rc = implied_shape(dst, p->shape, err);
+    ptrdiff_t shape[MV_MAX_NDIM], sshape[MV_MAX_NDIM];
+    int rc = implied_shape(dst, shape, err);
     if (rc == 0)
         rc = implied_shape(src, sshape, err);
     if (rc < 0)
         return rc;
-    p->ndim = dst->ndim;
-    if (!same_shape(p->ndim, p->shape, sshape))
+    int ndim = dst->ndim;
+    if (!same_shape(ndim, shape, sshape))
         return mv_error_set(err, MV_EVALUE, MV_MSG_STRUCTURE);
-    for (int i = 0; i < p->ndim; i++)
-        if (p->shape[i] == 0)
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] == 0)
             return PLAN_EMPTY;
     if (dst->itemsize <= 0)
         return mv_error_set(err, MV_EVALUE, "copy: itemsize must be > 0, not %td", dst->itemsize);
     p->itemsize = dst->itemsize;
     ptrdiff_t n = p->itemsize;
-    for (int i = 0; i < p->ndim; i++)
-        if (mv_mul_overflow(n, p->shape[i], &n))
+    for (int i = 0; i < ndim; i++)
+        if (mv_mul_overflow(n, shape[i], &n))
             return mv_error_set(err, MV_EOVERFLOW, "copy: product(shape) * itemsize overflows");
     p->nbytes = n;
     if (!dst->buf || !src->buf)
         return mv_error_set(err, MV_EVALUE, "copy: buffer memory must not be NULL");
-    side_init(&p->d, dst, p);
-    side_init(&p->s, src, p);
+    p->buf[D] = dst->buf;
+    p->buf[S] = src->buf;
+    ptrdiff_t room[2][MV_MAX_NDIM];
+    const ptrdiff_t *const strides[2] = {side_strides(dst, ndim, shape, p->itemsize, room[D]),
+                                         side_strides(src, ndim, shape, p->itemsize, room[S])};
+    const ptrdiff_t *const subs[2] = {dst->suboffsets, src->suboffsets};
+    mv_walk_plan(&p->w, ndim, shape, strides, subs);
     return 0;
-}
-
-/* Drop extent-1 dimensions and merge each dimension into its inner
- * neighbour where both sides allow it; C order of the items is kept. */
-static void plan_coalesce(copy_plan *p)
-{
-    int nd = 0;
-    for (int i = 0; i < p->ndim; i++) {
-        ptrdiff_t n = p->shape[i];
-        if (n == 1 && p->d.sub[i] < 0 && p->s.sub[i] < 0)
-            continue;
-        if (nd > 0) {
-            int o = nd - 1;
-            ptrdiff_t dspan, sspan;
-            if (p->d.sub[o] < 0 && p->s.sub[o] < 0 &&
-                !mv_mul_overflow(p->d.strides[i], n, &dspan) && dspan == p->d.strides[o] &&
-                !mv_mul_overflow(p->s.strides[i], n, &sspan) && sspan == p->s.strides[o]) {
-                p->shape[o] *= n;
-                p->d.strides[o] = p->d.strides[i];
-                p->s.strides[o] = p->s.strides[i];
-                p->d.sub[o] = p->d.sub[i];
-                p->s.sub[o] = p->s.sub[i];
-                continue;
-            }
-        }
-        p->shape[nd] = n;
-        p->d.strides[nd] = p->d.strides[i];
-        p->s.strides[nd] = p->s.strides[i];
-        p->d.sub[nd] = p->d.sub[i];
-        p->s.sub[nd] = p->s.sub[i];
-        nd++;
-    }
-    p->ndim = nd;
 }
 
 static inline char *follow(char *ptr, ptrdiff_t sub)
@@ -582,30 +553,40 @@ static void short_rows(char *d, const char *s, ptrdiff_t rows, ptrdiff_t row, pt
     }
 }
 
-/* Walk a coalesced plan in C order; the sides do not overlap. */
+/* copy_run as a walk's row (side 0 the destination). */
+typedef struct copy_rows {
+    ptrdiff_t itemsize;
+    const gather *g;
+} copy_rows;
+
+static int copy_row(void *ctx, const char *d, ptrdiff_t ds, ptrdiff_t dsub, const char *s,
+                    ptrdiff_t ss, ptrdiff_t ssub, ptrdiff_t n)
+{
+    const copy_rows *c = ctx;
+    copy_run((char *)d, s, n, ds, ss, dsub, ssub, c->itemsize, c->g);
+    return 0;
+}
+
+/* Run a plan in C order; the sides do not overlap. */
 static void plan_run(const copy_plan *p)
 {
-    if (p->ndim == 0) {
-        memcpy(p->d.buf, p->s.buf, (size_t)p->itemsize);
-        return;
-    }
-    int inner = p->ndim - 1;
-    if (inner == 1 && p->d.strides[1] == p->itemsize && p->s.strides[1] == p->itemsize &&
-        p->d.sub[0] < 0 && p->d.sub[1] < 0 && p->s.sub[0] < 0 && p->s.sub[1] < 0 &&
-        p->shape[1] * p->itemsize <= SHORT_ROW) {
-        short_rows(p->d.buf, p->s.buf, p->shape[0], p->shape[1] * p->itemsize, p->d.strides[0],
-                   p->s.strides[0]);
+    const mv_walk *w = &p->w;
+    int inner = w->ndim - 1;
+    const ptrdiff_t *ds = w->stride[D], *ss = w->stride[S], *dsub = w->sub[D], *ssub = w->sub[S];
+    if (inner == 1 && ds[1] == p->itemsize && ss[1] == p->itemsize && dsub[0] < 0 &&
+        dsub[1] < 0 && ssub[0] < 0 && ssub[1] < 0 && w->shape[1] * p->itemsize <= SHORT_ROW) {
+        short_rows(p->buf[D], p->buf[S], w->shape[0], w->shape[1] * p->itemsize, ds[0], ss[0]);
         return;
     }
     gather g;
     g.isa = MV_ISA_PORTABLE;
     g.scatter = false;
     /* Runs shorter than one vector never reach a kernel: skip the setup. */
-    bool vec = p->d.sub[inner] < 0 && p->s.sub[inner] < 0 && p->shape[inner] * p->itemsize > 16;
-    if (vec && p->d.strides[inner] != p->itemsize && p->s.strides[inner] == p->itemsize)
-        gather_plan(&g, mv_isa(), p->itemsize, p->d.strides[inner], true);
-    if (vec && p->d.strides[inner] == p->itemsize) {
-        gather_plan(&g, mv_isa(), p->itemsize, p->s.strides[inner], false);
+    bool vec = dsub[inner] < 0 && ssub[inner] < 0 && w->shape[inner] * p->itemsize > 16;
+    if (vec && ds[inner] != p->itemsize && ss[inner] == p->itemsize)
+        gather_plan(&g, mv_isa(), p->itemsize, ds[inner], true);
+    if (vec && ds[inner] == p->itemsize) {
+        gather_plan(&g, mv_isa(), p->itemsize, ss[inner], false);
         /* Streaming stores skip reading each output line before writing
          * it and leave the source in cache, which pays once the copy's
          * traffic (source span + output, k + 1 times the output) outgrows
@@ -619,63 +600,40 @@ static void plan_run(const copy_plan *p)
         g.stream = g.isa != MV_ISA_PORTABLE && !p->fresh &&
                    p->nbytes >= mv_stream_min() / (g.k + 1);
     }
-    ptrdiff_t idx[MV_MAX_NDIM];
-    /* dbase[k] / sbase[k]: the address dimension k indexes from, i.e. after
-     * the indices (and indirections) of dimensions 0 .. k-1. */
-    char *dbase[MV_MAX_NDIM], *sbase[MV_MAX_NDIM];
-    dbase[0] = p->d.buf;
-    sbase[0] = p->s.buf;
-    for (int k = 0; k < inner; k++) {
-        idx[k] = 0;
-        dbase[k + 1] = follow(dbase[k], p->d.sub[k]);
-        sbase[k + 1] = follow(sbase[k], p->s.sub[k]);
-    }
-    for (;;) {
-        copy_run(dbase[inner], sbase[inner], p->shape[inner], p->d.strides[inner],
-                 p->s.strides[inner], p->d.sub[inner], p->s.sub[inner], p->itemsize, &g);
-        int k = inner - 1;
-        while (k >= 0 && ++idx[k] == p->shape[k]) {
-            idx[k] = 0;
-            k--;
-        }
-        if (k < 0)
-            return;
-        for (int j = k; j < inner; j++) {
-            dbase[j + 1] = follow(dbase[j] + idx[j] * p->d.strides[j], p->d.sub[j]);
-            sbase[j + 1] = follow(sbase[j] + idx[j] * p->s.strides[j], p->s.sub[j]);
-        }
-    }
+    copy_rows c = {p->itemsize, &g};
+    mv_walk_run(w, p->buf[D], p->buf[S], copy_row, &c);
 }
 
-/* [lo, hi) of the bytes a side without suboffsets touches. */
-static int side_span(const copy_plan *p, const copy_side *side, uintptr_t *lo, uintptr_t *hi,
-                     mv_error *err)
+/* [lo, hi) of the bytes side k touches (it has no suboffsets). */
+static int side_span(const copy_plan *p, int k, uintptr_t *lo, uintptr_t *hi, mv_error *err)
 {
+    const mv_walk *w = &p->w;
     ptrdiff_t neg = 0, pos = p->itemsize;
-    for (int i = 0; i < p->ndim; i++) {
+    for (int i = 0; i < w->ndim; i++) {
         ptrdiff_t span;
-        bool o = mv_mul_overflow(side->strides[i], p->shape[i] - 1, &span);
+        bool o = mv_mul_overflow(w->stride[k][i], w->shape[i] - 1, &span);
         if (!o)
             o = span < 0 ? mv_add_overflow(neg, span, &neg) : mv_add_overflow(pos, span, &pos);
         if (o)
             return mv_error_set(err, MV_EOVERFLOW, "copy: strides overflow on dimension %d",
                                 i + 1);
     }
-    *lo = (uintptr_t)side->buf - (uintptr_t)(-(neg + 1)) - 1;
-    *hi = (uintptr_t)side->buf + (uintptr_t)pos;
+    *lo = (uintptr_t)p->buf[k] - (uintptr_t)(-(neg + 1)) - 1;
+    *hi = (uintptr_t)p->buf[k] + (uintptr_t)pos;
     return 0;
 }
 
-/* True when dimension order `f` (Fortran) or C order packs the side densely
- * with positive steps.  Called on a coalesced plan: C-dense is ndim <= 1. */
-static bool side_dense(const copy_plan *p, const copy_side *side, bool fortran)
+/* True when dimension order `f` (Fortran) or C order packs side k densely
+ * with positive steps.  On a planned walk C-dense is one dimension. */
+static bool side_dense(const copy_plan *p, int k, bool fortran)
 {
+    const mv_walk *w = &p->w;
     ptrdiff_t sd = p->itemsize;
-    for (int k = 0; k < p->ndim; k++) {
-        int i = fortran ? k : p->ndim - 1 - k;
-        if (side->sub[i] >= 0 || side->strides[i] != sd)
+    for (int j = 0; j < w->ndim; j++) {
+        int i = fortran ? j : w->ndim - 1 - j;
+        if (w->sub[k][i] >= 0 || w->stride[k][i] != sd)
             return false;
-        sd *= p->shape[i];
+        sd *= w->shape[i];
     }
     return true;
 }
@@ -687,24 +645,24 @@ static int copy_items(const mv_buffer *dst, const mv_buffer *src, bool fresh, mv
     if (rc != 0)
         return rc < 0 ? rc : 0;
     p.fresh = fresh;
-    plan_coalesce(&p);
+    mv_walk *w = &p.w;
 
-    if (!p.d.has_sub && !p.s.has_sub) {
+    if (!side_indirect(&p, D) && !side_indirect(&p, S)) {
         /* The same items in the same order at both places: a memmove of
          * the block, overlapping or not. */
-        bool samestrides = memcmp(p.d.strides, p.s.strides,
-                                  (size_t)p.ndim * sizeof(ptrdiff_t)) == 0;
-        if (samestrides && (side_dense(&p, &p.d, false) || side_dense(&p, &p.d, true))) {
-            if (p.d.buf != p.s.buf)
-                dense_copy(p.d.buf, p.s.buf, p.nbytes, fresh);
+        bool samestrides =
+            memcmp(w->stride[D], w->stride[S], (size_t)w->ndim * sizeof(ptrdiff_t)) == 0;
+        if (samestrides && (side_dense(&p, D, false) || side_dense(&p, D, true))) {
+            if (p.buf[D] != p.buf[S])
+                dense_copy(p.buf[D], p.buf[S], p.nbytes, fresh);
             return 0;
         }
-        if (samestrides && p.d.buf == p.s.buf)
+        if (samestrides && p.buf[D] == p.buf[S])
             return 0;
         uintptr_t dlo = 0, dhi = 0, slo = 0, shi = 0;
-        rc = side_span(&p, &p.d, &dlo, &dhi, err);
+        rc = side_span(&p, D, &dlo, &dhi, err);
         if (rc == 0)
-            rc = side_span(&p, &p.s, &slo, &shi, err);
+            rc = side_span(&p, S, &slo, &shi, err);
         if (rc < 0)
             return rc;
         if (dhi <= slo || shi <= dlo) {
@@ -713,25 +671,27 @@ static int copy_items(const mv_buffer *dst, const mv_buffer *src, bool fresh, mv
         }
     }
 
-    /* May overlap: take the source out of the way first. */
+    /* May overlap: take the source out of the way first, into a
+     * C-contiguous copy, then copy that into place. */
     char *tmp = malloc((size_t)p.nbytes);
     if (!tmp)
         return mv_error_set(err, MV_ENOMEM, "copy: cannot allocate %td bytes", p.nbytes);
-    copy_side contiguous;
-    contiguous.buf = tmp;
-    contiguous.has_sub = false;
+    ptrdiff_t dense[MV_MAX_NDIM];
     ptrdiff_t sd = p.itemsize;
-    for (int i = p.ndim - 1; i >= 0; i--) {
-        contiguous.strides[i] = sd;
-        contiguous.sub[i] = -1;
-        sd *= p.shape[i];
+    for (int i = w->ndim - 1; i >= 0; i--) {
+        dense[i] = sd;
+        sd *= w->shape[i];
     }
-    copy_plan in = p;
-    in.d = contiguous;
-    plan_run(&in);
-    copy_plan out = p;
-    out.s = contiguous;
-    plan_run(&out);
+    for (int k = 0; k < 2; k++) {
+        /* k = D: the source into tmp; k = S: tmp into the destination. */
+        copy_plan step = p;
+        step.buf[k] = tmp;
+        for (int i = 0; i < w->ndim; i++) {
+            step.w.stride[k][i] = dense[i];
+            step.w.sub[k][i] = -1;
+        }
+        plan_run(&step);
+    }
     free(tmp);
     return 0;
 }

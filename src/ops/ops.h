@@ -48,6 +48,30 @@ int mv_copy_range(const mv_layout *l, ptrdiff_t start, ptrdiff_t count, void *ds
 typedef int (*mv_row_fn)(void *ctx, const char *pa, ptrdiff_t sa, ptrdiff_t suba, const char *pb,
                          ptrdiff_t sb, ptrdiff_t subb, ptrdiff_t n);
 
+/* A planned walk: the dimensions that move, merged, outermost first, and
+ * each side's strides and suboffsets (-1: direct) for them.  ndim >= 1;
+ * no extent is 0. */
+typedef struct mv_walk {
+    int ndim;
+    ptrdiff_t shape[MV_MAX_NDIM];
+    ptrdiff_t stride[2][MV_MAX_NDIM];
+    ptrdiff_t sub[2][MV_MAX_NDIM];
+} mv_walk;
+
+/* Plan the walk of ndim dimensions of `shape` (no extent 0; the item count
+ * fits ptrdiff_t) over two sides with these strides (ndim each) and
+ * suboffsets (NULL, or ndim entries; < 0: direct): dimensions of extent 1
+ * direct on both sides are dropped (none left: one row of one item), then
+ * each dimension is merged into the one inside it where, on both sides,
+ * it has no suboffset and its stride is the inner one's whole run.
+ * C order is kept.  The one place of that rule.  In walk.c. */
+void mv_walk_plan(mv_walk *w, int ndim, const ptrdiff_t *shape, const ptrdiff_t *const strides[2],
+                  const ptrdiff_t *const subs[2]);
+
+/* Walk w from pa (side 0) and pb (side 1), a row at a time: fn's first
+ * non-zero result, or 0.  In walk.c. */
+int mv_walk_run(const mv_walk *w, const char *pa, const char *pb, mv_row_fn fn, void *ctx);
+
 /* Every item of a, and of b (same shape; NULL: a alone, and fn's second
  * row is a's), in C order, a row at a time, with dimensions that continue
  * each other in both layouts merged into longer rows (a C-contiguous

@@ -260,11 +260,12 @@ static bool odometer_next(int ndim, const ptrdiff_t *shape, ptrdiff_t *idx)
 }
 
 /* Whether dimension d of l runs on into dimension e (the next one inside
- * it that moves) as one arithmetic progression: neither is indirect and
- * d's step is e's whole extent. */
+ * it that moves) as one arithmetic progression: d is direct (e may be
+ * indirect: its pointers are then one progression too) and d's step is
+ * e's whole extent. */
 static bool joins(const tl *l, int d, int e)
 {
-    if (l->indirect && (l->sub[d] >= 0 || l->sub[e] >= 0))
+    if (l->indirect && l->sub[d] >= 0)
         return false;
     return l->strides[d] == l->shape[e] * l->strides[e];
 }
