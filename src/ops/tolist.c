@@ -15,39 +15,94 @@ static const char hex_digits[] = "0123456789abcdef";
 
 enum { SMALL_VALUES = 16 };
 
-typedef struct walk {
+/* The traversal: the row walk (mv_walk_rows) for the items, and an
+ * odometer over the view's own shape for the lists around them (the walk
+ * merges dimensions; the lists follow the shape). */
+typedef struct traverse {
     const mv_visitor *v;
     const mv_format *fmt;
     const mv_layout *l;
     mv_value *values;
     mv_error *err;
-    /* No items: the lists are walked, but no address is followed (an
-     * empty view's addresses are not kept: see mv_select). */
-    bool empty;
-} walk;
+    ptrdiff_t idx[MV_MAX_NDIM]; /* the next item's index */
+} traverse;
 
-static int walk_item(walk *w, const char *p)
+/* The lists that begin before the item at t->idx: at every depth from the
+ * outermost one whose index and all inner ones are 0. */
+static int traverse_begin(const traverse *t)
 {
-    int rc = mv_format_unpack(w->fmt, p, w->values, w->fmt->nvalues, w->err);
-    if (rc < 0)
-        return rc;
-    return w->v->item ? w->v->item(w->v->ctx, w->values, w->fmt->nvalues) : 0;
-}
-
-static int walk_rec(walk *w, int dim, const char *p)
-{
-    const mv_layout *l = w->l;
-    int rc;
-    if (w->v->begin && (rc = w->v->begin(w->v->ctx, dim)) != 0)
-        return rc;
-    ptrdiff_t stride = l->strides[dim], sub = mv_layout_sub(l, dim);
-    for (ptrdiff_t i = 0; i < l->shape[dim]; i++) {
-        const char *q = w->empty ? p : mv_layout_item(p, i, stride, sub);
-        rc = dim == l->ndim - 1 ? walk_item(w, q) : walk_rec(w, dim + 1, q);
+    const mv_visitor *v = t->v;
+    int first = t->l->ndim;
+    while (first > 0 && t->idx[first - 1] == 0)
+        first--;
+    for (int d = first; v->begin && d < t->l->ndim; d++) {
+        int rc = v->begin(v->ctx, d);
         if (rc != 0)
             return rc;
     }
-    return w->v->end ? w->v->end(w->v->ctx, dim) : 0;
+    return 0;
+}
+
+/* Advance t->idx past its last dimension's end: every dimension that
+ * wraps ends its list, innermost first. */
+static int traverse_end(traverse *t)
+{
+    const mv_visitor *v = t->v;
+    for (int d = t->l->ndim - 1; d >= 0; d--) {
+        if (d < t->l->ndim - 1 && ++t->idx[d] < t->l->shape[d])
+            break;
+        t->idx[d] = 0;
+        int rc = v->end ? v->end(v->ctx, d) : 0;
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* One item at p, with the lists that begin before it and end after it
+ * (most items are inside a row: one test each way). */
+static inline __attribute__((always_inline)) int traverse_item(traverse *t, const char *p)
+{
+    const mv_visitor *v = t->v;
+    int last = t->l->ndim - 1, rc;
+    if (last >= 0 && t->idx[last] == 0 && (rc = traverse_begin(t)) != 0)
+        return rc;
+    if ((rc = mv_format_unpack(t->fmt, p, t->values, t->fmt->nvalues, t->err)) < 0)
+        return rc;
+    if (v->item && (rc = v->item(v->ctx, t->values, t->fmt->nvalues)) != 0)
+        return rc;
+    if (last >= 0 && ++t->idx[last] == t->l->shape[last])
+        return traverse_end(t);
+    return 0;
+}
+
+static int traverse_row(void *ctx, const char *p, ptrdiff_t stride, ptrdiff_t sub, const char *pb,
+                        ptrdiff_t sb, ptrdiff_t subb, ptrdiff_t n)
+{
+    (void)pb;
+    (void)sb;
+    (void)subb;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        int rc = traverse_item(ctx, mv_layout_item(p, i, stride, sub));
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The lists of a view without items (an extent is 0), from depth dim on:
+ * no address is followed (an empty view's addresses are not kept: see
+ * mv_select). */
+static int traverse_empty(const traverse *t, int dim)
+{
+    const mv_visitor *v = t->v;
+    int rc;
+    if (v->begin && (rc = v->begin(v->ctx, dim)) != 0)
+        return rc;
+    for (ptrdiff_t i = 0; dim + 1 < t->l->ndim && i < t->l->shape[dim]; i++)
+        if ((rc = traverse_empty(t, dim + 1)) != 0)
+            return rc;
+    return v->end ? v->end(v->ctx, dim) : 0;
 }
 
 int mv_view_traverse(const mv_view *view, const mv_visitor *visitor, mv_error *err)
@@ -75,8 +130,11 @@ int mv_view_traverse(const mv_view *view, const mv_visitor *visitor, mv_error *e
         if (!values)
             return mv_error_set(err, MV_ENOMEM, "out of memory");
     }
-    walk w = {visitor, fmt, &l, values, err, mv_layout_has_zero(&l)};
-    rc = l.ndim == 0 ? walk_item(&w, l.buf) : walk_rec(&w, 0, l.buf);
+    traverse t = {visitor, fmt, &l, values, err, {0}};
+    if (mv_layout_has_zero(&l))
+        rc = traverse_empty(&t, 0);
+    else
+        rc = mv_walk_rows(&l, NULL, traverse_row, &t);
     if (values != small)
         free(values);
     return rc;

@@ -3594,6 +3594,24 @@ static void test_traverse(void **state)
                         "[0 [1 (1 ) (4 ) ]1 [1 (2 ) (5 ) ]1 [1 (3 ) (6 ) ]1 ]0 ");
     mv_decref(v);
 
+    /* A C-contiguous 3-D view is one row to the walk; the lists still
+     * follow the shape, also where the walk stops inside the row. */
+    int32_t c8[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    ptrdiff_t s222[3] = {2, 2, 2};
+    v = view_layout(c8, "i", 4, 3, s222, NULL, NULL, 1);
+    assert_string_equal(traverse_text(v, &t, -1),
+                        "[0 [1 [2 (1 ) (2 ) ]2 [2 (3 ) (4 ) ]2 ]1 "
+                        "[1 [2 (5 ) (6 ) ]2 [2 (7 ) (8 ) ]2 ]1 ]0 ");
+    assert_string_equal(traverse_text(v, &t, 2), "[0 [1 [2 (1 ) (2 ) ]2 [2 ");
+    mv_decref(v);
+    /* An extent of 1 with an odd stride (dropped by the walk): still a
+     * list of one. */
+    ptrdiff_t s213[3] = {2, 1, 3}, st213[3] = {12, 100, 4};
+    v = view_layout(m, "i", 4, 3, s213, st213, NULL, 1);
+    assert_string_equal(traverse_text(v, &t, -1),
+                        "[0 [1 [2 (1 ) (2 ) (3 ) ]2 ]1 [1 [2 (4 ) (5 ) (6 ) ]2 ]1 ]0 ");
+    mv_decref(v);
+
     v = view_0d(m + 2, "i", 4);
     assert_string_equal(traverse_text(v, &t, -1), "(3 ) ");
     mv_decref(v);
