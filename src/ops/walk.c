@@ -4,9 +4,9 @@
  * shape[d + 1] * stride[d + 1]) are merged first, so a C-contiguous
  * layout is one row whatever its shape, and a 2-D rectangle of whole rows
  * is one row per run of rows; the kernels then see the longest runs the
- * memory allows.  Equality, hashing and the copy engine walk with it (the
- * copy engine plans first: it looks at the merged dimensions to choose
- * its kernels). */
+ * memory allows.  Equality, hashing, the traversal behind tolist and the
+ * copy engine walk with it (the copy engine plans first: it looks at the
+ * merged dimensions to choose its kernels). */
 #include "ops.h"
 
 static int walk_rec(const mv_walk *w, int d, const char *pa, const char *pb, mv_row_fn fn,
