@@ -253,6 +253,7 @@ typedef struct hex_writer {
     char sep;
     hex_plain_fn plain;
     hex_sep1_fn sep1;
+    ptrdiff_t itemsize; /* hex_row's items */
 } hex_writer;
 
 /* stream: the text may take streaming stores (one run into memory that is
@@ -340,30 +341,28 @@ static void hex_write(hex_writer *w, const unsigned char *p, ptrdiff_t n)
     w->out = o;
 }
 
-static void hex_rec(hex_writer *w, const mv_layout *l, int dim, const char *p)
+/* One row of a walk through the writer. */
+static int hex_row(void *ctx, const char *p, ptrdiff_t stride, ptrdiff_t sub, const char *pb,
+                   ptrdiff_t sb, ptrdiff_t subb, ptrdiff_t n)
 {
-    ptrdiff_t n = l->shape[dim], stride = l->strides[dim], sub = mv_layout_sub(l, dim);
-    if (dim < l->ndim - 1) {
-        for (ptrdiff_t i = 0; i < n; i++)
-            hex_rec(w, l, dim + 1, mv_layout_item(p, i, stride, sub));
-        return;
-    }
-    if (stride == l->itemsize && sub < 0) {
-        hex_write(w, (const unsigned char *)p, n * l->itemsize);
-        return;
+    hex_writer *w = ctx;
+    (void)pb;
+    (void)sb;
+    (void)subb;
+    if (stride == w->itemsize && sub < 0) {
+        hex_write(w, (const unsigned char *)p, n * w->itemsize);
+        return 0;
     }
     for (ptrdiff_t i = 0; i < n; i++)
-        hex_write(w, (const unsigned char *)mv_layout_item(p, i, stride, sub), l->itemsize);
+        hex_write(w, (const unsigned char *)mv_layout_item(p, i, stride, sub), w->itemsize);
+    return 0;
 }
 
 /* One block of a C-order walk (mv_layout_range) through the writer. */
 static int hex_block(void *ctx, const mv_layout *block)
 {
-    if (block->ndim == 0)
-        hex_write(ctx, (const unsigned char *)block->buf, block->itemsize);
-    else
-        hex_rec(ctx, block, 0, block->buf);
-    return 0;
+    ((hex_writer *)ctx)->itemsize = block->itemsize;
+    return mv_walk_rows(block, NULL, hex_row, ctx);
 }
 
 /* Bytes gathered per step when the layout is not contiguous. */

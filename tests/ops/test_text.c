@@ -3336,6 +3336,46 @@ static void test_hex_into_no_alloc(void **state)
     mv_decref(v);
 }
 
+/* Items larger than hex's gather chunk (16 KiB) go item by item through
+ * the walk: strided and reversed 2-D views of 20000-byte items. */
+static void test_hex_large_items(void **state)
+{
+    (void)state;
+    enum { ITEM = 20000 };
+    unsigned char *mem = malloc(6 * ITEM), *want = malloc(4 * ITEM);
+    assert_non_null(mem);
+    assert_non_null(want);
+    for (ptrdiff_t i = 0; i < 6 * ITEM; i++)
+        mem[i] = (unsigned char)(i * 7 + i / 251);
+    /* Items 0, 2, 4 of six. */
+    ptrdiff_t n3 = 3, st3 = 2 * ITEM;
+    mv_view *v = view_layout(mem, "20000s", ITEM, 1, &n3, &st3, NULL, 1);
+    for (int k = 0; k < 3; k++)
+        memcpy(want + k * ITEM, mem + 2 * k * ITEM, ITEM);
+    char *expect = model_hex(want, 3 * ITEM, ':', 3);
+    char *got = mv_view_hex(v, ':', 3, NULL, NULL);
+    assert_non_null(got);
+    assert_string_equal(got, expect);
+    free(got);
+    free(expect);
+    mv_decref(v);
+    /* 2x2 with each row reversed: items 1, 0, 3, 2. */
+    ptrdiff_t s22[2] = {2, 2}, st22[2] = {2 * ITEM, -ITEM};
+    v = view_layout(mem + ITEM, "20000s", ITEM, 2, s22, st22, NULL, 1);
+    const int order[4] = {1, 0, 3, 2};
+    for (int k = 0; k < 4; k++)
+        memcpy(want + k * ITEM, mem + order[k] * ITEM, ITEM);
+    expect = model_hex(want, 4 * ITEM, 0, 0);
+    got = mv_view_hex(v, 0, 0, NULL, NULL);
+    assert_non_null(got);
+    assert_string_equal(got, expect);
+    free(got);
+    free(expect);
+    mv_decref(v);
+    free(mem);
+    free(want);
+}
+
 static void test_hex_empty_and_huge(void **state)
 {
     (void)state;
@@ -3918,6 +3958,7 @@ int main(void)
         cmocka_unit_test(test_hex_model),
         cmocka_unit_test(test_hex_kernels),
         cmocka_unit_test(test_hex_into_no_alloc),
+        cmocka_unit_test(test_hex_large_items),
         cmocka_unit_test(test_hex_empty_and_huge),
         cmocka_unit_test(test_hex_indirect_items),
         cmocka_unit_test(test_hex_errors),
