@@ -366,12 +366,19 @@ int mv_layout_flags_nd(const mv_buffer *b)
  * layout ends here. */
 static void layout_set_contig(mv_layout *l)
 {
-    mv_buffer d = {.len = l->len,
-                   .itemsize = l->itemsize,
-                   .ndim = l->ndim,
-                   .shape = l->shape,
-                   .strides = l->strides,
-                   .suboffsets = l->indirect ? l->suboffsets : NULL};
+    /* Every field by name: no zeroing call (a cast makes a layout). */
+    mv_buffer d;
+    d.buf = l->buf;
+    d.obj = NULL;
+    d.len = l->len;
+    d.itemsize = l->itemsize;
+    d.readonly = l->readonly;
+    d.ndim = l->ndim;
+    d.format = l->format;
+    d.shape = l->shape;
+    d.strides = l->strides;
+    d.suboffsets = l->indirect ? l->suboffsets : NULL;
+    d.internal = NULL;
     l->contig = (unsigned char)mv_layout_flags(&d);
 }
 
