@@ -1,7 +1,7 @@
 /* Private to the library: the operations layer (src/ops/) -- the row
- * walk (walk.c), copies (copy.c), equality (compare.c), hashing (hash.c), hex (hex.c), tolist
- * (tolist.c), search and count / index (search.c), over the layouts and
- * views below.  Not installed. */
+ * walk (walk.c), copies (copy.c), equality (compare.c), hashing (hash.c),
+ * hex (hex.c), tolist (tolist.c), search and count / index (search.c),
+ * over the layouts and views below.  Not installed. */
 #ifndef MEMVIEW_OPS_H
 #define MEMVIEW_OPS_H
 

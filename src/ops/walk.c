@@ -1,7 +1,7 @@
 /* The row walk: every item of one layout, or of two layouts of one shape in
  * step, in C order, handed to a kernel a row at a time.  Dimensions that
- * continue each other in every layout (no suboffsets, stride[d] ==
- * shape[d + 1] * stride[d + 1]) are merged first, so a C-contiguous
+ * continue each other in every layout (the outer one direct, its stride
+ * the inner one's whole run) are merged first, so a C-contiguous
  * layout is one row whatever its shape, and a 2-D rectangle of whole rows
  * is one row per run of rows; the kernels then see the longest runs the
  * memory allows.  Equality, hashing, the traversal behind tolist and the
