@@ -680,7 +680,9 @@ MV_API mv_view *mv_view_cast(mv_view *view, const char *format, const ptrdiff_t 
  * returns the view in that memory -- except when the memory is misaligned
  * (MV_EVALUE "memoryview: place gave memory not aligned to %zu bytes", the
  * memory left untouched).  On any failure the memory place gave is still
- * the caller's.
+ * the caller's.  place may run any code, even release the source view: the
+ * new view holds its managed buffer (and so the memory it views) from
+ * before the call.
  *
  * Ownership: the view in that memory is an ordinary view (counted, released,
  * exported like any other) whose memory the library never frees: when its

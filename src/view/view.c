@@ -271,21 +271,54 @@ static mv_view *view_alloc(const placement *at, int ndim, bool suboffsets, mv_er
     return v;
 }
 
-/* Register v with mbuf and format (takes new references to both). */
-static void view_attach(mv_view *v, managed_buffer *mbuf, format_holder *format)
+/* A new view's references: a registration with mbuf and one to format. */
+static void view_hold(managed_buffer *mbuf, format_holder *format)
 {
     /* No views means a fresh managed buffer (a released one is freed),
      * which nobody else can see yet: no lock needed. */
     mv_count_add(&mbuf->views,
                  mbuf->local || atomic_load_explicit(&mbuf->views, memory_order_relaxed) == 0);
+    holder_incref(format);
+}
+
+/* Bind v to mbuf and format, whose references view_hold took. */
+static void view_bind(mv_view *v, managed_buffer *mbuf, format_holder *format)
+{
     if (mbuf->local)
         v->base.flags |= MV_OBJECT_LOCAL;
-    holder_incref(format);
     v->mbuf = mbuf;
     v->format = format;
     v->view.obj = mbuf->master.obj;
     v->view.format = format->text;
     v->view.internal = NULL;
+}
+
+/* Register v with mbuf and format (takes new references to both). */
+static void view_attach(mv_view *v, managed_buffer *mbuf, format_holder *format)
+{
+    view_hold(mbuf, format);
+    view_bind(v, mbuf, format);
+}
+
+/* The memory of a view derived from src, registered with src's managed
+ * buffer and holding format.  The references are taken before the memory
+ * is placed: place runs the caller's code, which may release src (the
+ * Python type's allocation can collect garbage, whose finalizers can call
+ * release()), and the new view's registration keeps the managed buffer,
+ * and so the memory, alive for it. */
+static mv_view *derive_alloc(const mv_view *src, format_holder *format, const placement *at,
+                             int ndim, bool suboffsets, mv_error *err)
+{
+    managed_buffer *mbuf = src->mbuf;
+    view_hold(mbuf, format);
+    mv_view *v = view_alloc(at, ndim, suboffsets, err);
+    if (!v) {
+        holder_decref(format);
+        managed_release(mbuf, false);
+        return NULL;
+    }
+    view_bind(v, mbuf, format);
+    return v;
 }
 
 static void view_init_flags(mv_view *v)
@@ -297,7 +330,7 @@ static void view_init_flags(mv_view *v)
 static mv_view *view_copy(const mv_view *src, int readonly, const placement *at, mv_error *err)
 {
     int ndim = src->view.ndim;
-    mv_view *v = view_alloc(at, ndim, src->view.suboffsets != NULL, err);
+    mv_view *v = derive_alloc(src, src->format, at, ndim, src->view.suboffsets != NULL, err);
     if (!v)
         return NULL;
     v->view.buf = src->view.buf;
@@ -311,7 +344,6 @@ static mv_view *view_copy(const mv_view *src, int readonly, const placement *at,
             memcpy(v->view.suboffsets, src->view.suboffsets, (size_t)ndim * sizeof(ptrdiff_t));
     }
     v->flags = src->flags;
-    view_attach(v, src->mbuf, src->format);
     return v;
 }
 
@@ -650,7 +682,7 @@ int mv_view_set_item(mv_view *view, const ptrdiff_t *index, int nindex, const mv
 static mv_view *view_from_layout(const mv_view *src, const mv_layout *l, format_holder *format,
                                  const placement *at, mv_error *err)
 {
-    mv_view *v = view_alloc(at, l->ndim, l->indirect, err);
+    mv_view *v = derive_alloc(src, format, at, l->ndim, l->indirect, err);
     if (!v)
         return NULL;
     v->view.buf = l->buf;
@@ -665,7 +697,6 @@ static mv_view *view_from_layout(const mv_view *src, const mv_layout *l, format_
         if (l->indirect)
             v->view.suboffsets[d] = l->suboffsets[d];
     }
-    view_attach(v, src->mbuf, format);
     v->flags = l->contig;
     return v;
 }
@@ -751,7 +782,7 @@ static mv_view *subscript_slice0(mv_view *view, const mv_key *key, const placeme
     if (mv_select_first(b, key, &buf, &n, &stride, &len, err) < 0)
         return NULL;
     int ndim = b->ndim;
-    mv_view *v = view_alloc(at, ndim, false, err);
+    mv_view *v = derive_alloc(view, view->format, at, ndim, false, err);
     if (!v)
         return NULL;
     v->view.buf = buf;
@@ -764,7 +795,6 @@ static mv_view *subscript_slice0(mv_view *view, const mv_key *key, const placeme
         v->view.shape[d] = b->shape[d];
         v->view.strides[d] = b->strides[d];
     }
-    view_attach(v, view->mbuf, view->format);
     view_init_flags(v);
     return v;
 }

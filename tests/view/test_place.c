@@ -1264,6 +1264,66 @@ static void lifetime_bytearray_and_external(void **state)
     }
 }
 
+/* place may run any code, even release the source view (a Python
+ * finalizer during the allocation): the new view must still hold the
+ * memory, and the exporter's buffer is released only with it. */
+typedef struct releasing {
+    slot s;
+    mv_view *victim;
+    int rc;
+} releasing;
+
+static void *place_releasing(void *ctx, size_t size)
+{
+    releasing *r = ctx;
+    r->rc = mv_view_release(r->victim, NULL);
+    return place_slot(&r->s, size);
+}
+
+static void place_releases_the_source(void **state)
+{
+    (void)state;
+    mv_error err;
+    mv_error_clear(&err);
+    static unsigned char ext_mem[8] = {10, 11, 12, 13, 14, 15, 16, 17};
+    for (int op = 0; op < 4; op++) {
+        int released = 0;
+        mv_object *x = mv_external_new(ext_mem, 8, 0, count_release, &released, &err);
+        assert_non_null(x);
+        mv_view *src = mv_view_new(x, &err);
+        assert_non_null(src);
+        mv_decref(x); /* the view holds it now */
+        releasing r;
+        slot_init(&r.s, 0);
+        r.victim = src;
+        r.rc = 1;
+        mv_key k = kslice(1, 2, 1, 6, 0, 0);
+        ptrdiff_t shape2[2] = {2, 4};
+        mv_view *v = op == 0   ? mv_view_subscript_at(place_releasing, &r, src, &k, 1, &err)
+                     : op == 1 ? mv_view_cast_at(place_releasing, &r, src, "B", shape2, 2, 0, &err)
+                     : op == 2 ? mv_view_toreadonly_at(place_releasing, &r, src, &err)
+                               : mv_view_new_at(place_releasing, &r, mv_view_object(src), &err);
+        assert_non_null(v);
+        assert_int_equal(r.rc, 0);
+        assert_true(mv_view_is_released(src));
+        /* The source's release was not the last: the new view holds the
+         * exporter's buffer, and reads it. */
+        assert_int_equal(released, 0);
+        const mv_buffer *b = mv_view_buffer(v, &err);
+        assert_non_null(b);
+        const unsigned char *first = op == 0 ? ext_mem + 2 : ext_mem;
+        assert_ptr_equal(b->buf, first);
+        ptrdiff_t i0 = 0, ij[2] = {1, 3};
+        mv_value val;
+        assert_int_equal(mv_view_get_item(v, op == 1 ? ij : &i0, op == 1 ? 2 : 1, &val, 1, &err),
+                         0);
+        assert_int_equal(val.v.u, op == 1 ? 17 : first[0]);
+        drop(v);
+        assert_int_equal(released, 1);
+        mv_decref(mv_view_object(src));
+    }
+}
+
 /* Once the last reference is gone the memory is the caller's again: it
  * can be overwritten, or hold the next view. */
 static void memory_reusable_after_last_reference(void **state)
@@ -1811,6 +1871,7 @@ int main(void)
         cmocka_unit_test(exports_of_placed_views),
         cmocka_unit_test(lifetime_orders),
         cmocka_unit_test(lifetime_bytearray_and_external),
+        cmocka_unit_test(place_releases_the_source),
         cmocka_unit_test(memory_reusable_after_last_reference),
         cmocka_unit_test(placed_base_for_further_views),
         cmocka_unit_test(three_dim_views),
