@@ -78,7 +78,7 @@ static PyObject *cast_to(mvobject *self, const char *text, const ptrdiff_t *dims
 {
     mv_error err;
     mv_error_clear(&err);
-    place_ctx c = {self->mbuf, NULL};
+    place_ctx c = place_start(self->mbuf);
     mv_view *v = mv_view_cast_at(memory_place, &c, self->view, text, dims, ndim, flags, &err);
     return memory_placed(&c, v, &err);
 }

@@ -140,7 +140,7 @@ static PyObject *subview_keys(mvobject *self, const mv_key *keys, int nkeys)
 {
     mv_error err;
     mv_error_clear(&err);
-    place_ctx c = {self->mbuf, NULL};
+    place_ctx c = place_start(self->mbuf);
     mv_view *v = mv_view_subscript_at(memory_place, &c, self->view, keys, nkeys, &err);
     return memory_placed(&c, v, &err);
 }

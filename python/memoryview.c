@@ -52,15 +52,18 @@ void *memory_place(void *ctx, size_t size)
 PyObject *memory_placed(place_ctx *c, mv_view *v, const mv_error *err)
 {
     mvobject *self = c->obj;
+    PyObject *res = (PyObject *)self;
     if (!v) {
         /* Not made, or made and then refused (its memory was never used). */
         Py_XDECREF(self);
-        return PyErr_Occurred() ? NULL : set_error(err);
+        res = PyErr_Occurred() ? NULL : set_error(err);
+    } else {
+        self->view = v;
+        self->layout = mv_view_buffer(v, NULL);
+        PyObject_GC_Track(self);
     }
-    self->view = v;
-    self->layout = mv_view_buffer(v, NULL);
-    PyObject_GC_Track(self);
-    return (PyObject *)self;
+    Py_DECREF(c->mb); /* place_start's: the new object has its own */
+    return res;
 }
 
 /* NotImplementedError for a view whose exporter's format does not add up
@@ -111,13 +114,12 @@ static PyObject *memory_from_object_flags(PyObject *obj, int flags)
 {
     mv_error err;
     mv_error_clear(&err);
-    place_ctx c = {NULL, NULL};
     if (IS_MEMVIEW(obj)) {
         /* A view of the same managed buffer (no new request). */
         mvobject *src = (mvobject *)obj;
         if (check_released(src) < 0)
             return NULL;
-        c.mb = src->mbuf;
+        place_ctx c = place_start(src->mbuf);
         mv_view *v = mv_view_new_at(memory_place, &c, mv_view_object(src->view), &err);
         return memory_placed(&c, v, &err);
     }
@@ -129,12 +131,12 @@ static PyObject *memory_from_object_flags(PyObject *obj, int flags)
     /* The first view of a new managed buffer: libmemview checks the
      * exporter's descriptor, so its errors are the ones a bad exporter
      * gets. */
-    if (!(c.mb = mbuf_from_object(obj, flags)))
+    /* mbuf_from_object's reference is the call's (place_start's). */
+    place_ctx c = {mbuf_from_object(obj, flags), NULL};
+    if (!c.mb)
         return NULL;
     mv_view *v = mv_view_new_at(memory_place, &c, &c.mb->exporter.ob, &err);
-    PyObject *res = memory_placed(&c, v, &err);
-    Py_DECREF(c.mb);
-    return res;
+    return memory_placed(&c, v, &err);
 }
 
 PyObject *memory_from_object(PyObject *obj)
@@ -627,7 +629,7 @@ static PyObject *memory_toreadonly(mvobject *self, PyObject *unused)
         return NULL;
     mv_error err;
     mv_error_clear(&err);
-    place_ctx c = {self->mbuf, NULL};
+    place_ctx c = place_start(self->mbuf);
     return memory_placed(&c, mv_view_toreadonly_at(memory_place, &c, self->view, &err), &err);
 }
 

@@ -178,14 +178,26 @@ static inline void unpin(mvobject *self)
  * given memory_place and a place_ctx naming the managed buffer, puts its
  * view inside a new object; memory_placed then finishes that object:
  *
- *     place_ctx c = {self->mbuf, NULL};
+ *     place_ctx c = place_start(self->mbuf);
  *     mv_view *v = mv_view_subscript_at(memory_place, &c, self->view, ...);
  *     return memory_placed(&c, v, &err);
- */
+ *
+ * The call holds its own reference to the managed buffer: the allocation
+ * in memory_place can run a garbage collection, whose finalizers may
+ * release the source view and drop its reference (libmemview keeps its
+ * own managed buffer for the new view; this keeps the Py_buffer under
+ * it). */
 typedef struct place_ctx {
-    mbufobject *mb;
-    mvobject *obj; /* the object memory_place made, or NULL */
+    mbufobject *mb; /* a reference for the call, dropped by memory_placed */
+    mvobject *obj;  /* the object memory_place made, or NULL */
 } place_ctx;
+
+static inline place_ctx place_start(mbufobject *mb)
+{
+    Py_INCREF(mb);
+    return (place_ctx){mb, NULL};
+}
+
 void *memory_place(void *ctx, size_t size);
 /* The new memoryview (v is the constructor's result), or NULL with the
  * constructor's error (or place's MemoryError) raised and the half-made

@@ -22,6 +22,7 @@ memory would be caught by the result checks (or by ASan).
 
 import array
 import ctypes
+import gc
 import struct
 
 import pytest
@@ -705,3 +706,42 @@ def test_released_view_argument_errors_of_extensions(name, args, kwargs, exc):
     m.release()
     mo = outcome(getattr(m, name), *args, **kwargs)
     assert mo.exc is exc, mo
+
+
+def test_release_from_a_collection_while_slicing():
+    """Making a view allocates a Python object, which can run a garbage
+    collection, whose callbacks and finalizers can release the very view
+    being sliced: the slice is still made, holds the memory (the exporter
+    stays exported until the slice goes), and reads it."""
+    b = bytearray(range(16))
+    hit = 0
+    for _ in range(20):
+        m = MV(b)
+        fired = []
+
+        def collecting(phase, info):
+            if phase == "start" and not fired:
+                fired.append(True)
+                m.release()
+
+        old = gc.get_threshold()
+        gc.callbacks.append(collecting)
+        gc.set_threshold(1)
+        try:
+            try:
+                s = m[2:10]
+            except ValueError:
+                continue  # the collection came before the slice
+        finally:
+            gc.set_threshold(*old)
+            gc.callbacks.remove(collecting)
+        if "released" not in repr(m):
+            continue
+        hit += 1
+        assert bytes(s) == bytes(range(2, 10))
+        with pytest.raises(BufferError):
+            b.append(0)
+        s.release()
+        b.append(0)
+        del b[-1]
+    assert hit > 0, "no collection ran inside the slice's allocation"
