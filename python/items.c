@@ -436,6 +436,20 @@ static PyObject *item_fast(mvobject *self, Py_ssize_t i, char code)
     return item_load((const char *)b->buf + i * b->strides[0], code);
 }
 
+/* m[i] of a live view of ndim >= 1: the item of a 1-D view, else the
+ * sub-view of row i. */
+static PyObject *item_or_row(mvobject *self, int ndim, Py_ssize_t i)
+{
+    ptrdiff_t idx = i;
+    if (ndim == 1)
+        return item_get(self, &idx, 1);
+    mv_key k;
+    memset(&k, 0, sizeof k);
+    k.kind = MV_KEY_INDEX;
+    k.index = idx;
+    return subview_keys(self, &k, 1);
+}
+
 PyObject *memory_subscript(mvobject *self, PyObject *key)
 {
     if (check_released(self) < 0)
@@ -474,14 +488,7 @@ PyObject *memory_subscript(mvobject *self, PyObject *key)
             return NULL;
         if (check_released(self) < 0)
             return NULL;
-        ptrdiff_t idx = i;
-        if (ndim == 1)
-            return item_get(self, &idx, 1);
-        mv_key k;
-        memset(&k, 0, sizeof k);
-        k.kind = MV_KEY_INDEX;
-        k.index = idx;
-        return subview_keys(self, &k, 1);
+        return item_or_row(self, ndim, i);
     }
     if (is_multiindex(key) && PyTuple_GET_SIZE(key) >= ndim) {
         Py_ssize_t n = PyTuple_GET_SIZE(key);
@@ -636,12 +643,5 @@ PyObject *memory_item(mvobject *self, Py_ssize_t i)
         PyErr_SetString(PyExc_TypeError, MSG_ZERO_DIM);
         return NULL;
     }
-    ptrdiff_t idx = i;
-    if (ndim == 1)
-        return item_get(self, &idx, 1);
-    mv_key k;
-    memset(&k, 0, sizeof k);
-    k.kind = MV_KEY_INDEX;
-    k.index = idx;
-    return subview_keys(self, &k, 1);
+    return item_or_row(self, ndim, i);
 }
