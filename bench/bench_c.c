@@ -134,8 +134,8 @@ static PyObject *py_view(void *buf, const char *format, Py_ssize_t itemsize, int
 
 /* The same layout as a libmemview view: a view of the memory, cast to the
  * format (and shape), then the keys applied. */
-static mv_view *mv_layout(void *buf, ptrdiff_t nbytes, const char *format, int ndim,
-                          const ptrdiff_t *shape, const mv_key *keys, int nkeys)
+static mv_view *view_with_layout(void *buf, ptrdiff_t nbytes, const char *format, int ndim,
+                               const ptrdiff_t *shape, const mv_key *keys, int nkeys)
 {
     mv_error err = {0};
     mv_view *base = mv_view_from_memory(buf, nbytes, MV_BUF_WRITE, &err);
@@ -407,7 +407,7 @@ typedef struct op {
     mv_object *exporter;
     mv_view *mv, *mv2;
     mv_key key;
-    mv_span span; /* a span of mv (the span cases) */
+    mv_layout layout; /* the layout of mv (the layout cases) */
     void *dst;
     ptrdiff_t dstlen;
     int expect; /* expected equality result */
@@ -484,53 +484,53 @@ static void mv_item(void *ctx)
 }
 LOOPED(mv_item)
 
-/* The same steps through a span (a view held by value): creation is
- * the exporter's buffer taken with the span and given back, as a view
+/* The same steps through a layout (a view held by value): creation is
+ * the exporter's buffer taken with the layout and given back, as a view
  * holds it for its lifetime. */
-static void span_create(void *ctx)
+static void layout_create(void *ctx)
 {
     mv_error err; /* only written on failure: no per-call memset */
     mv_buffer b;
-    mv_span s;
-    if (mv_span_acquire(&s, &b, ((op *)ctx)->exporter, MV_BUF_FULL_RO, &err) < 0)
-        die_mv("mv_span_acquire", &err);
+    mv_layout s;
+    if (mv_layout_acquire(&s, &b, ((op *)ctx)->exporter, MV_BUF_FULL_RO, &err) < 0)
+        die_mv("mv_layout_acquire", &err);
     g_sink = (uint64_t)s.len;
     mv_buffer_release(&b);
 }
-LOOPED(span_create)
+LOOPED(layout_create)
 
-static void span_slice(void *ctx)
+static void layout_slice(void *ctx)
 {
     op *o = ctx;
     mv_error err; /* only written on failure: no per-call memset */
-    mv_span s;
-    if (mv_span_slice(&s, &o->span, &o->key, 1, &err) < 0)
-        die_mv("mv_span_slice", &err);
+    mv_layout s;
+    if (mv_layout_select(&s, &o->layout, &o->key, 1, &err) < 0)
+        die_mv("mv_layout_select", &err);
     g_sink = (uint64_t)s.len;
 }
-LOOPED(span_slice)
+LOOPED(layout_slice)
 
 /* The item read as C reads a known format: the inline address, a load. */
-static void span_item(void *ctx)
+static void layout_item(void *ctx)
 {
-    const unsigned char *p = mv_span_at1(&((op *)ctx)->span, 100);
+    const unsigned char *p = mv_layout_at1(&((op *)ctx)->layout, 100);
     if (!p)
-        die_mv("mv_span_at1", NULL);
+        die_mv("mv_layout_at1", NULL);
     g_sink = *p;
 }
-LOOPED(span_item)
+LOOPED(layout_item)
 
 /* The item read into an mv_value, whatever the format. */
-static void span_item_value(void *ctx)
+static void layout_item_value(void *ctx)
 {
     mv_error err; /* only written on failure: no per-call memset */
     ptrdiff_t i = 100;
     mv_value val;
-    if (mv_span_get_item(&((op *)ctx)->span, &i, 1, &val, 1, &err) < 0)
-        die_mv("mv_span_get_item", &err);
+    if (mv_layout_get_item(&((op *)ctx)->layout, &i, 1, &val, 1, &err) < 0)
+        die_mv("mv_layout_get_item", &err);
     g_sink = val.v.u;
 }
-LOOPED(span_item_value)
+LOOPED(layout_item_value)
 
 static void py_cast(void *ctx)
 {
@@ -694,7 +694,7 @@ static void strided_pair(op *o, void *buf, ptrdiff_t nbytes, const char *fmt, pt
     Py_ssize_t shape = (nbytes / itemsize + step - 1) / step, stride = step * itemsize;
     o->py = py_view(buf, fmt, itemsize, 1, &shape, &stride);
     mv_key k = slice_key(NONE, NONE, step);
-    o->mv = mv_layout(buf, nbytes, fmt, -1, NULL, &k, 1);
+    o->mv = view_with_layout(buf, nbytes, fmt, -1, NULL, &k, 1);
 }
 
 static void op_clear(op *o)
@@ -735,7 +735,7 @@ static void bench_small(void)
     run_case("create_local",
              (contender[]){PER_CALL("cpython", py_create, &o), PER_CALL("memview", mv_create, &lo)},
              2, 9, 100000);
-    o.py2 = o.py; /* the bytearray, for create_span */
+    o.py2 = o.py; /* the bytearray, for create_layout */
     o.py = PyMemoryView_FromObject(o.py2);
     o.mv = mv_view_new(o.exporter, &err);
     if (!o.py || !o.mv)
@@ -758,26 +758,26 @@ static void bench_small(void)
     run_case("item",
              (contender[]){PER_CALL("cpython", py_item, &o), PER_CALL("memview", mv_item, &o)}, 2,
              9, 200000);
-    /* Views held by value (mv_span): no allocation, no counts. */
+    /* Views held by value (mv_layout): no allocation, no counts. */
     run_case(
-        "create_span",
-        (contender[]){PER_CALL("cpython", py_create_ba, &o), PER_CALL("memview", span_create, &o)},
+        "create_layout",
+        (contender[]){PER_CALL("cpython", py_create_ba, &o), PER_CALL("memview", layout_create, &o)},
         2, 9, 200000);
     run_case(
-        "create_span_local",
-        (contender[]){PER_CALL("cpython", py_create_ba, &o), PER_CALL("memview", span_create, &lo)},
+        "create_layout_local",
+        (contender[]){PER_CALL("cpython", py_create_ba, &o), PER_CALL("memview", layout_create, &lo)},
         2, 9, 200000);
-    if (mv_span_from_view(&o.span, o.mv, &err) < 0)
-        die_mv("mv_span_from_view", &err);
-    run_case("slice_span",
-             (contender[]){PER_CALL("cpython", py_slice, &o), PER_CALL("memview", span_slice, &o)},
+    if (mv_view_layout(&o.layout, o.mv, &err) < 0)
+        die_mv("mv_view_layout", &err);
+    run_case("slice_layout",
+             (contender[]){PER_CALL("cpython", py_slice, &o), PER_CALL("memview", layout_slice, &o)},
              2, 9, 200000);
-    run_case("item_span",
-             (contender[]){PER_CALL("cpython", py_item, &o), PER_CALL("memview", span_item, &o)}, 2,
+    run_case("item_layout",
+             (contender[]){PER_CALL("cpython", py_item, &o), PER_CALL("memview", layout_item, &o)}, 2,
              9, 400000);
     run_case(
-        "item_span_value",
-        (contender[]){PER_CALL("cpython", py_item, &o), PER_CALL("memview", span_item_value, &o)},
+        "item_layout_value",
+        (contender[]){PER_CALL("cpython", py_item, &o), PER_CALL("memview", layout_item_value, &o)},
         2, 9, 400000);
     op_clear(&lo);
     Py_DECREF(o.arg);
@@ -806,7 +806,7 @@ static void bench_tolist(void)
         d[i] = (double)i * 0.25;
     Py_ssize_t shape = n, stride = sizeof(double);
     o.py = py_view(d, "d", sizeof(double), 1, &shape, &stride);
-    o.mv = mv_layout(d, n * (ptrdiff_t)sizeof(double), "d", -1, NULL, NULL, 0);
+    o.mv = view_with_layout(d, n * (ptrdiff_t)sizeof(double), "d", -1, NULL, NULL, 0);
     run_case("tolist1m",
              (contender[]){{"cpython", py_tolist, &o, NULL},
                            {"memview_traverse", mv_traverse, &o, NULL}},
@@ -820,7 +820,7 @@ static void bench_hex_big(unsigned char *src, ptrdiff_t n)
     op o = {0};
     Py_ssize_t shape = n, stride = 1;
     o.py = py_view(src, "B", 1, 1, &shape, &stride);
-    o.mv = mv_layout(src, n, "B", -1, NULL, NULL, 0);
+    o.mv = view_with_layout(src, n, "B", -1, NULL, NULL, 0);
     o.dstlen = 2 * n;
     o.dst = xmalloc((size_t)o.dstlen);
     run_case("hex64m",
@@ -842,8 +842,8 @@ static void bench_equal(ptrdiff_t n)
     shape = n, stride = 1;
     o.py = py_view(a, "B", 1, 1, &shape, &stride);
     o.py2 = py_view(b, "B", 1, 1, &shape, &stride);
-    o.mv = mv_layout(a, n, "B", -1, NULL, NULL, 0);
-    o.mv2 = mv_layout(b, n, "B", -1, NULL, NULL, 0);
+    o.mv = view_with_layout(a, n, "B", -1, NULL, NULL, 0);
+    o.mv2 = view_with_layout(b, n, "B", -1, NULL, NULL, 0);
     o.expect = 1;
     span both = {a, b, (size_t)n};
     run_items("eq_B16m", n,
@@ -876,8 +876,8 @@ static void bench_equal(ptrdiff_t n)
     shape = ns / 4, stride = 4;
     o.py = py_view(a, "<i", 4, 1, &shape, &stride);
     o.py2 = py_view(sw, ">i", 4, 1, &shape, &stride);
-    o.mv = mv_layout(a, ns, "<i", -1, NULL, NULL, 0);
-    o.mv2 = mv_layout(sw, ns, ">i", -1, NULL, NULL, 0);
+    o.mv = view_with_layout(a, ns, "<i", -1, NULL, NULL, 0);
+    o.mv2 = view_with_layout(sw, ns, ">i", -1, NULL, NULL, 0);
     o.expect = 1;
     span both_1m = {a, sw, (size_t)ns};
     run_items("eq_le_be_1m", ns / 4,
@@ -897,8 +897,8 @@ static void bench_equal(ptrdiff_t n)
     shape = n / 8, stride = 8;
     o.py = py_view(a, "d", 8, 1, &shape, &stride);
     o.py2 = py_view(b, "d", 8, 1, &shape, &stride);
-    o.mv = mv_layout(a, n, "d", -1, NULL, NULL, 0);
-    o.mv2 = mv_layout(b, n, "d", -1, NULL, NULL, 0);
+    o.mv = view_with_layout(a, n, "d", -1, NULL, NULL, 0);
+    o.mv2 = view_with_layout(b, n, "d", -1, NULL, NULL, 0);
     o.expect = 0;
     run_items("eq_d_nan16m", n / 8,
              (contender[]){{"cpython", py_equal, &o, NULL},
@@ -990,7 +990,7 @@ static void bench_2d(unsigned char *src, void *dst)
         ptrdiff_t full[2] = {side, side};
         mv_key keys[2] = {slice_key(rects[i].r0, rects[i].r1, 1),
                           slice_key(rects[i].c0, rects[i].c1, rects[i].cstep)};
-        o.mv = mv_layout(src, n, "B", 2, full, keys, 2);
+        o.mv = view_with_layout(src, n, "B", 2, full, keys, 2);
         if (PyObject_GetBuffer(o.py, &o.pybuf, PyBUF_FULL_RO) < 0)
             die_py("PyObject_GetBuffer");
         o.dst = dst;
@@ -1027,7 +1027,7 @@ static void bench_callgrind(void)
     op o = {0};
     Py_ssize_t shape = n, stride = 1;
     o.py = py_view(src, "B", 1, 1, &shape, &stride);
-    o.mv = mv_layout(src, n, "B", -1, NULL, NULL, 0);
+    o.mv = view_with_layout(src, n, "B", -1, NULL, NULL, 0);
     o.dst = xmalloc(2 * (size_t)n), o.dstlen = 2 * n;
     run_items("hex", n,
               (contender[]){{"cpython", py_hex, &o, NULL}, {"memview_into", mv_hex_into, &o, NULL}},

@@ -1841,13 +1841,14 @@ static bool req(int flags, int what)
     return (flags & what) == what;
 }
 
-/* The buffer, or (with the selector byte's top bit) mv_span_acquire, which
- * must give the same buffer and the span mv_span_from_buffer makes of it. */
+/* The buffer, or (with the selector byte's top bit) mv_layout_acquire,
+ * which must give the same buffer and the layout mv_layout_from_buffer
+ * makes of it. */
 static void op_getbuffer(state *s)
 {
     uint8_t sel = fz_u8(&s->in);
     int h = sel % NHELD;
-    bool as_span = sel & 0x80;
+    bool as_layout = sel & 0x80;
     if (s->held[h].obj)
         mv_buffer_release(&s->held[h]);
     FUZZ_CHECK(s->held[h].obj == NULL);
@@ -1868,20 +1869,20 @@ static void op_getbuffer(state *s)
     mv_error_clear(&err);
     mv_buffer *out = &s->held[h];
     memset(out, 0, sizeof *out);
-    mv_span span, want;
-    memset(&span, 0x5a, sizeof span);
+    mv_layout lay, want;
+    memset(&lay, 0x5a, sizeof lay);
     arm(s);
-    int rc = as_span ? mv_span_acquire(&span, out, target, flags, &err)
-                     : mv_object_getbuffer(target, out, flags, &err);
+    int rc = as_layout ? mv_layout_acquire(&lay, out, target, flags, &err)
+                       : mv_object_getbuffer(target, out, flags, &err);
     disarm(s);
     after(s, rc, &err);
     if (rc < 0) {
         FUZZ_CHECK(mv_object_exports(target) == before);
-        if (as_span) {
+        if (as_layout) {
             mv_buffer zero;
             memset(&zero, 0, sizeof zero);
             FUZZ_CHECK(memcmp(out, &zero, sizeof zero) == 0);
-            FUZZ_CHECK(((unsigned char *)&span)[0] == 0x5a);
+            FUZZ_CHECK(((unsigned char *)&lay)[0] == 0x5a);
         }
         memset(out, 0, sizeof *out);
         return;
@@ -1889,14 +1890,16 @@ static void op_getbuffer(state *s)
     FUZZ_CHECK(out->obj == target);
     FUZZ_CHECK(mv_object_exports(target) == before + 1);
     mv_error_clear(&err);
-    if (as_span) {
-        FUZZ_CHECK_ERR(mv_span_from_buffer(&want, out, &err) == 0, &err);
-        FUZZ_CHECK(span.buf == want.buf && span.len == want.len &&
-                   span.itemsize == want.itemsize && span.ndim == want.ndim &&
-                   span.readonly == want.readonly && span.native == want.native &&
-                   strcmp(span.format, want.format) == 0);
-        for (int d = 0; d < span.ndim; d++)
-            FUZZ_CHECK(span.shape[d] == want.shape[d] && span.strides[d] == want.strides[d]);
+    if (as_layout) {
+        FUZZ_CHECK_ERR(mv_layout_from_buffer(&want, out, &err) == 0, &err);
+        FUZZ_CHECK(lay.buf == want.buf && lay.len == want.len && lay.itemsize == want.itemsize &&
+                   lay.ndim == want.ndim && lay.readonly == want.readonly &&
+                   lay.indirect == want.indirect && lay.contig == want.contig &&
+                   strcmp(lay.format, want.format) == 0);
+        for (int d = 0; d < lay.ndim; d++) {
+            FUZZ_CHECK(lay.shape[d] == want.shape[d] && lay.strides[d] == want.strides[d]);
+            FUZZ_CHECK(!lay.indirect || lay.suboffsets[d] == want.suboffsets[d]);
+        }
     }
     FUZZ_CHECK_ERR(mv_buffer_validate(out, &err) == 0, &err);
     if (req(flags, MV_BUF_WRITABLE))

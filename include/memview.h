@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -703,162 +704,192 @@ MV_API mv_view *mv_view_toreadonly_at(mv_view_place_fn place, void *ctx, mv_view
                                       mv_error *err);
 
 /* ======================================================================== *
- * Spans: views held by value (src/view/span.c)
+ * Layouts: the shape of a view, held by value (src/layout/)
  *
- * An mv_span is a strided view that the caller holds by value - on the
- * stack, in a struct, copied with `=` - in the manner of C++'s mdspan,
- * GSL's vector views and Py_buffer itself.  Making, slicing and reading one
- * changes no count and allocates nothing (except to parse a format that is
- * not a native single character, as items of records are read), so each
- * step costs a few nanoseconds where an mv_view costs an allocation and
- * counted references.
- * The price is that a span owns nothing: the memory and the format text it
- * describes must stay valid while the span, or any span sliced from it, is
- * used.  Take a span of an object with mv_span_acquire (until you release
- * the buffer it hands you), from a buffer you hold (mv_object_getbuffer,
- * until mv_buffer_release) or from a view you hold (until
- * mv_view_release), and drop it when you let go of that; a span itself is
- * never released.
+ * An mv_layout says how items lie in memory: the address of the first
+ * item, the item size and format, and the shape, strides and suboffsets --
+ * everything of a view but the ownership.  It is the library's one layout
+ * type: every view holds one (in the compact form of its descriptor), and
+ * every way of deriving a view is the layout operation below, then the new
+ * layout attached to the source's managed buffer (mv_view_subscript is
+ * mv_layout_select, mv_view_cast is mv_layout_cast).  The rules of a layout
+ * -- normalisation, validation, contiguity, selection, casts, item
+ * addresses -- live only here.
  *
- * Spans are direct (no suboffsets) and have at most MV_SPAN_MAX_NDIM
- * dimensions.  The fields are for reading; the functions trust a span they
- * are given to be as mv_span_from_buffer / mv_span_from_view / mv_span_slice
- * left it (a span filled by hand: pass it through mv_span_buffer and
- * mv_span_from_buffer to have it checked).
+ * A layout is held by value: on the stack, in a struct, copied with `=`.
+ * It is normalised when made (shape and strides always filled in, format
+ * never NULL, contiguity computed once) and checked then, as
+ * mv_buffer_validate checks a descriptor; every layout derived from a
+ * checked one by these functions stays consistent.  Over memory somebody
+ * else owns, a layout is what other libraries call a span (C++'s mdspan,
+ * Py_buffer itself): making, selecting, casting and reading one changes no
+ * count and allocates nothing (except to parse a format that is not a
+ * native single character).  The price is that a layout owns nothing: the
+ * memory and the format text it describes must stay valid while it, or any
+ * layout derived from it, is used.  Take a layout of an object with
+ * mv_layout_acquire (until you release the buffer it hands you), of a
+ * buffer you hold (mv_layout_from_buffer, until mv_buffer_release) or of a
+ * view you hold (mv_view_layout, until mv_view_release); keep it beyond
+ * that as a view (mv_view_from_layout).  A layout itself is never released.
  *
- * Thread-safety: a span is plain data; the functions only read their input
- * span, so any number of threads may use one span at once.
+ * Size: the arrays have MV_MAX_NDIM entries (about 1.6 KB in all); only the
+ * first ndim are meaningful, and the functions read and write only those,
+ * so making or deriving a layout costs what its dimensions cost.  Pass
+ * layouts by pointer; a copy with `=` copies the whole struct.
+ *
+ * The fields are for reading; the functions trust a layout they are given
+ * to be as they left it (a layout filled by hand: pass it through
+ * mv_layout_buffer and mv_layout_from_buffer to have it checked).
+ *
+ * Thread-safety: a layout is plain data; the functions only read their
+ * input layout, so any number of threads may use one layout at once.
  * ======================================================================== */
 
-#define MV_SPAN_MAX_NDIM 8
+/* Contiguity, as CPython's memoryview computes it (mv_layout.contig). */
+enum { MV_CONTIG_C = 0x1, MV_CONTIG_F = 0x2 };
 
-typedef struct mv_span {
-    char *buf;          /* address of the item at index (0, ..., 0) */
-    ptrdiff_t len;      /* product(shape) * itemsize */
-    ptrdiff_t itemsize; /* > 0 */
-    const char *format; /* struct syntax, borrowed; never NULL */
-    int ndim;           /* 0 .. MV_SPAN_MAX_NDIM */
+typedef struct mv_layout {
+    char *buf;            /* address of the item at index (0, ..., 0) */
+    ptrdiff_t len;        /* product(shape) * itemsize */
+    ptrdiff_t itemsize;   /* >= 0 (0 only for items of no bytes, 'T{}') */
+    const char *format;   /* struct syntax, borrowed; never NULL */
+    int ndim;             /* 0 .. MV_MAX_NDIM */
     bool readonly;
-    char native;        /* the format's native single-character code, as
-                           mv_format.native, or 0 */
-    ptrdiff_t shape[MV_SPAN_MAX_NDIM];
-    ptrdiff_t strides[MV_SPAN_MAX_NDIM]; /* bytes, any sign */
-} mv_span;
+    bool indirect;        /* suboffsets[0 .. ndim) are meaningful */
+    unsigned char contig; /* MV_CONTIG_C | MV_CONTIG_F as they hold */
+    ptrdiff_t shape[MV_MAX_NDIM];
+    ptrdiff_t strides[MV_MAX_NDIM];    /* bytes, any sign */
+    ptrdiff_t suboffsets[MV_MAX_NDIM]; /* when indirect: < 0 for none */
+} mv_layout;
 
-/* A span of the memory b describes (b->obj is not used: the caller keeps
- * the buffer).  b is checked as mv_buffer_validate does, so a descriptor
- * from any source is safe to pass.  Errors: MV_EVALUE "span: NULL
- * argument"; MV_EVALUE "span: ndim must be in [0, 8], not %d"; MV_EVALUE
- * "span: indirect buffers (suboffsets) cannot be spans"; MV_EVALUE "span:
- * itemsize must be > 0"; mv_buffer_validate's errors (a format that does
- * not parse or does not match itemsize among them).  On error *span is
- * left unchanged. */
-MV_API int mv_span_from_buffer(mv_span *span, const mv_buffer *b, mv_error *err);
+/* The layout of the memory b describes (b->obj is not used: the caller
+ * keeps the buffer).  b is checked as mv_buffer_validate checks it (a NULL
+ * format means "B" and must match itemsize like any other), so a
+ * descriptor from any source is safe to pass.  Errors: MV_EVALUE "layout:
+ * NULL argument"; mv_buffer_validate's errors.  On error *l is left
+ * unchanged. */
+MV_API int mv_layout_from_buffer(mv_layout *l, const mv_buffer *b, mv_error *err);
 
-/* A span of exporter's memory, and the buffer that keeps it: exactly
+/* A layout of exporter's memory, and the buffer that keeps it: exactly
  * mv_object_getbuffer(exporter, hold, flags) followed by
- * mv_span_from_buffer(span, hold), in one call.  The span is valid until
+ * mv_layout_from_buffer(l, hold), in one call.  The layout is valid until
  * mv_buffer_release(hold); release it once, as any buffer from
  * mv_object_getbuffer.  The library's bytes and bytearray fill both
  * directly (no calls through the type, no format lookup): with a local
- * exporter this is the cheapest way to a view of an object.
- * Errors: MV_EVALUE "span: NULL argument" for a NULL span;
+ * exporter this is the cheapest way to look at an object's memory.
+ * Errors: MV_EVALUE "layout: NULL argument" for a NULL l;
  * mv_object_getbuffer's errors (NULL hold or exporter, bad flags, the
- * exporter's refusal); mv_span_from_buffer's (ndim above
- * MV_SPAN_MAX_NDIM, suboffsets).  On any error *span is unchanged and
- * nothing is held: *hold is zeroed (a NULL hold aside), the exporter's
- * counts are as before.  Thread-safety: as mv_object_getbuffer. */
-MV_API int mv_span_acquire(mv_span *span, mv_buffer *hold, mv_object *exporter, int flags,
-                           mv_error *err);
+ * exporter's refusal); mv_layout_from_buffer's.  On any error *l is
+ * unchanged and nothing is held: *hold is zeroed (a NULL hold aside), the
+ * exporter's counts are as before.  Thread-safety: as mv_object_getbuffer. */
+MV_API int mv_layout_acquire(mv_layout *l, mv_buffer *hold, mv_object *exporter, int flags,
+                             mv_error *err);
 
-/* A span of a live view's memory, usable until the view is released.
- * Errors: MV_EVALUE "operation forbidden on released memoryview object";
- * the ndim / suboffsets errors of mv_span_from_buffer.  A view whose format
- * does not parse gives a span with native 0 (get_item then reports the
- * parse error). */
-MV_API int mv_span_from_view(mv_span *span, const mv_view *view, mv_error *err);
+/* The layout of a live view, usable until the view is released.  Errors:
+ * MV_EVALUE "layout: NULL argument"; MV_EVALUE "operation forbidden on
+ * released memoryview object".  A view whose format does not parse gives
+ * its layout all the same (mv_layout_get_item then reports the parse
+ * error). */
+MV_API int mv_view_layout(mv_layout *l, const mv_view *view, mv_error *err);
 
-/* NumPy basic indexing of span by keys into *out (out may be span): the
- * keys, rules and messages of mv_view_subscript, and MV_EVALUE "span: ndim
- * must be in [0, 8], not %d" when new axes would exceed
- * MV_SPAN_MAX_NDIM.  On error *out is left unchanged. */
-MV_API int mv_span_slice(mv_span *out, const mv_span *span, const mv_key *keys, int nkeys,
-                         mv_error *err);
+/* NumPy basic indexing of l by keys into *out (out may be l): the keys,
+ * rules and messages of mv_view_subscript, which is this call plus the
+ * attach.  On error *out is left unchanged. */
+MV_API int mv_layout_select(mv_layout *out, const mv_layout *l, const mv_key *keys, int nkeys,
+                            mv_error *err);
 
-/* The span as a descriptor (obj NULL, arrays pointing into *span, which
- * must outlive *out): a source for mv_view_assign, a layout for
- * mv_buffer_* and mv_external_new_layout.  NULL arguments are ignored. */
-MV_API void mv_span_buffer(const mv_span *span, mv_buffer *out);
+/* l cast as mv_view_cast casts a view (same flags, rules, checks and
+ * messages: mv_view_cast is this call plus the attach) into *out (out may
+ * be l).  out->format is `format` itself (borrowed: keep the text alive
+ * while out is used).  Only the parse of a destination other than a native
+ * single character allocates.  On error *out is left unchanged. */
+MV_API int mv_layout_cast(mv_layout *out, const mv_layout *l, const char *format,
+                          const ptrdiff_t *shape, int ndim, int flags, mv_error *err);
 
-/* 1 when span is contiguous in `order` ('C', 'F' or 'A' = either) as a view
- * of its layout would say (mv_view_is_contiguous: CPython's memoryview
- * rules), else 0; 0 also for a NULL span or an unknown order. */
-MV_API int mv_span_is_contiguous(const mv_span *span, char order);
+/* The layout as a descriptor (obj NULL, arrays pointing into *l, which must
+ * outlive *out; suboffsets NULL unless indirect): a source for
+ * mv_view_assign, a layout for mv_buffer_* and mv_external_new_layout.
+ * NULL arguments are ignored. */
+MV_API void mv_layout_buffer(const mv_layout *l, mv_buffer *out);
 
-/* A heap view with span's layout and format, sharing base's managed buffer
- * (as a slice of base would): the way to keep a span beyond the function
- * that made it.  span must lie between the lowest and the highest byte of
- * base (an empty span may point anywhere), and may be writable only when
- * base is.  The format
- * text is copied.  Errors: base's (NULL, released); MV_EVALUE "span: NULL
- * argument"; MV_EVALUE "span: ndim must be in [0, 8], not %d";
- * mv_buffer_validate's layout errors; MV_EVALUE "span: itemsize must be > 0
- * and format not NULL"; MV_EBUFFER "span: a writable span of a read-only
- * view"; MV_EVALUE "span: the span reaches outside the view's memory" (also
- * for a base with suboffsets); MV_EVALUE "span: itemsize %td does not match
- * format '%s' (size %td)"; MV_ENOMEM. */
-MV_API mv_view *mv_view_from_span(mv_view *base, const mv_span *span, mv_error *err);
+/* 1 when l is contiguous in `order` ('C', 'F' or 'A' = either), as its
+ * contig field says (mv_view_is_contiguous's rules), else 0; 0 also for a
+ * NULL l or an unknown order. */
+MV_API int mv_layout_is_contiguous(const mv_layout *l, char order);
 
-/* span cast as mv_view_cast casts a view (same flags, rules, checks and
- * messages) into *out (out may be span), plus MV_EVALUE "span: ndim must be
- * in [0, 8], not %d" for a longer shape.  out->format is `format` itself
- * (borrowed: keep the text alive while out is used).  Only the format parse
- * of a destination other than a native single character allocates.  On
- * error *out is left unchanged. */
-MV_API int mv_span_cast(mv_span *out, const mv_span *span, const char *format,
-                        const ptrdiff_t *shape, int ndim, int flags, mv_error *err);
+/* A heap view with l's layout and format, sharing base's managed buffer
+ * (as a slice of base would): the way to keep a layout beyond the function
+ * that made it.  l must lie between the lowest and the highest byte of a
+ * direct base (a layout with no items may point anywhere), and may be
+ * writable only when base is.  The format text is copied.  Errors: base's
+ * (NULL, released); MV_EVALUE "layout: NULL argument"; mv_buffer_validate's
+ * layout errors; MV_EVALUE "layout: format must not be NULL"; MV_EBUFFER
+ * "layout: a writable layout of a read-only view"; MV_EVALUE "layout: the
+ * layout reaches outside the view's memory"; MV_EVALUE "layout: an
+ * indirect layout or view cannot be checked" (suboffsets on either side:
+ * where the memory lies depends on the pointers); MV_EVALUE "layout:
+ * itemsize %td does not match format '%s' (size %td)"; MV_ENOMEM. */
+MV_API mv_view *mv_view_from_layout(mv_view *base, const mv_layout *l, mv_error *err);
 
-/* Read / write one item through the span, with mv_view_get_item's and
- * mv_view_set_item's index rules, values and messages (in the view's order:
- * read-only, format, index).  Native integer and float items are read
- * directly; writes, and reads of other formats, parse the format on each
- * call (hold a view for many accesses of records). */
-MV_API int mv_span_get_item(const mv_span *span, const ptrdiff_t *index, int nindex,
-                            mv_value *values, ptrdiff_t nvalues, mv_error *err);
-MV_API int mv_span_set_item(const mv_span *span, const ptrdiff_t *index, int nindex,
-                            const mv_value *values, ptrdiff_t nvalues, mv_error *err);
+/* Read / write one item through the layout, with mv_view_get_item's and
+ * mv_view_set_item's index rules, values and messages (in the view's
+ * order: read-only, format, index), plus MV_EVALUE "layout: NULL
+ * argument".  Native integer and float items are read directly; writes,
+ * and reads of other formats, parse the format on each call (hold a view
+ * for many accesses of records). */
+MV_API int mv_layout_get_item(const mv_layout *l, const ptrdiff_t *index, int nindex,
+                              mv_value *values, ptrdiff_t nvalues, mv_error *err);
+MV_API int mv_layout_set_item(const mv_layout *l, const ptrdiff_t *index, int nindex,
+                              const mv_value *values, ptrdiff_t nvalues, mv_error *err);
 
 /* The address of the item at index[0 .. ndim) (negative indices count from
- * the end), or NULL when span is NULL, index is NULL for ndim > 0, or an
- * index is out of range.  Inline: the item pointer costs a bounds check and
- * a multiply-add per dimension.  Read it as the span's format says (e.g.
- * memcpy into an int32_t for "i"). */
-static inline void *mv_span_at(const mv_span *span, const ptrdiff_t *index)
+ * the end; suboffsets followed), or NULL when l is NULL, index is NULL for
+ * ndim > 0, or an index is out of range (and for the items of a layout of
+ * zero-size items over no memory, whose buf is NULL).  Inline: the item
+ * pointer costs a bounds check and a multiply-add per dimension.  Read it
+ * as the layout's format says (e.g. memcpy into an int32_t for "i"). */
+static inline void *mv_layout_at(const mv_layout *l, const ptrdiff_t *index)
 {
-    if (!span || span->ndim < 0 || span->ndim > MV_SPAN_MAX_NDIM || (span->ndim > 0 && !index))
+    if (!l || l->ndim < 0 || l->ndim > MV_MAX_NDIM || (l->ndim > 0 && !index))
         return NULL;
-    /* Unsigned: in a span with no items (a later extent of 0) the earlier
-     * products may wrap before that index is found out of range. */
-    size_t offset = 0;
-    for (int d = 0; d < span->ndim; d++) {
-        ptrdiff_t i = index[d] < 0 ? index[d] + span->shape[d] : index[d];
-        if (i < 0 || i >= span->shape[d])
+    /* Every index first: a layout with no items (an extent of 0) is only
+     * consistent up to the index found out of range. */
+    for (int d = 0; d < l->ndim; d++) {
+        ptrdiff_t i = index[d] < 0 ? index[d] + l->shape[d] : index[d];
+        if (i < 0 || i >= l->shape[d])
             return NULL;
-        offset += (size_t)i * (size_t)span->strides[d];
     }
-    return span->buf + (ptrdiff_t)offset;
+    /* Addresses as integers: a pointer an exporter stored plus its
+     * suboffset is the exporter's promise, not a C pointer sum. */
+    uintptr_t p = (uintptr_t)l->buf;
+    for (int d = 0; d < l->ndim; d++) {
+        ptrdiff_t i = index[d] < 0 ? index[d] + l->shape[d] : index[d];
+        p += (uintptr_t)(i * l->strides[d]);
+        if (l->indirect && l->suboffsets[d] >= 0) {
+            char *q;
+            memcpy(&q, (const char *)p, sizeof q);
+            p = (uintptr_t)q + (uintptr_t)l->suboffsets[d];
+        }
+    }
+    return (void *)p;
 }
 
-/* The same for a 1-D span and one index; NULL also when span is not 1-D. */
-static inline void *mv_span_at1(const mv_span *span, ptrdiff_t i)
+/* The same for a 1-D layout and one index; NULL also when l is not 1-D. */
+static inline void *mv_layout_at1(const mv_layout *l, ptrdiff_t i)
 {
-    if (!span || span->ndim != 1)
+    if (!l || l->ndim != 1)
         return NULL;
     if (i < 0)
-        i += span->shape[0];
-    if (i < 0 || i >= span->shape[0])
+        i += l->shape[0];
+    if (i < 0 || i >= l->shape[0])
         return NULL;
-    return span->buf + i * span->strides[0];
+    uintptr_t p = (uintptr_t)l->buf + (uintptr_t)(i * l->strides[0]);
+    if (l->indirect && l->suboffsets[0] >= 0) {
+        char *q;
+        memcpy(&q, (const char *)p, sizeof q);
+        p = (uintptr_t)q + (uintptr_t)l->suboffsets[0];
+    }
+    return (void *)p;
 }
 
 /* ======================================================================== *

@@ -16,6 +16,7 @@
 #define MV_MSG_READONLY  "cannot modify read-only memory"
 #define MV_MSG_STRUCTURE "memoryview assignment: lvalue and rvalue have different structures"
 #define MV_MSG_NDIM      "memoryview: number of dimensions must not exceed 64"
+#define MV_MSG_LAYOUT_NULL "layout: NULL argument"
 
 /* MV_ENOTIMPL "memoryview: format F describes N-byte items, but the
  * exporter's itemsize is M" (src/error.c): the one error of every value
@@ -443,7 +444,7 @@ char mv_format_native_long(const char *text, ptrdiff_t *size);
 /* The code of a native single-character format (what mv_format.native
  * would say, without a parse; NULL text means "B") with its itemsize in
  * *size; 0 (and *size untouched) for any other text.  Inline: every new
- * span asks. */
+ * layout asks. */
 static inline char mv_format_native(const char *text, ptrdiff_t *size)
 {
     if (!text) {

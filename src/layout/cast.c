@@ -1,7 +1,7 @@
 /* Cast rules: CPython's checks on a cast's source, destination format and
  * shape, in its order with its messages, and the extended (non-strict)
- * rules; the new layout of the memory.  mv_view_cast and mv_span_cast
- * attach the result. */
+ * rules; the new layout of the memory (mv_cast).  mv_layout_cast returns
+ * it; mv_view_cast attaches it to the view's managed buffer. */
 #include "layout.h"
 
 /* ---- cast -------------------------------------------------------------- */
@@ -13,8 +13,9 @@ static bool is_byte_code(char c)
     return c == 'b' || c == 'B' || c == 'c';
 }
 
-
-int mv_cast_check_source(const mv_buffer *b, int flags, int ndim, bool strict, mv_error *err)
+/* CPython's checks on the source b (contiguity `flags` from mv_layout_flags)
+ * before the format is looked at; ndim < 0: no shape given. */
+static int cast_check_source(const mv_buffer *b, int flags, int ndim, bool strict, mv_error *err)
 {
     bool has_shape = ndim >= 0;
     if (strict) {
@@ -39,8 +40,11 @@ int mv_cast_check_source(const mv_buffer *b, int flags, int ndim, bool strict, m
     return 0;
 }
 
-int mv_cast_check_format(char src, char dest, ptrdiff_t itemsize, const char *text, bool strict,
-                         mv_error *err)
+/* The destination's checks: src / dest are the native codes (0: none, or a
+ * destination that does not parse), itemsize the destination's.  A wide
+ * cast's caller has already refused a destination that does not parse. */
+static int cast_check_format(char src, char dest, ptrdiff_t itemsize, const char *text, bool strict,
+                             mv_error *err)
 {
     if (strict) {
         if (!dest)
@@ -58,7 +62,8 @@ int mv_cast_check_format(char src, char dest, ptrdiff_t itemsize, const char *te
     return 0;
 }
 
-int mv_cast_args(const char *format, const ptrdiff_t *shape, int ndim, int flags, mv_error *err)
+/* The argument checks: format non-NULL, known flags, shape for ndim > 0. */
+static int cast_args(const char *format, const ptrdiff_t *shape, int ndim, int flags, mv_error *err)
 {
     if (!format)
         return mv_error_set(err, MV_EVALUE, "memoryview.cast(): format must not be NULL");
@@ -70,8 +75,11 @@ int mv_cast_args(const char *format, const ptrdiff_t *shape, int ndim, int flags
     return 0;
 }
 
-int mv_cast_shape(const mv_buffer *b, const ptrdiff_t *shape, int ndim, ptrdiff_t itemsize,
-                  const char *format, bool fortran, mv_layout *l, mv_error *err)
+/* cast_to_ND: the length check, the shape's checks, then the new layout of
+ * b's memory in *l (C order, or F with fortran; itemsize and format the
+ * destination's, readonly b's). */
+static int cast_shape(const mv_buffer *b, const ptrdiff_t *shape, int ndim, ptrdiff_t itemsize,
+                      const char *format, bool fortran, mv_layout *l, mv_error *err)
 {
     if (b->len % itemsize)
         return mv_error_set(err, MV_ETYPE, "memoryview: length is not a multiple of itemsize");
@@ -103,4 +111,48 @@ int mv_cast_shape(const mv_buffer *b, const ptrdiff_t *shape, int ndim, ptrdiff_
     if (l->ndim > 0)
         mv_fill_contiguous_strides(l->ndim, l->shape, l->strides, itemsize, fortran ? 'F' : 'C');
     return mv_layout_finish(l, err);
+}
+
+int mv_cast(const mv_buffer *b, int contig, const char *format, const ptrdiff_t *shape, int ndim,
+            int flags, mv_layout *out, mv_error *err)
+{
+    bool strict = flags & MV_CAST_STRICT;
+    int rc;
+    if ((rc = cast_args(format, shape, ndim, flags, err)) < 0 ||
+        (rc = cast_check_source(b, contig, ndim, strict, err)) < 0)
+        return rc;
+    ptrdiff_t itemsize = 0, size = 0;
+    char dest = mv_format_native(format, &itemsize);
+    if (!dest) {
+        /* A destination that does not parse is refused by strict casts
+         * with their own message, by wide ones with the parse error. */
+        mv_format fmt;
+        rc = mv_format_parse(&fmt, format, strict ? NULL : err);
+        if (rc == MV_ENOMEM)
+            return mv_error_set(err, MV_ENOMEM, "out of memory");
+        if (rc < 0 && !strict)
+            return rc;
+        if (rc == 0) {
+            itemsize = fmt.itemsize;
+            dest = fmt.native;
+            mv_format_clear(&fmt);
+        }
+    }
+    if ((rc = cast_check_format(mv_format_native(b->format, &size), dest, itemsize, format, strict,
+                                err)) < 0)
+        return rc;
+    return cast_shape(b, shape, ndim, itemsize, format, flags & MV_CAST_FORTRAN, out, err);
+}
+
+int mv_layout_cast(mv_layout *out, const mv_layout *l, const char *format, const ptrdiff_t *shape,
+                   int ndim, int flags, mv_error *err)
+{
+    if (!out || !l)
+        return mv_error_set(err, MV_EVALUE, MV_MSG_LAYOUT_NULL);
+    mv_buffer b = mv_layout_as_buffer(l);
+    mv_layout t;
+    int rc = mv_cast(&b, l->contig, format, shape, ndim, flags, &t, err);
+    if (rc == 0)
+        mv_layout_copy(out, &t);
+    return rc;
 }

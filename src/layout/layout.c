@@ -366,19 +366,7 @@ int mv_layout_flags_nd(const mv_buffer *b)
  * layout ends here. */
 static void layout_set_contig(mv_layout *l)
 {
-    /* Every field by name: no zeroing call (a cast makes a layout). */
-    mv_buffer d;
-    d.buf = l->buf;
-    d.obj = NULL;
-    d.len = l->len;
-    d.itemsize = l->itemsize;
-    d.readonly = l->readonly;
-    d.ndim = l->ndim;
-    d.format = l->format;
-    d.shape = l->shape;
-    d.strides = l->strides;
-    d.suboffsets = l->indirect ? l->suboffsets : NULL;
-    d.internal = NULL;
+    mv_buffer d = mv_layout_as_buffer(l);
     l->contig = (unsigned char)mv_layout_flags(&d);
 }
 
@@ -396,7 +384,9 @@ int mv_layout_init(mv_layout *l, const mv_buffer *b, mv_error *err)
     l->len = b->len;
     l->format = b->format ? b->format : "B";
     l->readonly = b->readonly != 0;
-    l->indirect = b->suboffsets != NULL;
+    /* A 0-dim layout has no dimension to follow a pointer in (the view
+     * drops such suboffsets too). */
+    l->indirect = b->suboffsets != NULL && b->ndim > 0;
     size_t n = (size_t)ndim * sizeof(ptrdiff_t);
     if (b->shape) {
         memcpy(l->shape, b->shape, n);
@@ -414,11 +404,18 @@ int mv_layout_init(mv_layout *l, const mv_buffer *b, mv_error *err)
     if (b->strides) {
         memcpy(l->strides, b->strides, n);
     } else {
+        /* C order, as CPython fills them: an extent of 0 makes the strides
+         * outside it 0.  Such a layout has no bytes, so a product that
+         * overflows only matters when every extent is positive. */
+        bool empty = !mv_has_items(ndim, l->shape);
         ptrdiff_t s = b->itemsize;
         for (int i = ndim - 1; i >= 0; i--) {
             l->strides[i] = s;
-            if (l->shape[i] > 0 && mv_mul_overflow(s, l->shape[i], &s))
-                return mv_error_set(err, MV_EOVERFLOW, "buffer shape overflows");
+            if (mv_mul_overflow(s, l->shape[i], &s)) {
+                if (!empty)
+                    return mv_error_set(err, MV_EOVERFLOW, "buffer shape overflows");
+                s = 0;
+            }
         }
     }
     if (b->suboffsets)
@@ -436,7 +433,9 @@ void mv_layout_load(mv_layout *l, const mv_buffer *b, int contig)
     l->format = b->format ? b->format : "B";
     l->ndim = b->ndim;
     l->readonly = b->readonly != 0;
-    l->indirect = b->suboffsets != NULL;
+    /* A 0-dim layout has no dimension to follow a pointer in (the view
+     * drops such suboffsets too). */
+    l->indirect = b->suboffsets != NULL && b->ndim > 0;
     l->contig = (unsigned char)contig;
     if (n > 0) {
         memcpy(l->shape, b->shape, n);
@@ -448,17 +447,73 @@ void mv_layout_load(mv_layout *l, const mv_buffer *b, int contig)
 
 void mv_layout_buffer(const mv_layout *l, mv_buffer *out)
 {
-    *out = (mv_buffer){
-        .buf = l->buf,
-        .len = l->len,
-        .itemsize = l->itemsize,
-        .readonly = l->readonly,
-        .ndim = l->ndim,
-        .format = l->format,
-        .shape = l->ndim > 0 ? (ptrdiff_t *)l->shape : NULL,
-        .strides = l->ndim > 0 ? (ptrdiff_t *)l->strides : NULL,
-        .suboffsets = l->indirect ? (ptrdiff_t *)l->suboffsets : NULL,
-    };
+    if (l && out)
+        *out = mv_layout_as_buffer(l);
+}
+
+void mv_layout_copy(mv_layout *out, const mv_layout *l)
+{
+    if (out == l)
+        return;
+    out->buf = l->buf;
+    out->len = l->len;
+    out->itemsize = l->itemsize;
+    out->format = l->format;
+    out->ndim = l->ndim;
+    out->readonly = l->readonly;
+    out->indirect = l->indirect;
+    out->contig = l->contig;
+    /* A loop, not memcpy: most layouts have one or two dimensions. */
+    for (int d = 0; d < l->ndim; d++) {
+        out->shape[d] = l->shape[d];
+        out->strides[d] = l->strides[d];
+        if (l->indirect)
+            out->suboffsets[d] = l->suboffsets[d];
+    }
+}
+
+/* mv_layout_from_buffer for any descriptor: the full checks, then the
+ * layout made aside so that *l stays unchanged on error.  Out of line,
+ * so that the plain 1-D path builds no frame. */
+static __attribute__((noinline)) int from_buffer_general(mv_layout *l, const mv_buffer *b,
+                                                         mv_error *err)
+{
+    /* NULL means "B" for a layout, and must match itemsize like any other. */
+    mv_buffer c = *b;
+    c.format = b->format ? b->format : "B";
+    mv_layout t;
+    int rc = mv_buffer_validate(&c, err);
+    if (rc == 0 && (rc = mv_layout_init(&t, &c, err)) == 0)
+        mv_layout_copy(l, &t);
+    return rc;
+}
+
+int mv_layout_from_buffer(mv_layout *l, const mv_buffer *b, mv_error *err)
+{
+    if (!l || !b)
+        return mv_error_set(err, MV_EVALUE, MV_MSG_LAYOUT_NULL);
+    ptrdiff_t size = 0;
+    char native = mv_format_native(b->format, &size);
+    if (!native || b->itemsize != size || !mv_buffer_plain_1d(b))
+        return from_buffer_general(l, b, err);
+    /* What most exporters hand out: one contiguous dimension of a native
+     * single-character format, consistent as mv_buffer_plain_1d checked. */
+    l->buf = b->buf;
+    l->len = b->len;
+    l->itemsize = size;
+    l->format = b->format ? b->format : "B";
+    l->ndim = 1;
+    l->readonly = b->readonly != 0;
+    l->indirect = false;
+    l->contig = MV_CONTIG_C | MV_CONTIG_F;
+    l->shape[0] = b->shape ? b->shape[0] : mv_div_nonneg(b->len, size);
+    l->strides[0] = size;
+    return 0;
+}
+
+int mv_layout_is_contiguous(const mv_layout *l, char order)
+{
+    return l ? mv_contig_order(l->contig, order) == 1 : 0;
 }
 
 int mv_layout_finish(mv_layout *l, mv_error *err)

@@ -68,37 +68,38 @@ static inline ptrdiff_t mv_slice_adjust(ptrdiff_t length, ptrdiff_t *start, ptrd
 
 /* ---- The layout: one value type --------------------------------------- */
 
-/* A layout: how items of `itemsize` bytes lie in memory -- the shape,
- * strides and suboffsets of a view over it -- held by value with its
- * arrays inline, normalised (shape and strides always present, format
- * never NULL) and with its contiguity computed once, when it is made.
- * Every rule works on it: made from a descriptor (mv_layout_init, which
- * checks it), selected by keys (mv_select), cast (mv_cast_shape), walked
- * in C order in blocks (mv_layout_range).  Views and spans hold it in the
- * compact form of a descriptor (mv_buffer: arrays of ndim entries) and
- * load it into a layout to operate; the layout is large (MV_MAX_NDIM
- * entries per array) and lives on the stack of an operation.  Only the
- * first ndim entries of each array are meaningful; suboffsets only when
- * indirect. */
-enum { MV_CONTIG_C = 0x1, MV_CONTIG_F = 0x2 };
+/* mv_layout (public, in memview.h) is the one layout value type: every rule
+ * works on it.  Made from a descriptor (mv_layout_init, which checks it),
+ * selected by keys (mv_select), cast (mv_cast_shape), walked in C order in
+ * blocks (mv_layout_range).  Views hold it in the compact form of a
+ * descriptor (mv_buffer: arrays of ndim entries) and load it into a layout
+ * to operate; the layout is large (MV_MAX_NDIM entries per array) and
+ * lives on the stack of an operation.  Only the first ndim entries of each
+ * array are meaningful; suboffsets only when indirect. */
 
-typedef struct mv_layout {
-    char *buf;            /* the item at index (0, ..., 0) */
-    ptrdiff_t len;        /* product(shape) * itemsize */
-    ptrdiff_t itemsize;
-    const char *format;   /* struct syntax, borrowed from the holder; never NULL */
-    int ndim;
-    bool readonly;
-    bool indirect;        /* suboffsets[] holds one entry per dimension */
-    unsigned char contig; /* MV_CONTIG_C | MV_CONTIG_F (mv_layout_flags) */
-    ptrdiff_t shape[MV_MAX_NDIM];
-    ptrdiff_t strides[MV_MAX_NDIM];
-    ptrdiff_t suboffsets[MV_MAX_NDIM];
-} mv_layout;
+/* The layout as a descriptor (mv_layout_buffer without its NULL checks):
+ * arrays lent from *l, suboffsets NULL unless indirect, obj NULL.
+ * Inline: every public layout function reads its layout through it. */
+static inline mv_buffer mv_layout_as_buffer(const mv_layout *l)
+{
+    mv_buffer b;
+    b.buf = l->buf;
+    b.obj = NULL;
+    b.len = l->len;
+    b.itemsize = l->itemsize;
+    b.readonly = l->readonly;
+    b.ndim = l->ndim;
+    b.format = l->format;
+    b.shape = l->ndim > 0 ? (ptrdiff_t *)l->shape : NULL;
+    b.strides = l->ndim > 0 ? (ptrdiff_t *)l->strides : NULL;
+    b.suboffsets = l->indirect ? (ptrdiff_t *)l->suboffsets : NULL;
+    b.internal = NULL;
+    return b;
+}
 
-/* The layout as a descriptor: its arrays point into *l (which must
- * outlive *out), suboffsets NULL unless indirect, obj NULL. */
-void mv_layout_buffer(const mv_layout *l, mv_buffer *out);
+/* *out = *l, copying only the ndim entries of each array that mean
+ * something (out may be l). */
+void mv_layout_copy(mv_layout *out, const mv_layout *l);
 
 /* Set len (product(shape) * itemsize, or MV_EOVERFLOW) and contig after
  * buf, itemsize, ndim and the arrays were filled in. */
@@ -110,7 +111,19 @@ int mv_layout_finish(mv_layout *l, mv_error *err);
  * allocation.  In select.c. */
 int mv_select(const mv_buffer *b, const mv_key *keys, int nkeys, mv_layout *out, mv_error *err);
 
-/* ---- casts (cast.c), shared by mv_view_cast and mv_span_cast ---------- */
+/* Whether contiguity flags (MV_CONTIG_C | MV_CONTIG_F) say contiguous in
+ * order 'C', 'F' or 'A' (either): 1 or 0, -1 for another order. */
+static inline int mv_contig_order(int flags, char order)
+{
+    switch (order) {
+    case 'C': return (flags & MV_CONTIG_C) != 0;
+    case 'F': return (flags & MV_CONTIG_F) != 0;
+    case 'A': return flags != 0;
+    default: return -1;
+    }
+}
+
+/* ---- casts (cast.c): mv_cast, shared by mv_view_cast and mv_layout_cast */
 
 /* Contiguity as CPython's init_flags computes it for a memoryview:
  * MV_CONTIG_C | MV_CONTIG_F as they hold; 0 for a layout with suboffsets.
@@ -130,24 +143,14 @@ static inline int mv_layout_flags(const mv_buffer *b)
     return mv_layout_flags_nd(b);
 }
 
-/* The argument checks: format non-NULL, known flags, shape for ndim > 0. */
-int mv_cast_args(const char *format, const ptrdiff_t *shape, int ndim, int flags, mv_error *err);
+/* The whole cast of the validated descriptor b (contiguity contig, from
+ * mv_layout_flags) to format with shape (ndim < 0: none): the checks
+ * above in CPython's order, then the new layout in *out (which may be
+ * partly written on error).  The destination is parsed here unless it is
+ * a native single character. */
+int mv_cast(const mv_buffer *b, int contig, const char *format, const ptrdiff_t *shape, int ndim,
+            int flags, mv_layout *out, mv_error *err);
 
-/* CPython's checks on the source b (contiguity `flags` from mv_layout_flags)
- * before the format is looked at; ndim < 0: no shape given. */
-int mv_cast_check_source(const mv_buffer *b, int flags, int ndim, bool strict, mv_error *err);
-
-/* The destination's checks: src / dest are the native codes (0: none, or a
- * destination that does not parse), itemsize the destination's.  A wide
- * cast's caller has already refused a destination that does not parse. */
-int mv_cast_check_format(char src, char dest, ptrdiff_t itemsize, const char *text, bool strict,
-                         mv_error *err);
-
-/* cast_to_ND: the length check, the shape's checks, then the new layout of
- * b's memory in *l (C order, or F with fortran; itemsize and format the
- * destination's, readonly b's). */
-int mv_cast_shape(const mv_buffer *b, const ptrdiff_t *shape, int ndim, ptrdiff_t itemsize,
-                  const char *format, bool fortran, mv_layout *l, mv_error *err);
 
 /* Python's slice defaults (PySlice_Unpack), clipped to extent; returns the
  * length or MV_EVALUE. */

@@ -1,6 +1,8 @@
 /* Selection: NumPy basic indexing of a layout by keys (mv_select, for views
- * and spans alike) and the address of one item (mv_item_pointer, CPython's
- * ptr_from_tuple).  The keys come from the caller or from text (keys.c). */
+ * and layouts alike: mv_layout_select) and the address of one item
+ * (mv_item_pointer, CPython's ptr_from_tuple), with the item access it
+ * serves (mv_layout_get_item / set_item).  The keys come from the caller
+ * or from text (keys.c). */
 #include "layout.h"
 
 #include <string.h>
@@ -263,4 +265,151 @@ int mv_item_pointer(const mv_buffer *b, const ptrdiff_t *index, int nindex, char
     }
     *out = p;
     return 0;
+}
+
+/* ---- the public layout API: select, items ------------------------------ */
+
+/* The contiguity of a direct N-D layout, out of line: the 1-D slice path
+ * decides its own in two compares. */
+static __attribute__((noinline)) unsigned char contig_nd(const mv_layout *l)
+{
+    mv_buffer b = mv_layout_as_buffer(l);
+    return (unsigned char)mv_layout_flags_nd(&b);
+}
+
+/* Any keys: mv_select into a layout aside (so that *out stays unchanged
+ * on error), then copied.  Out of line, so that the one-slice path keeps
+ * no 1.6 KB frame. */
+static __attribute__((noinline)) int select_general(mv_layout *out, const mv_layout *l,
+                                                    const mv_key *keys, int nkeys, mv_error *err)
+{
+    mv_buffer b = mv_layout_as_buffer(l);
+    mv_layout t;
+    int rc = mv_select(&b, keys, nkeys, &t, err);
+    if (rc == 0)
+        mv_layout_copy(out, &t);
+    return rc;
+}
+
+int mv_layout_select(mv_layout *out, const mv_layout *l, const mv_key *keys, int nkeys,
+                     mv_error *err)
+{
+    if (!out || !l)
+        return mv_error_set(err, MV_EVALUE, MV_MSG_LAYOUT_NULL);
+    if (nkeys != 1 || !keys || keys[0].kind != MV_KEY_SLICE || l->ndim == 0 || l->indirect)
+        return select_general(out, l, keys, nkeys, err);
+    mv_buffer b = mv_layout_as_buffer(l);
+    /* The common l[a:b]: dimension 0 narrowed, the others kept in place
+     * (out may be l). */
+    char *buf = NULL;
+    ptrdiff_t n = 0, stride = 0, len = 0;
+    int rc = mv_select_first(&b, keys, &buf, &n, &stride, &len, err);
+    if (rc < 0)
+        return rc;
+    if (out != l) {
+        out->itemsize = l->itemsize;
+        out->format = l->format;
+        out->ndim = l->ndim;
+        out->readonly = l->readonly;
+        out->indirect = false;
+        for (int d = 1; d < l->ndim; d++) {
+            out->shape[d] = l->shape[d];
+            out->strides[d] = l->strides[d];
+        }
+    }
+    out->buf = buf;
+    out->len = len;
+    out->shape[0] = n;
+    out->strides[0] = stride;
+    out->contig = out->ndim > 1 ? contig_nd(out)
+                  : n == 1 || stride == out->itemsize ? MV_CONTIG_C | MV_CONTIG_F
+                                                      : 0;
+    return 0;
+}
+
+/* The checks before an item access, in the view's order: the layout, then
+ * (for writes) read-only, then the format (parsed into *fmt unless the item
+ * will be read directly: *parsed says), then the index. */
+static int item_prepare(const mv_layout *l, bool direct, bool write, const ptrdiff_t *index,
+                        int nindex, mv_format *fmt, bool *parsed, char **p, mv_error *err)
+{
+    *parsed = false;
+    if (!l)
+        return mv_error_set(err, MV_EVALUE, MV_MSG_LAYOUT_NULL);
+    if (write && l->readonly)
+        return mv_error_set(err, MV_ETYPE, MV_MSG_READONLY);
+    if (!direct) {
+        int rc = mv_format_parse(fmt, l->format, err);
+        if (rc < 0)
+            return rc;
+        *parsed = true;
+    }
+    mv_buffer b = mv_layout_as_buffer(l);
+    int rc = mv_item_pointer(&b, index, nindex, p, err);
+    if (rc < 0 && *parsed) {
+        mv_format_clear(fmt);
+        *parsed = false;
+    }
+    return rc;
+}
+
+/* The native code of l's format that mv_load_native reads, or 0. */
+static char loadable_code(const mv_layout *l)
+{
+    ptrdiff_t size = 0;
+    char code = mv_format_native(l->format, &size);
+    return code && strchr(MV_LOADABLE_CODES, code) ? code : 0;
+}
+
+/* Everything but a native item at one in-range index of a 1-D layout:
+ * out of line, so that the common case runs without this one's frame. */
+static __attribute__((noinline)) int get_item_general(const mv_layout *l, const ptrdiff_t *index,
+                                                      int nindex, mv_value *values,
+                                                      ptrdiff_t nvalues, mv_error *err)
+{
+    mv_format fmt;
+    bool parsed;
+    char *p;
+    char code = values && nvalues >= 1 && l ? loadable_code(l) : 0;
+    int rc = item_prepare(l, code != 0, false, index, nindex, &fmt, &parsed, &p, err);
+    if (rc < 0)
+        return rc;
+    if (!values && nvalues > 0)
+        rc = mv_error_set(err, MV_EVALUE, "memoryview: values must not be NULL");
+    else if (!parsed)
+        mv_load_native(code, p, values);
+    else
+        rc = mv_format_unpack(&fmt, p, values, nvalues, err);
+    if (parsed)
+        mv_format_clear(&fmt);
+    return rc;
+}
+
+int mv_layout_get_item(const mv_layout *l, const ptrdiff_t *index, int nindex, mv_value *values,
+                       ptrdiff_t nvalues, mv_error *err)
+{
+    if (nindex == 1 && index && values && nvalues >= 1) {
+        const char *q = mv_layout_at1(l, index[0]);
+        ptrdiff_t size = 0;
+        if (q && mv_load_native(mv_format_native(l->format, &size), q, values))
+            return 0;
+    }
+    return get_item_general(l, index, nindex, values, nvalues, err);
+}
+
+int mv_layout_set_item(const mv_layout *l, const ptrdiff_t *index, int nindex,
+                       const mv_value *values, ptrdiff_t nvalues, mv_error *err)
+{
+    mv_format fmt;
+    bool parsed;
+    char *p;
+    int rc = item_prepare(l, false, true, index, nindex, &fmt, &parsed, &p, err);
+    if (rc < 0)
+        return rc;
+    if (!values && nvalues > 0)
+        rc = mv_error_set(err, MV_EVALUE, "memoryview: values must not be NULL");
+    else
+        rc = mv_format_pack(&fmt, l->format, p, values, nvalues, err);
+    mv_format_clear(&fmt);
+    return rc;
 }

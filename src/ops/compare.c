@@ -575,9 +575,9 @@ int mv_view_equal(const mv_view *a, const mv_view *b, mv_error *err)
         return a == b;
 
     mv_layout la, lb;
-    int rc = mv_layout_from_view(&la, a, err);
+    int rc = mv_view_layout(&la, a, err);
     if (rc == 0)
-        rc = mv_layout_from_view(&lb, b, err);
+        rc = mv_view_layout(&lb, b, err);
     if (rc < 0)
         return rc;
     if (!shapes_equivalent(&la, &lb))

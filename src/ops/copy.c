@@ -863,8 +863,7 @@ int mv_view_assign(mv_view *view, const mv_key *keys, int nkeys, const mv_buffer
     mv_layout l;
     if ((rc = mv_select(b, keys, nkeys, &l, err)) < 0)
         return rc;
-    mv_buffer dst;
-    mv_layout_buffer(&l, &dst);
+    mv_buffer dst = mv_layout_as_buffer(&l);
     dst.format = b->format;
 
     /* equiv_structure: format and itemsize, then shapes up to the first 0. */
@@ -989,7 +988,7 @@ int mv_range_layout(mv_layout *l, const mv_view *view, ptrdiff_t start, ptrdiff_
                     mv_error *err)
 {
     ptrdiff_t n = 0, end = 0;
-    int rc = mv_layout_from_view(l, view, err);
+    int rc = mv_view_layout(l, view, err);
     if (rc == 0)
         rc = mv_layout_count(l, &n, err);
     if (rc < 0)
@@ -1010,8 +1009,7 @@ typedef struct range_out {
 static int range_copy_block(void *ctx, const mv_layout *block)
 {
     range_out *o = ctx;
-    mv_buffer src;
-    mv_layout_buffer(block, &src);
+    mv_buffer src = mv_layout_as_buffer(block);
     mv_buffer dst = src;
     dst.buf = o->dst;
     dst.strides = NULL;

@@ -295,7 +295,7 @@ static int hash_setup(hash_ctx *h, mv_layout *l, const mv_view *view, bool *raw,
 {
     memset(h, 0, sizeof *h);
     h->err = err;
-    int rc = mv_layout_from_view(l, view, err);
+    int rc = mv_view_layout(l, view, err);
     if (rc < 0)
         return rc;
     h->itemsize = l->itemsize;

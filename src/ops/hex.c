@@ -400,7 +400,7 @@ static int hex_gathered(hex_writer *w, const mv_layout *l, ptrdiff_t start, ptrd
 static int hex_plan(mv_layout *l, const mv_view *view, char sep, int bytes_per_sep, ptrdiff_t *need,
                     mv_error *err)
 {
-    int rc = mv_layout_from_view(l, view, err);
+    int rc = mv_view_layout(l, view, err);
     if (rc == 0)
         rc = hex_check_sep(sep, err);
     if (rc == 0)

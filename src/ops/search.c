@@ -30,7 +30,7 @@ static int seq_init(bytes_seq *s, const mv_view *view, const void *needle, size_
     if (!view)
         return mv_error_set(err, MV_EVALUE, "memoryview search: NULL view");
     mv_layout *l = &s->l;
-    int rc = mv_layout_from_view(l, view, err);
+    int rc = mv_view_layout(l, view, err);
     if (rc < 0)
         return rc;
     if (l->ndim != 1 || !mv_format_is_byte(l->format) || l->itemsize != 1)
@@ -262,7 +262,7 @@ static int lookup_begin(lookup *lk, const mv_view *view, const mv_value *value, 
 {
     if (!view || !value)
         return mv_error_set(err, MV_EVALUE, "memoryview lookup: NULL argument");
-    int rc = mv_layout_from_view(&lk->l, view, err);
+    int rc = mv_view_layout(&lk->l, view, err);
     if (rc < 0)
         return rc;
     if (lk->l.ndim == 0)

@@ -110,7 +110,7 @@ int mv_view_traverse(const mv_view *view, const mv_visitor *visitor, mv_error *e
     if (!visitor)
         return mv_error_set(err, MV_EVALUE, "mv_view_traverse: NULL visitor");
     mv_layout l;
-    int rc = mv_layout_from_view(&l, view, err);
+    int rc = mv_view_layout(&l, view, err);
     if (rc < 0)
         return rc;
     mv_error local;
@@ -329,7 +329,7 @@ static int text_item(void *ctx, const mv_value *values, ptrdiff_t nvalues)
 char *mv_view_tolist_text(const mv_view *view, size_t *len, mv_error *err)
 {
     mv_layout l;
-    if (mv_layout_from_view(&l, view, err) < 0)
+    if (mv_view_layout(&l, view, err) < 0)
         return NULL;
     mv_error local;
     mv_error_clear(&local);

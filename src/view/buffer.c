@@ -73,6 +73,45 @@ int mv_object_getbuffer(mv_object *exporter, mv_buffer *view, int flags, mv_erro
     return 0;
 }
 
+/* mv_layout_acquire through the exporter's type: the documented two
+ * calls.  Out of line, so that the MV_TYPE_FILL_INFO path builds no frame. */
+static __attribute__((noinline)) int acquire_general(mv_layout *l, mv_buffer *hold,
+                                                     mv_object *exporter, int flags,
+                                                     mv_error *err)
+{
+    if (!l)
+        return mv_error_set(err, MV_EVALUE, MV_MSG_LAYOUT_NULL);
+    int rc = mv_object_getbuffer(exporter, hold, flags, err);
+    if (rc == 0 && (rc = mv_layout_from_buffer(l, hold, err)) == 0)
+        return 0;
+    if (hold) {
+        mv_buffer_release(hold);
+        memset(hold, 0, sizeof *hold);
+    }
+    return rc;
+}
+
+int mv_layout_acquire(mv_layout *l, mv_buffer *hold, mv_object *exporter, int flags,
+                      mv_error *err)
+{
+    if (!l || !hold || !exporter || (flags & ~MV_BUF_REQUEST_BITS) ||
+        !mv_plain_getbuffer(exporter, hold, flags))
+        return acquire_general(l, hold, exporter, flags, err);
+    /* A MV_TYPE_FILL_INFO exporter: one dimension of bytes, our own
+     * descriptor, so mv_layout_from_buffer's checks have nothing to find. */
+    l->buf = hold->buf;
+    l->len = hold->len;
+    l->itemsize = 1;
+    l->format = "B";
+    l->ndim = 1;
+    l->readonly = hold->readonly != 0;
+    l->indirect = false;
+    l->contig = MV_CONTIG_C | MV_CONTIG_F;
+    l->shape[0] = hold->len;
+    l->strides[0] = 1;
+    return 0;
+}
+
 void mv_buffer_release(mv_buffer *view)
 {
     if (!view || !view->obj)

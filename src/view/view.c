@@ -544,16 +544,8 @@ int mv_view_is_contiguous(const mv_view *view, char order, mv_error *err)
     int rc = check_view(view, err);
     if (rc < 0)
         return rc;
-    switch (order) {
-    case 'C':
-        return (view->flags & MV_CONTIG_C) != 0;
-    case 'F':
-        return (view->flags & MV_CONTIG_F) != 0;
-    case 'A':
-        return view->flags != 0;
-    default:
-        return mv_error_set(err, MV_EVALUE, "order must be 'C', 'F' or 'A'");
-    }
+    rc = mv_contig_order(view->flags, order);
+    return rc < 0 ? mv_error_set(err, MV_EVALUE, "order must be 'C', 'F' or 'A'") : rc;
 }
 
 int mv_view_is_released(const mv_view *view)
@@ -723,50 +715,50 @@ static bool layout_range(const mv_buffer *b, uintptr_t *lo, uintptr_t *hi)
     return true;
 }
 
-mv_view *mv_view_from_span(mv_view *base, const mv_span *span, mv_error *err)
+mv_view *mv_view_from_layout(mv_view *base, const mv_layout *l, mv_error *err)
 {
     if (check_view(base, err) < 0)
         return NULL;
-    if (!span) {
-        mv_error_set(err, MV_EVALUE, "span: NULL argument");
+    if (!l) {
+        mv_error_set(err, MV_EVALUE, MV_MSG_LAYOUT_NULL);
         return NULL;
     }
-    if (span->ndim < 0 || span->ndim > MV_SPAN_MAX_NDIM) {
-        mv_error_set(err, MV_EVALUE, "span: ndim must be in [0, %d], not %d", MV_SPAN_MAX_NDIM,
-                     span->ndim);
-        return NULL;
-    }
-    mv_buffer s;
-    mv_span_buffer(span, &s);
+    mv_buffer s = mv_layout_as_buffer(l);
     s.format = NULL; /* checked below, against the holder */
     if (mv_buffer_validate(&s, err) < 0)
         return NULL;
-    if (s.itemsize <= 0 || !span->format) {
-        mv_error_set(err, MV_EVALUE, "span: itemsize must be > 0 and format not NULL");
+    if (!l->format) {
+        mv_error_set(err, MV_EVALUE, "layout: format must not be NULL");
         return NULL;
     }
-    if (!span->readonly && base->view.readonly) {
-        mv_error_set(err, MV_EBUFFER, "span: a writable span of a read-only view");
+    if (!l->readonly && base->view.readonly) {
+        mv_error_set(err, MV_EBUFFER, "layout: a writable layout of a read-only view");
         return NULL;
     }
-    uintptr_t lo, hi, blo, bhi;
-    if (layout_range(&s, &lo, &hi)) {
-        if (base->view.suboffsets || !layout_range(&base->view, &blo, &bhi) || lo < blo ||
+    /* Where an indirect layout's items lie depends on the pointers it
+     * follows: only a direct layout's reach is known. */
+    if (mv_has_items(l->ndim, l->shape)) {
+        uintptr_t lo, hi, blo, bhi;
+        if (l->indirect || base->view.suboffsets) {
+            mv_error_set(err, MV_EVALUE, "layout: an indirect layout or view cannot be checked");
+            return NULL;
+        }
+        if (!layout_range(&s, &lo, &hi) || !layout_range(&base->view, &blo, &bhi) || lo < blo ||
             hi > bhi) {
-            mv_error_set(err, MV_EVALUE, "span: the span reaches outside the view's memory");
+            mv_error_set(err, MV_EVALUE, "layout: the layout reaches outside the view's memory");
             return NULL;
         }
     }
-    format_holder *h = holder_get(span->format, err);
+    format_holder *h = holder_get(l->format, err);
     if (!h)
         return NULL;
     mv_view *v = NULL;
-    mv_layout l;
-    if (h->status == 0 && h->fmt.itemsize != span->itemsize)
-        mv_error_set(err, MV_EVALUE, "span: itemsize %td does not match format '%s' (size %td)",
-                     span->itemsize, span->format, h->fmt.itemsize);
-    else if (mv_layout_init(&l, &s, err) == 0)
-        v = view_from_layout(base, &l, h, &on_heap, err);
+    mv_layout t;
+    if (h->status == 0 && h->fmt.itemsize != l->itemsize)
+        mv_error_set(err, MV_EVALUE, "layout: itemsize %td does not match format '%s' (size %td)",
+                     l->itemsize, l->format, h->fmt.itemsize);
+    else if (mv_layout_init(&t, &s, err) == 0)
+        v = view_from_layout(base, &t, h, &on_heap, err);
     holder_decref(h);
     return v;
 }
@@ -829,50 +821,25 @@ mv_view *mv_view_cast_at(mv_view_place_fn place, void *ctx, mv_view *view, const
                          const ptrdiff_t *shape, int ndim, int flags, mv_error *err)
 {
     const placement at = {place, ctx};
-    bool strict = flags & MV_CAST_STRICT;
-    if (check_view(view, err) < 0 || mv_cast_args(format, shape, ndim, flags, err) < 0 ||
-        mv_cast_check_source(&view->view, view->flags, ndim, strict, err) < 0)
+    mv_layout l;
+    if (check_view(view, err) < 0 ||
+        mv_cast(&view->view, view->flags, format, shape, ndim, flags, &l, err) < 0)
         return NULL;
     format_holder *h = holder_get(format, err);
     if (!h)
         return NULL;
-    mv_view *v = NULL;
-    mv_layout l;
-    const mv_format *fmt = NULL;
-    const format_holder *sh = view->format;
-    /* A destination that does not parse is refused by strict casts with
-     * their own message, by wide ones with the parse error. */
-    if ((strict || holder_format(h, &fmt, err) == 0) &&
-        mv_cast_check_format(sh->status == 0 ? sh->fmt.native : 0,
-                             h->status == 0 ? h->fmt.native : 0, h->fmt.itemsize, h->text, strict,
-                             err) == 0 &&
-        mv_cast_shape(&view->view, shape, ndim, h->fmt.itemsize, h->text, flags & MV_CAST_FORTRAN,
-                      &l, err) == 0)
-        v = view_from_layout(view, &l, h, &at, err);
+    mv_view *v = view_from_layout(view, &l, h, &at, err);
     holder_decref(h);
     return v;
 }
 
-int mv_span_from_view(mv_span *span, const mv_view *view, mv_error *err)
+int mv_view_layout(mv_layout *l, const mv_view *view, mv_error *err)
 {
-    if (!span || !view)
-        return mv_error_set(err, MV_EVALUE, "span: NULL argument");
-    if (check_view(view, err) < 0)
-        return MV_EVALUE;
-    /* The view checked its layout when it was made; its format may not
-     * parse (such views work as bytes), so native comes from the view. */
-    const format_holder *h = view->format;
-    return mv_span_from_descriptor(span, &view->view, h->status == 0 ? h->fmt.native : 0, err);
-}
-
-int mv_layout_from_view(mv_layout *l, const mv_view *view, mv_error *err)
-{
-    if (!view)
-        return mv_error_set(err, MV_EVALUE, "NULL view");
+    if (!l || !view)
+        return mv_error_set(err, MV_EVALUE, MV_MSG_LAYOUT_NULL);
     if (check_view(view, err) < 0)
         return MV_EVALUE;
     /* Checked when the view was made, flags included. */
     mv_layout_load(l, &view->view, view->flags);
     return 0;
 }
-

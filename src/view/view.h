@@ -1,5 +1,5 @@
 /* Private to the library: the view layer (src/view/) -- the buffer
- * protocol, the exporters, managed buffers, views and spans.  Includes the
+ * protocol, the exporters, managed buffers and views.  Includes the
  * layers below.  Not installed. */
 #ifndef MEMVIEW_VIEW_H
 #define MEMVIEW_VIEW_H
@@ -85,15 +85,5 @@ mv_object *mv_mmap_new(int fd, mv_map_mode mode, ptrdiff_t offset, ptrdiff_t len
  * exporter (may be NULL); out->internal = NULL.  Lives in buffer.c. */
 int mv_buffer_answer(mv_buffer *out, const mv_buffer *full, mv_object *exporter, int flags,
                      mv_error *err);
-
-/* The same from a live view: MV_EVALUE "NULL view", or the view's own error
- * (released) forwarded. */
-int mv_layout_from_view(mv_layout *l, const mv_view *view, mv_error *err);
-
-/* A span of the consistent (already validated) descriptor b, whose
- * format's native code is `native` (0: none): mv_span_from_buffer without
- * the validation, for a view's own layout.  Only the span limits are
- * checked (ndim, suboffsets, itemsize), with their messages.  In span.c. */
-int mv_span_from_descriptor(mv_span *span, const mv_buffer *b, char native, mv_error *err);
 
 #endif

@@ -370,8 +370,8 @@ static void check_export_limit(mv_object *o, probe *p)
     assert_string_equal(err.message, want);
     assert_null(b.obj);
     assert_true(atomic_load(&o->counts) == before);
-    mv_span s;
-    assert_int_equal(mv_span_acquire(&s, &b, o, MV_BUF_SIMPLE, &err), MV_EBUFFER);
+    mv_layout s;
+    assert_int_equal(mv_layout_acquire(&s, &b, o, MV_BUF_SIMPLE, &err), MV_EBUFFER);
     assert_string_equal(err.message, want);
     assert_true(atomic_load(&o->counts) == before);
     assert_null(mv_view_new(o, &err));
@@ -420,12 +420,12 @@ static void check_immortal(mv_object *o, probe *p)
     mv_incref(o);
     assert_int_equal(mv_object_refcount(o), pinned);
     mv_buffer b;
-    mv_span s;
+    mv_layout s;
     assert_int_equal(mv_object_getbuffer(o, &b, MV_BUF_FULL_RO, &err), 0);
     assert_int_equal(mv_object_refcount(o), pinned);
     assert_int_equal(mv_object_exports(o), by_buffer ? 2 : 1);
     mv_buffer_release(&b);
-    assert_int_equal(mv_span_acquire(&s, &b, o, MV_BUF_SIMPLE, &err), 0);
+    assert_int_equal(mv_layout_acquire(&s, &b, o, MV_BUF_SIMPLE, &err), 0);
     mv_buffer_release(&b);
     /* A buffer filled without getbuffer holds no export. */
     assert_int_equal(mv_buffer_fill_info(&b, o, p->mem, 4, 1, MV_BUF_SIMPLE, &err), 0);

@@ -612,15 +612,6 @@ static ptrdiff_t model_offset(int ndim, const ptrdiff_t *strides, const ptrdiff_
     return off;
 }
 
-static bool next_index(int ndim, const ptrdiff_t *shape, ptrdiff_t *idx)
-{
-    for (int d = ndim - 1; d >= 0; d--) {
-        if (++idx[d] < shape[d])
-            return true;
-        idx[d] = 0;
-    }
-    return false;
-}
 
 static void test_equal_random_model(void **state)
 {

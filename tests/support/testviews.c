@@ -60,6 +60,16 @@ ptrdiff_t product(int ndim, const ptrdiff_t *shape)
     return n;
 }
 
+bool next_index(int ndim, const ptrdiff_t *shape, ptrdiff_t *idx)
+{
+    for (int d = ndim - 1; d >= 0; d--) {
+        if (++idx[d] < shape[d])
+            return true;
+        idx[d] = 0;
+    }
+    return false;
+}
+
 mv_view *view_layout(void *buf, const char *format, ptrdiff_t itemsize, int ndim,
                      const ptrdiff_t *shape, const ptrdiff_t *strides, const ptrdiff_t *suboffsets,
                      int readonly)

@@ -29,6 +29,10 @@ void put_double(void *dst, bool little, double d);
 
 ptrdiff_t product(int ndim, const ptrdiff_t *shape);
 
+/* Odometer over shape in C order (the last dimension fastest): the next
+ * index into idx; false after the last item.  Start with zeros. */
+bool next_index(int ndim, const ptrdiff_t *shape, ptrdiff_t *idx);
+
 /* A view of caller memory with a full layout (through an external
  * exporter); buf is the logical start.  strides / suboffsets may be NULL. */
 mv_view *view_layout(void *buf, const char *format, ptrdiff_t itemsize, int ndim,

@@ -932,7 +932,7 @@ static void test_type_data_fill_info(void **state)
     assert_string_equal(err.message, "fill: no memory now");
     assert_int_equal(o.getbuffers, 2);
 
-    /* A view and a span of it see the memory; writes go through. */
+    /* A view and a layout of it see the memory; writes go through. */
     o.have = 1;
     o.readonly = 0;
     mv_view *v = mv_view_new(&o.ob, &err);
@@ -943,8 +943,8 @@ static void test_type_data_fill_info(void **state)
     assert_int_equal(o.mem[5], 200);
     mv_view_release(v, &err);
     mv_decref(mv_view_object(v));
-    mv_span s;
-    assert_int_equal(mv_span_acquire(&s, &b, &o.ob, MV_BUF_WRITABLE, &err), 0);
+    mv_layout s;
+    assert_int_equal(mv_layout_acquire(&s, &b, &o.ob, MV_BUF_WRITABLE, &err), 0);
     assert_ptr_equal(s.buf, o.mem);
     assert_int_equal(s.shape[0], 6);
     mv_buffer_release(&b);

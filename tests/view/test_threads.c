@@ -1,7 +1,8 @@
 /* Concurrent readers: many threads derive, read and drop views of one
- * exporter and one shared view, and spans of one bytearray.  Run under ThreadSanitizer by `make test`;
- * the counts at the end must come back to exactly what they were.  And
- * concurrent writers: two threads fill interleaved views of one buffer. */
+ * exporter and one shared view, and layouts of one bytearray.  Run under
+ * ThreadSanitizer by `make test`; the counts at the end must come back to
+ * exactly what they were.  And concurrent writers: two threads fill
+ * interleaved views of one buffer. */
 #include <memview.h>
 
 #include <setjmp.h>
@@ -28,7 +29,7 @@ static void on_release(void *ctx, void *mem)
 struct shared {
     mv_object *exporter;
     mv_view *view;
-    mv_object *bytearray; /* bytes i at i; its spans take the inline path */
+    mv_object *bytearray; /* bytes i at i; its layouts take the inline path */
     atomic_int errors;
 };
 
@@ -91,12 +92,12 @@ static void *reader(void *arg)
             else
                 mv_buffer_release(&b);
         }
-        mv_span sp;
+        mv_layout sp;
         mv_buffer hold;
-        if (mv_span_acquire(&sp, &hold, s->bytearray, MV_BUF_FULL_RO, &err) < 0) {
+        if (mv_layout_acquire(&sp, &hold, s->bytearray, MV_BUF_FULL_RO, &err) < 0) {
             atomic_fetch_add(&s->errors, 1);
         } else {
-            const unsigned char *p = mv_span_at1(&sp, r % N);
+            const unsigned char *p = mv_layout_at1(&sp, r % N);
             if (!p || *p != (unsigned char)(r % N))
                 atomic_fetch_add(&s->errors, 1);
             mv_buffer_release(&hold);
@@ -183,10 +184,10 @@ static void last_reference_race(void **state)
         mv_object *ba = mv_bytearray_new("xyz", 3, &err);
         assert_non_null(ba);
         mv_buffer held[2 * NTHREADS];
-        mv_span sp;
+        mv_layout sp;
         for (int i = 0; i < NTHREADS; i++) {
             assert_int_equal(mv_object_getbuffer(c, &held[i], MV_BUF_SIMPLE, &err), 0);
-            assert_int_equal(mv_span_acquire(&sp, &held[NTHREADS + i], ba, MV_BUF_SIMPLE, &err),
+            assert_int_equal(mv_layout_acquire(&sp, &held[NTHREADS + i], ba, MV_BUF_SIMPLE, &err),
                              0);
         }
         pthread_t t[2 * NTHREADS];

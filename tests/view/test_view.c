@@ -63,16 +63,6 @@ static char *naive_ptr(const mv_buffer *b, const ptrdiff_t *idx)
     return (char *)p;
 }
 
-/* Odometer over shape in C order; false when done.  Start with zeros. */
-static bool next_index(ptrdiff_t *idx, const ptrdiff_t *shape, int ndim)
-{
-    for (int d = ndim - 1; d >= 0; d--) {
-        if (++idx[d] < shape[d])
-            return true;
-        idx[d] = 0;
-    }
-    return false;
-}
 
 static bool has_items(const ptrdiff_t *shape, int ndim)
 {
@@ -337,7 +327,7 @@ static bool brute_contiguous(const mv_buffer *b, char order)
         }
         if (naive_ptr(b, idx) != (char *)b->buf + lin * b->itemsize)
             return false;
-    } while (next_index(idx, b->shape, b->ndim));
+    } while (next_index(b->ndim, b->shape, idx));
     return true;
 }
 
@@ -405,7 +395,7 @@ static char *build(arena *A, const src_layout *L, int d)
         char *child = build(A, L, e + 1);
         char *stored = (char *)((uintptr_t)child - (uintptr_t)L->subs[e]);
         memcpy(slot, &stored, sizeof stored);
-    } while (next_index(idx, L->shape + d, n));
+    } while (next_index(n, L->shape + d, idx));
     return start;
 }
 
@@ -516,7 +506,7 @@ static void check_against_model(const src_layout *L, const mview *m, mv_view *v,
         assert_int_equal(mv_view_get_item(v, idx, b->ndim, &val, 1, &err), 0);
         assert_int_equal(val.kind, MV_VALUE_UNSIGNED);
         assert_true(val.v.u == load_uint(want, L->itemsize));
-    } while (next_index(idx, b->shape, b->ndim));
+    } while (next_index(b->ndim, b->shape, idx));
     assert_int_equal(mv_view_is_contiguous(v, 'C', &err), brute_contiguous(b, 'C'));
     assert_int_equal(mv_view_is_contiguous(v, 'F', &err), brute_contiguous(b, 'F'));
 }
@@ -2244,7 +2234,7 @@ static void assign_random(void **state)
                     for (int o = 0; o < sel.ndim; o++)
                         a += idx[o] * sstrides[o];
                     memcpy(vals + k++ * L.itemsize, model + a, (size_t)L.itemsize);
-                } while (next_index(idx, sshape, sel.ndim));
+                } while (next_index(sel.ndim, sshape, idx));
                 mv_buffer sb = src_buffer(&L);
                 k = 0;
                 memset(idx, 0, sizeof idx);
@@ -2252,7 +2242,7 @@ static void assign_random(void **state)
                     model_source_index(&L, &sel, idx, sidx);
                     char *p = naive_ptr(&sb, sidx);
                     memcpy(model + (p - (char *)mem), vals + k++ * L.itemsize, (size_t)L.itemsize);
-                } while (next_index(idx, sshape, sel.ndim));
+                } while (next_index(sel.ndim, sshape, idx));
             }
             free(vals);
             assert_memory_equal(mem, model, MEM);
