@@ -50,10 +50,10 @@ CASES = [
     ("create", "view creation"), ("create_local", "view creation, local exporter"),
     ("slice", "slice [1:1000:2]"), ("slice_local", "slice [1:1000:2], local exporter"),
     ("item", "item get [100] ('B')"),
-    ("create_span", "span creation (mv_span_acquire + release)"),
-    ("create_span_local", "span creation, local exporter"),
-    ("slice_span", "span slice [1:1000:2]"), ("item_span", "span item [100] (mv_span_at1)"),
-    ("item_span_value", "span item [100] as mv_value"),
+    ("create_layout", "layout creation (mv_layout_acquire + release)"),
+    ("create_layout_local", "layout creation, local exporter"),
+    ("slice_layout", "layout select [1:1000:2]"), ("item_layout", "layout item [100] (mv_layout_at1)"),
+    ("item_layout_value", "layout item [100] as mv_value"),
     ("cast", "cast('d') of 4 KiB"), ("tolist1m", "tolist, 1M 'd'"),
     ("hex4k", "hex, 4 KiB"), ("hex64m", "hex, 64 MiB"),
     ("eq_B16m", "== 16 MiB 'B'"), ("eq_i_step2", "== 'i'[::2] of 16 MiB"),
@@ -196,8 +196,8 @@ for k in BULK:
     x = ratio(f"py.{k}.builtin", f"py.{k}.memview")
     if x is not None:
         goal(f"Python {k}: memview faster than builtin (> 1×)", x, x > 1)
-for k in ("create", "slice", "item", "create_span", "create_span_local", "slice_span",
-          "item_span", "item_span_value"):
+for k in ("create", "slice", "item", "create_layout", "create_layout_local", "slice_layout",
+          "item_layout", "item_layout_value"):
     x = ratio(f"c.{k}.cpython", f"c.{k}.memview")
     if x is not None:
         goal(f"C {k}: ≥ 5× CPython's C API", x, x >= 5)
