@@ -389,9 +389,11 @@ int mv_layout_get_item(const mv_layout *l, const ptrdiff_t *index, int nindex, m
                        ptrdiff_t nvalues, mv_error *err)
 {
     if (nindex == 1 && index && values && nvalues >= 1) {
+        /* A one-character format (after an optional '@') is its own code:
+         * mv_load_native reads the native ones and refuses the rest. */
         const char *q = mv_layout_at1(l, index[0]);
-        ptrdiff_t size = 0;
-        if (q && mv_load_native(mv_format_native(l->format, &size), q, values))
+        const char *f = q ? l->format + (l->format[0] == '@') : "";
+        if (f[0] && !f[1] && mv_load_native(f[0], q, values))
             return 0;
     }
     return get_item_general(l, index, nindex, values, nvalues, err);
