@@ -7,6 +7,7 @@ reads RESULTS_DIR/c.tmp, py.tmp, callgrind.tmp/ and writes table.md, chart.png.
 Numbers are medians from a shared, noisy machine: nothing here asserts.
 """
 import glob
+import json
 import os
 import re
 import subprocess
@@ -111,6 +112,15 @@ for key, label in CASES:
 out.append("\nNumPy's hex is `a.tobytes().hex()`; the builtin cannot slice in 2-D, so it is "
            "timed on NumPy's sub-array.\n")
 
+# bench_ops.py's section: every operation of the type, with its own goals.
+ops_md = os.path.join(DIR, "ops.md")
+if os.path.exists(ops_md):
+    out.append(open(ops_md, encoding="utf-8").read().rstrip("\n") + "\n")
+try:
+    OPS = json.load(open(os.path.join(DIR, "ops_goals.tmp"), encoding="utf-8"))
+except (OSError, ValueError):
+    OPS = []
+
 # Callgrind: one dump per kernel run, "desc: Trigger: Client Request: KEY items=N".
 CG = {}
 for path in glob.glob(os.path.join(DIR, "callgrind.tmp", "callgrind.out*")):
@@ -203,7 +213,12 @@ for k in ("create", "slice", "item", "create_layout", "create_layout_local", "sl
         goal(f"C {k}: ≥ 5× CPython's C API", x, x >= 5)
 
 met = sum(t[2] for t in T)
-out.append(f"### Speed goals: {met} of {len(T)} reached in this run\n")
+ops_met = sum(g["ok"] for g in OPS)
+out.append(f"### Speed goals: {met + ops_met} of {len(T) + len(OPS)} reached in this run\n")
+if OPS:
+    out.append(f"{ops_met} of the {len(OPS)} per-operation goals (the table of every "
+               f"operation above) reached; those not reached are listed again at the end "
+               f"of this table.\n")
 out.append("*bound*: CPython's time over the time to read the span(s) once, the most a "
            "kernel that must read its input could reach on this machine in this run; for "
            "the long rows, memcpy's time over the time of one memcpy per row.\n")
@@ -212,6 +227,11 @@ out.append("|---|---:|---:|---|")
 for text, value, ok, bound in T:
     out.append(f"| {text} | {value:.2f}× | {fmt_x(bound) if bound else '–'} | "
                f"{'reached' if ok else '**not reached**'} |")
+for g in OPS:
+    if not g["ok"]:
+        v = "no case" if g["value"] is None else f"{g['value']:.3g}×"
+        text = g["text"].replace("|", "\\|")
+        out.append(f"| per operation: {text} | {v} | – | **not reached** |")
 
 md = "\n".join(out) + "\n"
 with open(os.path.join(DIR, "table.md"), "w") as f:
