@@ -372,54 +372,84 @@ char item_code(mvobject *self)
     if (self->item_code == FAST_UNKNOWN) {
         char c = view_native(self);
         self->item_code = FAST_NONE;
-        if (view_ndim(self) == 1 && !self->layout->suboffsets && c &&
-            strchr("bBhHiIlLqQnNfd", c))
+        if (view_ndim(self) == 1 && !self->layout->suboffsets && is_loadable(c))
             self->item_code = c;
     }
     return self->item_code;
 }
 
-#define LOAD(type, p) (memcpy(&u.type##_, (p), sizeof u.type##_), u.type##_)
+/* The int of every one-byte value, -128 .. 255, made once: a 'b' or 'B'
+ * item takes a reference instead of a call into the interpreter. */
+static PyObject *byte_ints[384];
+
+int items_init(void)
+{
+    for (int i = 0; i < 384; i++)
+        if (!byte_ints[i] && !(byte_ints[i] = PyLong_FromLong(i - 128)))
+            return -1;
+    return 0;
+}
+
+static inline PyObject *byte_int(long v)
+{
+    return Py_NewRef(byte_ints[v + 128]);
+}
+
+/* The native codes item_code accepts: each one's C type and the Python
+ * constructor of its value (the one table item_load and row_load read). */
+#define NATIVE_CODES(X)                                                                            \
+    X('b', signed char, byte_int)                                                                  \
+    X('B', unsigned char, byte_int)                                                                \
+    X('h', short, PyLong_FromLong)                                                                 \
+    X('H', unsigned short, PyLong_FromLong)                                                        \
+    X('i', int, PyLong_FromLong)                                                                   \
+    X('I', unsigned int, PyLong_FromUnsignedLong)                                                  \
+    X('l', long, PyLong_FromLong)                                                                  \
+    X('L', unsigned long, PyLong_FromUnsignedLong)                                                 \
+    X('q', long long, PyLong_FromLongLong)                                                         \
+    X('Q', unsigned long long, PyLong_FromUnsignedLongLong)                                        \
+    X('n', Py_ssize_t, PyLong_FromSsize_t)                                                         \
+    X('N', size_t, PyLong_FromSize_t)                                                              \
+    X('f', float, PyFloat_FromDouble)                                                              \
+    X('d', double, PyFloat_FromDouble)
 
 /* The item of native code `code` (one item_code accepts) at p, as
  * item_get would convert it. */
 PyObject *item_load(const char *p, char code)
 {
-    union {
-        signed char b_;
-        unsigned char B_;
-        short h_;
-        unsigned short H_;
-        int i_;
-        unsigned int I_;
-        long l_;
-        unsigned long L_;
-        long long q_;
-        unsigned long long Q_;
-        Py_ssize_t n_;
-        size_t N_;
-        float f_;
-        double d_;
-    } u;
     switch (code) {
-    case 'b': return PyLong_FromLong(LOAD(b, p));
-    case 'B': return PyLong_FromLong(LOAD(B, p));
-    case 'h': return PyLong_FromLong(LOAD(h, p));
-    case 'H': return PyLong_FromLong(LOAD(H, p));
-    case 'i': return PyLong_FromLong(LOAD(i, p));
-    case 'I': return PyLong_FromUnsignedLong(LOAD(I, p));
-    case 'l': return PyLong_FromLong(LOAD(l, p));
-    case 'L': return PyLong_FromUnsignedLong(LOAD(L, p));
-    case 'q': return PyLong_FromLongLong(LOAD(q, p));
-    case 'Q': return PyLong_FromUnsignedLongLong(LOAD(Q, p));
-    case 'n': return PyLong_FromSsize_t(LOAD(n, p));
-    case 'N': return PyLong_FromSize_t(LOAD(N, p));
-    case 'f': return PyFloat_FromDouble(LOAD(f, p));
-    default: return PyFloat_FromDouble(LOAD(d, p));
+#define ONE(c, T, make)                                                                            \
+    case c: {                                                                                      \
+        T x;                                                                                       \
+        memcpy(&x, p, sizeof x);                                                                   \
+        return make(x);                                                                            \
+    }
+        NATIVE_CODES(ONE)
+#undef ONE
+    default: return NULL; /* not reached: item_code accepts only these */
     }
 }
 
-#undef LOAD
+int row_load(PyObject *list, const char *p, Py_ssize_t n, ptrdiff_t stride, char code)
+{
+    /* One loop per code: the switch runs once per row, not per item.  The
+     * items go straight into the list's array (what PyList_SET_ITEM does). */
+    PyObject **items = ((PyListObject *)list)->ob_item;
+    switch (code) {
+#define ROW(c, T, make)                                                                            \
+    case c:                                                                                        \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                       \
+            T x;                                                                                   \
+            memcpy(&x, p + i * stride, sizeof x);                                                  \
+            if (!(items[i] = make(x)))                                                             \
+                return -1;                                                                         \
+        }                                                                                          \
+        return 0;
+        NATIVE_CODES(ROW)
+#undef ROW
+    default: return -1; /* not reached: item_code accepts only these */
+    }
+}
 
 /* m[i] for an exact int on a view item_code accepts: the address and the
  * value straight from the layout, with the errors item_get would give. */
@@ -441,6 +471,9 @@ static PyObject *item_fast(mvobject *self, Py_ssize_t i, char code)
 static PyObject *item_or_row(mvobject *self, int ndim, Py_ssize_t i)
 {
     ptrdiff_t idx = i;
+    char code;
+    if (ndim == 1 && (code = item_code(self)) != FAST_NONE)
+        return item_fast(self, i, code);
     if (ndim == 1)
         return item_get(self, &idx, 1);
     mv_key k;
@@ -638,6 +671,9 @@ PyObject *memory_item(mvobject *self, Py_ssize_t i)
 {
     if (check_released(self) < 0)
         return NULL;
+    char code = item_code(self);
+    if (code != FAST_NONE)
+        return item_fast(self, i, code);
     int ndim = view_ndim(self);
     if (ndim == 0) {
         PyErr_SetString(PyExc_TypeError, MSG_ZERO_DIM);

@@ -744,26 +744,45 @@ static PyObject *empty_lists(const mv_buffer *b, int dim)
     return list;
 }
 
+/* The lists of dimension dim on, from the row at p, of a direct view of
+ * native numbers (code): a row at a time, no visitor, no mv_value. */
+static PyObject *native_lists(const mv_buffer *b, int dim, const char *p, char code)
+{
+    Py_ssize_t n = b->shape[dim];
+    ptrdiff_t stride = b->strides[dim];
+    PyObject *list = PyList_New(n);
+    if (!list)
+        return NULL;
+    if (dim == b->ndim - 1) {
+        if (row_load(list, p, n, stride, code) < 0)
+            Py_CLEAR(list);
+        return list;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = native_lists(b, dim + 1, p + i * stride, code);
+        if (!o) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, o);
+    }
+    return list;
+}
+
 static PyObject *memory_tolist(mvobject *self, PyObject *unused)
 {
     (void)unused;
     if (check_released(self) < 0)
         return NULL;
-    char code = item_code(self);
-    if (code != FAST_NONE) {
-        /* A 1-D direct view of native numbers: no visitor, no mv_value. */
-        const mv_buffer *b = view_buffer(self);
-        PyObject *list = PyList_New(b->shape[0]);
-        if (!list)
-            return NULL;
-        for (Py_ssize_t i = 0; i < b->shape[0]; i++) {
-            PyObject *o = item_load((const char *)b->buf + i * b->strides[0], code);
-            if (!o) {
-                Py_DECREF(list);
-                return NULL;
-            }
-            PyList_SET_ITEM(list, i, o);
-        }
+    const mv_buffer *b = view_buffer(self);
+    char code = view_native(self);
+    if (b->ndim > 0 && !b->suboffsets && is_loadable(code)) {
+        /* Native numbers, any number of dimensions.  The lists allocated
+         * between reads can run the collector, whose finalizers may call
+         * release(): pinned meanwhile. */
+        pin(self);
+        PyObject *list = native_lists(b, 0, b->buf, code);
+        unpin(self);
         return list;
     }
     if (!item_format(self)) {
@@ -785,7 +804,9 @@ static PyObject *memory_tolist(mvobject *self, PyObject *unused)
     mv_visitor vis = {tolist_begin, tolist_item, tolist_end, &c};
     mv_error err;
     mv_error_clear(&err);
+    pin(self); /* the lists allocated on the way can run finalizers */
     int rc = mv_view_traverse(self->view, &vis, &err);
+    unpin(self);
     if (rc != 0) {
         /* Lists still open are partly filled: PyList_New zeroed them. */
         for (int i = 0; i < c.depth; i++)

@@ -273,8 +273,19 @@ int memory_ass_sub(mvobject *self, PyObject *key, PyObject *value);
 PyObject *memory_item(mvobject *self, Py_ssize_t i);
 /* The native code item_load reads for a live view, or FAST_NONE. */
 char item_code(mvobject *self);
+/* The native codes item_load and row_load read (integers and floats). */
+static inline bool is_loadable(char code)
+{
+    return code && strchr("bBhHiIlLqQnNfd", code) != NULL;
+}
+/* Module init for items.c (the one-byte ints): 0, or -1 with an
+ * exception set. */
+int items_init(void);
 /* The item of native code `code` (one item_code accepts) at p. */
 PyObject *item_load(const char *p, char code);
+/* Fill list[0 .. n) with the n items of code at p, stride bytes apart: 0,
+ * or -1 with an exception set (the list's unfilled slots stay NULL). */
+int row_load(PyObject *list, const char *p, Py_ssize_t n, ptrdiff_t stride, char code);
 /* The 1-D sub-view [start:stop] of a live view. */
 PyObject *slice_view(mvobject *self, ptrdiff_t start, ptrdiff_t stop);
 /* A shape as "[2, 3]" into out (room for MV_MAX_NDIM 20-digit extents). */

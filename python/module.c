@@ -93,7 +93,7 @@ static int register_sequence(PyObject *type)
 PyMODINIT_FUNC PyInit_memview(void)
 {
     if (PyType_Ready(&ManagedBuffer_Type) < 0 || PyType_Ready(&MemoryIter_Type) < 0 ||
-        PyType_Ready(&MemoryView_Type) < 0)
+        PyType_Ready(&MemoryView_Type) < 0 || items_init() < 0)
         return NULL;
     PyObject *m = PyModule_Create(&memview_module);
     if (!m)
