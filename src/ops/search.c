@@ -253,7 +253,74 @@ int mv_view_find_view(mv_view *view, const void *needle, size_t n, ptrdiff_t sta
 typedef struct lookup {
     mv_layout l;
     mv_item_reader r;
+    int raw; /* -1: compare values; 0: no item equals the value; 1: an item
+                equals it exactly when its bytes are key */
+    unsigned char key[16];
 } lookup;
+
+/* Integer items hold one encoding per value, so an integer value equals an
+ * item exactly when the value packed in the items' format is the item's
+ * bytes; a value the format cannot hold equals no item.  Sets lk->raw. */
+static void lookup_raw(lookup *lk, const mv_format *f, const mv_value *value)
+{
+    lk->raw = -1;
+    if (f->nfields != 1 || f->fields[0].count != 1 || f->fields[0].size != f->itemsize ||
+        f->itemsize > (ptrdiff_t)sizeof lk->key || !strchr("bBhHiIlLqQnN", f->fields[0].code) ||
+        (value->kind != MV_VALUE_SIGNED && value->kind != MV_VALUE_UNSIGNED))
+        return;
+    mv_error local;
+    mv_error_clear(&local);
+    int rc = mv_format_pack(f, lk->l.format, lk->key, value, 1, &local);
+    if (rc == 0)
+        lk->raw = 1;
+    else if (rc == MV_EVALUE || rc == MV_EOVERFLOW)
+        lk->raw = 0; /* out of the format's range */
+}
+
+/* The item i of the lookup's 1-D layout. */
+static inline const char *lookup_item(const lookup *lk, ptrdiff_t i)
+{
+    const mv_layout *l = &lk->l;
+    return mv_layout_item(l->buf, i, l->strides[0], mv_layout_sub(l, 0));
+}
+
+/* Whether the 1-D layout's items are one byte each, side by side. */
+static bool lookup_bytes(const lookup *lk)
+{
+    return lk->l.itemsize == 1 && lk->l.strides[0] == 1 && !lk->l.indirect;
+}
+
+/* count for lk->raw == 1: items whose bytes are the key. */
+static ptrdiff_t count_raw(const lookup *lk)
+{
+    ptrdiff_t n = lk->l.shape[0], found = 0;
+    if (lookup_bytes(lk)) {
+        const unsigned char *p = (const unsigned char *)lk->l.buf, c = lk->key[0];
+        for (ptrdiff_t i = 0; i < n; i++) /* a compare-and-add the compiler vectorises */
+            found += p[i] == c;
+        return found;
+    }
+    for (ptrdiff_t i = 0; i < n; i++)
+        found += memcmp(lookup_item(lk, i), lk->key, (size_t)lk->l.itemsize) == 0;
+    return found;
+}
+
+/* index for lk->raw == 1: the first item in [start, stop) whose bytes are
+ * the key, or stop. */
+static ptrdiff_t index_raw(const lookup *lk, ptrdiff_t start, ptrdiff_t stop)
+{
+    if (start >= stop)
+        return stop;
+    if (lookup_bytes(lk)) {
+        const char *p = lk->l.buf;
+        const char *q = memchr(p + start, lk->key[0], (size_t)(stop - start));
+        return q ? q - p : stop;
+    }
+    for (ptrdiff_t i = start; i < stop; i++)
+        if (memcmp(lookup_item(lk, i), lk->key, (size_t)lk->l.itemsize) == 0)
+            return i;
+    return stop;
+}
 
 /* count iterates the view (CPython 3.14), so it refuses 0-dim and N-D views
  * as iteration does; index has lookup messages of its own. */
@@ -280,6 +347,7 @@ static int lookup_begin(lookup *lk, const mv_view *view, const mv_value *value, 
         return mv_error_pass(err, &local);
     if (f->itemsize != lk->l.itemsize)
         return mv_error_format_size(err, lk->l.format, f->itemsize, lk->l.itemsize);
+    lookup_raw(lk, f, value);
     return mv_reader_init(&lk->r, f, err);
 }
 
@@ -304,10 +372,11 @@ int mv_view_count(const mv_view *view, const mv_value *value, ptrdiff_t *count, 
     int rc = lookup_begin(&lk, view, value, true, err);
     if (rc < 0)
         return rc;
-    const mv_layout *l = &lk.l;
-    ptrdiff_t stride = l->strides[0], sub = mv_layout_sub(l, 0), found = 0;
-    for (ptrdiff_t i = 0; i < l->shape[0]; i++) {
-        rc = lookup_match(&lk, mv_layout_item(l->buf, i, stride, sub), value, err);
+    ptrdiff_t found = 0;
+    if (lk.raw >= 0)
+        found = lk.raw ? count_raw(&lk) : 0;
+    for (ptrdiff_t i = 0; lk.raw < 0 && i < lk.l.shape[0]; i++) {
+        rc = lookup_match(&lk, lookup_item(&lk, i), value, err);
         if (rc < 0)
             break;
         found += rc;
@@ -329,13 +398,15 @@ int mv_view_index(const mv_view *view, const mv_value *value, ptrdiff_t start, p
     int rc = lookup_begin(&lk, view, value, false, err);
     if (rc < 0)
         return rc;
-    const mv_layout *l = &lk.l;
-    ptrdiff_t stride = l->strides[0], sub = mv_layout_sub(l, 0);
-    mv_slice_adjust(l->shape[0], &start, &stop, 1);
+    mv_slice_adjust(lk.l.shape[0], &start, &stop, 1);
     rc = 0;
-    ptrdiff_t i;
-    for (i = start; i < stop; i++) {
-        rc = lookup_match(&lk, mv_layout_item(l->buf, i, stride, sub), value, err);
+    ptrdiff_t i = start;
+    if (lk.raw >= 0) {
+        i = lk.raw ? index_raw(&lk, start, stop) : stop;
+        rc = i < stop;
+    }
+    for (; lk.raw < 0 && i < stop; i++) {
+        rc = lookup_match(&lk, lookup_item(&lk, i), value, err);
         if (rc != 0)
             break;
     }

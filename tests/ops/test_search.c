@@ -672,6 +672,112 @@ static void test_split_stop_and_errors(void **state)
     mv_decref(vi);
 }
 
+/* Value lookups on integer items (count / index), against a model that
+ * decodes every item itself: one-byte items side by side, strided and
+ * reversed 16-bit items of both byte orders, 64-bit extremes, values the
+ * format cannot hold, and a double value equal to an integer item. */
+static int64_t model_item(const unsigned char *p, int size, bool little, bool is_signed)
+{
+    uint64_t u = 0;
+    for (int k = 0; k < size; k++)
+        u |= (uint64_t)p[little ? k : size - 1 - k] << (8 * k);
+    if (is_signed && size < 8 && (u >> (8 * size - 1)) & 1)
+        u |= ~(uint64_t)0 << (8 * size);
+    return (int64_t)u;
+}
+
+static void test_lookup_integers(void **state)
+{
+    (void)state;
+    rng r = {12345};
+    unsigned char mem[4096];
+    for (size_t i = 0; i < sizeof mem; i++)
+        mem[i] = (unsigned char)(rng_below(&r, 4) == 0 ? rng_below(&r, 256) : rng_below(&r, 3));
+    const struct {
+        const char *format;
+        int size;
+        bool little, is_signed;
+        ptrdiff_t n, step; /* step in items; negative walks backwards */
+    } cases[] = {
+        {"B", 1, true, false, 4000, 1},  {"b", 1, true, true, 4000, 1},
+        {"B", 1, true, false, 1300, 3},  {"B", 1, true, false, 1000, -2},
+        {"<h", 2, true, true, 1000, 1},  {">h", 2, false, true, 600, 3},
+        {">H", 2, false, false, 900, -2}, {"<Q", 8, true, false, 300, 1},
+        {">q", 8, false, true, 200, -2},
+    };
+    const int64_t values[] = {0, 1, 2, -1, 255, 256, -128, -129, 65535, 65536, INT64_MIN,
+                              INT64_MAX};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ptrdiff_t size = cases[c].size, step = cases[c].step, n = cases[c].n;
+        ptrdiff_t stride = step * size;
+        char *first = (char *)mem + (step < 0 ? (n - 1) * -stride : 0);
+        mv_view *v = view_layout(first, cases[c].format, size, 1, &n, &stride, NULL, 1);
+        assert_non_null(v);
+        for (size_t k = 0; k < sizeof values / sizeof values[0] + 1; k++) {
+            /* The last value: the first item's own, as a double. */
+            bool as_double = k == sizeof values / sizeof values[0];
+            int64_t want_value = as_double ? 0 : values[k];
+            bool none = false; /* a double no 64-bit integer equals */
+            mv_value val;
+            if (as_double) {
+                /* Compared exactly, as Python compares int and float: the
+                 * double of a 64-bit item may round to another integer. */
+                double d = (double)model_item((unsigned char *)first, (int)size,
+                                              cases[c].little, cases[c].is_signed);
+                none = !(d >= -0x1p63 && d < 0x1p63);
+                want_value = none ? 0 : (int64_t)d;
+                val.kind = MV_VALUE_DOUBLE;
+                val.v.d = d;
+            } else {
+                val.kind = MV_VALUE_SIGNED;
+                val.v.i = want_value;
+            }
+            ptrdiff_t count = 0, first_at = -1;
+            for (ptrdiff_t i = 0; i < n; i++) {
+                const unsigned char *p = (const unsigned char *)first + i * stride;
+                int64_t item = model_item(p, (int)size, cases[c].little, cases[c].is_signed);
+                /* Unsigned 64-bit items above INT64_MAX equal no signed value. */
+                bool big = !cases[c].is_signed && size == 8 && item < 0;
+                if (!big && !none && item == want_value) {
+                    count++;
+                    if (first_at < 0)
+                        first_at = i;
+                }
+            }
+            ptrdiff_t got = -1;
+            assert_int_equal(mv_view_count(v, &val, &got, NULL), 0);
+            assert_int_equal(got, count);
+            mv_error err;
+            mv_error_clear(&err);
+            int rc = mv_view_index(v, &val, 0, PTRDIFF_MAX, &got, &err);
+            if (first_at < 0) {
+                expect_error(rc, &err, MV_EVALUE, "memoryview.index(x): x not found");
+            } else {
+                assert_int_equal(rc, 0);
+                assert_int_equal(got, first_at);
+                /* From just past the first match: the next one, or none. */
+                ptrdiff_t next = -1;
+                for (ptrdiff_t i = first_at + 1; i < n && next < 0; i++) {
+                    const unsigned char *p = (const unsigned char *)first + i * stride;
+                    int64_t item = model_item(p, (int)size, cases[c].little, cases[c].is_signed);
+                    bool big = !cases[c].is_signed && size == 8 && item < 0;
+                    if (!big && item == want_value)
+                        next = i;
+                }
+                mv_error_clear(&err);
+                rc = mv_view_index(v, &val, first_at + 1, PTRDIFF_MAX, &got, &err);
+                if (next < 0) {
+                    assert_int_equal(rc, MV_EVALUE);
+                } else {
+                    assert_int_equal(rc, 0);
+                    assert_int_equal(got, next);
+                }
+            }
+        }
+        mv_decref(v);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -679,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_split_table),         cmocka_unit_test(test_split_stop_and_errors),
         cmocka_unit_test(test_startswith_endswith), cmocka_unit_test(test_search_long_haystack),
         cmocka_unit_test(test_search_errors),       cmocka_unit_test(test_search_alloc_sweep),
+        cmocka_unit_test(test_lookup_integers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
