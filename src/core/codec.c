@@ -440,16 +440,25 @@ MV_API int mv_format_pack(const mv_format *fmt, const char *text, void *item,
         return mv_error_set(err, MV_EVALUE, "memoryview: invalid value for format '%s'", shown);
 
     bool overlap = false;
-    int rc = pack_fields(fmt, NULL, values, item, &overlap);
+    int rc;
+    const mv_field *f = fmt->nfields == 1 ? &fmt->fields[0] : NULL;
+    if (f && f->count == 1 && !strchr("spcx", f->code)) {
+        /* One element, not bytes: store_element checks the value before it
+         * writes, so one pass does (most items are one number). */
+        rc = store_element(f->code, f->size, mv_order_little(f->byteorder), values,
+                           (unsigned char *)item + f->offset);
+    } else {
+        rc = pack_fields(fmt, NULL, values, item, &overlap);
+        if (rc == 0 && !overlap)
+            pack_fields(fmt, item, values, item, &overlap);
+    }
     if (rc == MV_ETYPE)
         return mv_error_set(err, MV_ETYPE, "memoryview: invalid type for format '%s'", shown);
     if (rc < 0)
         return mv_error_set(err, MV_EVALUE, "memoryview: invalid value for format '%s'", shown);
 
-    if (!overlap) {
-        pack_fields(fmt, item, values, item, &overlap);
+    if (!overlap)
         return 0;
-    }
     /* A bytes value reads from the item being written (e.g. fields of one
      * item swapped): build the new item aside so no source is clobbered
      * before it is read.  The copy starts from the old bytes so padding is
