@@ -15,21 +15,39 @@
  * Items and sub-views
  * ======================================================================== */
 
-/* A copy (PyMem) of the format text CPython's pack/unpack messages show:
- * a native single-character format without its '@'. */
-static char *message_format(mvobject *self, const mv_format *fmt)
+/* A copy (in small when it fits, else PyMem) of the format text CPython's
+ * pack/unpack messages show: a native single-character format without its
+ * '@'. */
+static char *message_format(mvobject *self, const mv_format *fmt, char *small, size_t room)
 {
     const char *t = format_text(self, view_buffer(self)->format);
     if (fmt->native && t[0] == '@')
         t++;
     size_t n = strlen(t) + 1;
-    char *copy = PyMem_Malloc(n);
+    char *copy = n <= room ? small : PyMem_Malloc(n);
     if (!copy) {
         PyErr_NoMemory();
         return NULL;
     }
     memcpy(copy, t, n);
     return copy;
+}
+
+/* The address of item i (negative counts from the end) of a view
+ * item_code accepts (1-D, direct) into *ptr: 0, or -1 with the IndexError
+ * item_pointer would raise. */
+static int native_item_ptr(mvobject *self, Py_ssize_t i, char **ptr)
+{
+    const mv_buffer *b = self->layout;
+    ptrdiff_t n = b->shape[0];
+    if (i < 0)
+        i += n;
+    if (i < 0 || i >= n) {
+        PyErr_SetString(PyExc_IndexError, "index out of bounds on dimension 1");
+        return -1;
+    }
+    *ptr = (char *)b->buf + i * b->strides[0];
+    return 0;
 }
 
 /* The address of the item at idx[0..n) (negative indices count from the
@@ -102,15 +120,18 @@ static int item_set(mvobject *self, const ptrdiff_t *idx, int n, PyObject *value
         return index_before_format(self, idx, n);
     /* Bounds first, as CPython: an IndexError wins over a bad value. */
     char *ptr;
-    if (item_pointer(self, idx, n, &ptr) < 0)
+    char code = n == 1 ? item_code(self) : FAST_NONE;
+    if (code != FAST_NONE ? native_item_ptr(self, idx[0], &ptr) < 0
+                          : item_pointer(self, idx, n, &ptr) < 0)
         return -1;
 
     int rc = -1;
     mv_value small[SMALL_VALUES];
     mv_value *vals = NULL;
     PyObject *keep = NULL;
-    char *codes = item_codes(fmt);
-    char *text = message_format(self, fmt);
+    char codes_small[SMALL_VALUES], text_small[32];
+    char *codes = item_codes(fmt, codes_small);
+    char *text = message_format(self, fmt, text_small, sizeof text_small);
     if (!codes || !text)
         goto done;
     if (!(vals = values_alloc(small, fmt->nvalues)))
@@ -130,8 +151,10 @@ done:
     Py_XDECREF(keep);
     if (vals)
         values_free(vals, small);
-    PyMem_Free(codes);
-    PyMem_Free(text);
+    if (codes != codes_small)
+        PyMem_Free(codes);
+    if (text != text_small)
+        PyMem_Free(text);
     return rc;
 }
 
@@ -455,15 +478,8 @@ int row_load(PyObject *list, const char *p, Py_ssize_t n, ptrdiff_t stride, char
  * value straight from the layout, with the errors item_get would give. */
 static PyObject *item_fast(mvobject *self, Py_ssize_t i, char code)
 {
-    const mv_buffer *b = self->layout;
-    ptrdiff_t n = b->shape[0];
-    if (i < 0)
-        i += n;
-    if (i < 0 || i >= n) {
-        PyErr_SetString(PyExc_IndexError, "index out of bounds on dimension 1");
-        return NULL;
-    }
-    return item_load((const char *)b->buf + i * b->strides[0], code);
+    char *p;
+    return native_item_ptr(self, i, &p) < 0 ? NULL : item_load(p, code);
 }
 
 /* m[i] of a live view of ndim >= 1: the item of a 1-D view, else the

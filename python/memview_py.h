@@ -346,8 +346,9 @@ static inline void values_free(mv_value *v, mv_value *small)
         PyMem_Free(v);
 }
 
-/* The struct code of each value of an item, in order (PyMem). */
-char *item_codes(const mv_format *fmt);
+/* The struct code of each value of an item, in order: in small (room for
+ * SMALL_VALUES) when they fit, else PyMem. */
+char *item_codes(const mv_format *fmt, char *small);
 /* The values of one item from `value` into vals (*keep: what must stay
  * alive while vals are used); "released" checked after every conversion. */
 int convert_item(mvobject *self, PyObject *value, const char *codes, ptrdiff_t n, const char *text,

@@ -64,12 +64,17 @@ PyObject *values_to_py(const mv_value *vals, ptrdiff_t n)
 
 /* The struct code of each value of an item, in order (records flattened:
  * 'x' gives none, 's' / 'p' one bytes value per field). */
-char *item_codes(const mv_format *fmt)
+char *item_codes(const mv_format *fmt, char *small)
 {
-    char *codes = PyMem_Malloc((size_t)fmt->nvalues + 1);
+    char *codes = fmt->nvalues < SMALL_VALUES ? small : PyMem_Malloc((size_t)fmt->nvalues + 1);
     if (!codes) {
         PyErr_NoMemory();
         return NULL;
+    }
+    if (fmt->native) {
+        /* One native value: its own code. */
+        codes[0] = fmt->native;
+        return codes;
     }
     ptrdiff_t k = 0;
     for (int i = 0; i < fmt->nfields && k <= fmt->nvalues; i++) {
@@ -87,7 +92,8 @@ char *item_codes(const mv_format *fmt)
                 codes[k] = f->code;
     }
     if (k != fmt->nvalues) {
-        PyMem_Free(codes);
+        if (codes != small)
+            PyMem_Free(codes);
         PyErr_SetString(PyExc_SystemError, "memview: format fields and values disagree");
         return NULL;
     }
