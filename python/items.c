@@ -33,20 +33,29 @@ static char *message_format(mvobject *self, const mv_format *fmt, char *small, s
     return copy;
 }
 
-/* The address of item i (negative counts from the end) of a view
- * item_code accepts (1-D, direct) into *ptr: 0, or -1 with the IndexError
- * item_pointer would raise. */
-static int native_item_ptr(mvobject *self, Py_ssize_t i, char **ptr)
+/* The IndexError of an index out of range on dimension d (0-based); -1.
+ * Out of line: the loops that check indices stay free of the call. */
+static __attribute__((noinline, cold)) int index_error(int d)
+{
+    PyErr_Format(PyExc_IndexError, "index out of bounds on dimension %d", d + 1);
+    return -1;
+}
+
+/* The address of the item at idx[0 .. ndim) (negative indices count from
+ * the end) of a view item_code accepts (direct) into *ptr: 0, or -1 with
+ * the IndexError item_pointer would raise. */
+static inline __attribute__((always_inline)) int native_item_ptr(mvobject *self,
+                                                                 const ptrdiff_t *idx, char **ptr)
 {
     const mv_buffer *b = self->layout;
-    ptrdiff_t n = b->shape[0];
-    if (i < 0)
-        i += n;
-    if (i < 0 || i >= n) {
-        PyErr_SetString(PyExc_IndexError, "index out of bounds on dimension 1");
-        return -1;
+    char *p = b->buf;
+    for (int d = 0; d < b->ndim; d++) {
+        ptrdiff_t i = idx[d] < 0 ? idx[d] + b->shape[d] : idx[d];
+        if (i < 0 || i >= b->shape[d])
+            return index_error(d);
+        p += i * b->strides[d];
     }
-    *ptr = (char *)b->buf + i * b->strides[0];
+    *ptr = p;
     return 0;
 }
 
@@ -92,6 +101,10 @@ static int index_before_format(mvobject *self, const ptrdiff_t *idx, int n)
 /* The item at idx[0..n) as a Python object. */
 static PyObject *item_get(mvobject *self, const ptrdiff_t *idx, int n)
 {
+    char *p = NULL;
+    char code = n == view_ndim(self) ? item_code(self) : FAST_NONE;
+    if (code != FAST_NONE)
+        return native_item_ptr(self, idx, &p) < 0 ? NULL : item_load(p, code);
     const mv_format *fmt = item_format(self);
     if (!fmt) {
         index_before_format(self, idx, n);
@@ -120,8 +133,8 @@ static int item_set(mvobject *self, const ptrdiff_t *idx, int n, PyObject *value
         return index_before_format(self, idx, n);
     /* Bounds first, as CPython: an IndexError wins over a bad value. */
     char *ptr;
-    char code = n == 1 ? item_code(self) : FAST_NONE;
-    if (code != FAST_NONE ? native_item_ptr(self, idx[0], &ptr) < 0
+    char code = n == view_ndim(self) ? item_code(self) : FAST_NONE;
+    if (code != FAST_NONE ? native_item_ptr(self, idx, &ptr) < 0
                           : item_pointer(self, idx, n, &ptr) < 0)
         return -1;
 
@@ -388,14 +401,14 @@ static int zero_dim_extension_key(PyObject *key)
     return 1;
 }
 
-/* The code item_fast reads for a live view, or FAST_NONE: 1-D, direct
- * (no suboffsets), a native integer or float format. */
+/* The code item_load reads for a live view, or FAST_NONE: direct (no
+ * suboffsets), a native integer or float format, any ndim. */
 char item_code(mvobject *self)
 {
     if (self->item_code == FAST_UNKNOWN) {
         char c = view_native(self);
         self->item_code = FAST_NONE;
-        if (view_ndim(self) == 1 && !self->layout->suboffsets && is_loadable(c))
+        if (!self->layout->suboffsets && is_loadable(c))
             self->item_code = c;
     }
     return self->item_code;
@@ -474,12 +487,18 @@ int row_load(PyObject *list, const char *p, Py_ssize_t n, ptrdiff_t stride, char
     }
 }
 
-/* m[i] for an exact int on a view item_code accepts: the address and the
- * value straight from the layout, with the errors item_get would give. */
+/* m[i] of a 1-D view item_code accepts: the address and the value straight
+ * from the layout, with the errors item_get would give. */
 static PyObject *item_fast(mvobject *self, Py_ssize_t i, char code)
 {
-    char *p;
-    return native_item_ptr(self, i, &p) < 0 ? NULL : item_load(p, code);
+    /* native_item_ptr's check for the one dimension, without its loop:
+     * iteration and m[i] run this once per item. */
+    const mv_buffer *b = self->layout;
+    if (i < 0)
+        i += b->shape[0];
+    if (i < 0 || i >= b->shape[0])
+        return index_error(0), NULL;
+    return item_load((const char *)b->buf + i * b->strides[0], code);
 }
 
 /* m[i] of a live view of ndim >= 1: the item of a 1-D view, else the
@@ -487,9 +506,6 @@ static PyObject *item_fast(mvobject *self, Py_ssize_t i, char code)
 static PyObject *item_or_row(mvobject *self, int ndim, Py_ssize_t i)
 {
     ptrdiff_t idx = i;
-    char code;
-    if (ndim == 1 && (code = item_code(self)) != FAST_NONE)
-        return item_fast(self, i, code);
     if (ndim == 1)
         return item_get(self, &idx, 1);
     mv_key k;
@@ -504,7 +520,7 @@ PyObject *memory_subscript(mvobject *self, PyObject *key)
     if (check_released(self) < 0)
         return NULL;
     char code;
-    if (PyLong_CheckExact(key) && (code = item_code(self)) != FAST_NONE) {
+    if (PyLong_CheckExact(key) && view_ndim(self) == 1 && (code = item_code(self)) != FAST_NONE) {
         Py_ssize_t i = PyLong_AsSsize_t(key);
         if (i != -1 || !PyErr_Occurred())
             return item_fast(self, i, code);
@@ -687,10 +703,10 @@ PyObject *memory_item(mvobject *self, Py_ssize_t i)
 {
     if (check_released(self) < 0)
         return NULL;
-    char code = item_code(self);
-    if (code != FAST_NONE)
-        return item_fast(self, i, code);
     int ndim = view_ndim(self);
+    char code;
+    if (ndim == 1 && (code = item_code(self)) != FAST_NONE)
+        return item_fast(self, i, code);
     if (ndim == 0) {
         PyErr_SetString(PyExc_TypeError, MSG_ZERO_DIM);
         return NULL;

@@ -136,8 +136,9 @@ typedef struct {
     Py_hash_t hash;   /* cached; -1 until computed */
     PyObject *weakreflist;
     char item_code;   /* FAST_UNKNOWN, FAST_NONE or the view's item code
-                         when m[i] may take item_fast (a view's format and
-                         layout never change) */
+                         when its items may be read and written directly
+                         (item_code(); a view's format and layout never
+                         change) */
     unsigned int pins;   /* methods running Python code while they use the
                             memory (pin()): release() refuses meanwhile */
     max_align_t storage[]; /* the view (mv_view_place_fn) */
@@ -271,7 +272,8 @@ PyObject *memory_subscript(mvobject *self, PyObject *key);
 int memory_ass_sub(mvobject *self, PyObject *key, PyObject *value);
 /* sq_item: m[i] with i already wrapped by the sequence protocol. */
 PyObject *memory_item(mvobject *self, Py_ssize_t i);
-/* The native code item_load reads for a live view, or FAST_NONE. */
+/* The native code item_load reads for a live direct view (any ndim), or
+ * FAST_NONE. */
 char item_code(mvobject *self);
 /* The native codes item_load and row_load read (integers and floats). */
 static inline bool is_loadable(char code)
