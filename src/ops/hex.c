@@ -312,6 +312,45 @@ static void hex_writer_seek(hex_writer *w, ptrdiff_t pos)
     w->until_sep = r == 0 ? w->group : r;
 }
 
+/* Whole groups of 2 to 16 bytes from a group boundary: their digits in one
+ * kernel call, then spread out with fixed-size copies and the separator
+ * after each group but the last of the text (digits group by group cost
+ * more than they saved: hex(':', 2) ran at 1.2x CPython where plain hex
+ * runs at 16x).  Returns the input bytes taken (at least one group; n >=
+ * 2 * group).  Out of line: other groupings keep hex_write's loop lean. */
+static __attribute__((noinline)) ptrdiff_t hex_groups(hex_writer *w, const unsigned char *p,
+                                                      ptrdiff_t n)
+{
+    char digits[512];
+    ptrdiff_t g = w->group, k = n / g, room = (ptrdiff_t)sizeof digits / (2 * g);
+    if (k > room)
+        k = room;
+    w->plain(digits, p, k * g);
+    ptrdiff_t nsep = w->done + k * g == w->total ? k - 1 : k;
+    char *o = w->out;
+    const char *d = digits;
+    for (ptrdiff_t j = 0; j < k; j++, d += 2 * g) {
+        /* 2g digits as two fixed-size copies that overlap as needed. */
+        size_t len = (size_t)(2 * g);
+        if (len <= 8) {
+            memcpy(o, d, 4);
+            memcpy(o + len - 4, d + len - 4, 4);
+        } else if (len <= 16) {
+            memcpy(o, d, 8);
+            memcpy(o + len - 8, d + len - 8, 8);
+        } else {
+            memcpy(o, d, 16);
+            memcpy(o + len - 16, d + len - 16, 16);
+        }
+        o += len;
+        if (j < nsep)
+            *o++ = w->sep;
+    }
+    w->out = o;
+    w->done += k * g;
+    return k * g;
+}
+
 static void hex_write(hex_writer *w, const unsigned char *p, ptrdiff_t n)
 {
     char *o = w->out;
@@ -324,7 +363,17 @@ static void hex_write(hex_writer *w, const unsigned char *p, ptrdiff_t n)
         w->out = o;
         return;
     }
+    /* Input long enough for hex_groups, or never (other groupings). */
+    ptrdiff_t g = w->group, blocks_from = g >= 2 && g <= 16 ? 2 * g : PTRDIFF_MAX;
     while (n > 0) {
+        if (n >= blocks_from && w->until_sep == g) {
+            w->out = o;
+            ptrdiff_t t = hex_groups(w, p, n);
+            o = w->out;
+            p += t;
+            n -= t;
+            continue;
+        }
         ptrdiff_t take = n < w->until_sep ? n : w->until_sep;
         /* Short groups stay inline: a kernel call costs more than it saves. */
         o = take >= 16 ? w->plain(o, p, take) : hex_plain_portable(o, p, take);
