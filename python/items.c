@@ -431,23 +431,6 @@ static inline PyObject *byte_int(long v)
     return Py_NewRef(byte_ints[v + 128]);
 }
 
-/* The native codes item_code accepts: each one's C type and the Python
- * constructor of its value (the one table item_load and row_load read). */
-#define NATIVE_CODES(X)                                                                            \
-    X('b', signed char, byte_int)                                                                  \
-    X('B', unsigned char, byte_int)                                                                \
-    X('h', short, PyLong_FromLong)                                                                 \
-    X('H', unsigned short, PyLong_FromLong)                                                        \
-    X('i', int, PyLong_FromLong)                                                                   \
-    X('I', unsigned int, PyLong_FromUnsignedLong)                                                  \
-    X('l', long, PyLong_FromLong)                                                                  \
-    X('L', unsigned long, PyLong_FromUnsignedLong)                                                 \
-    X('q', long long, PyLong_FromLongLong)                                                         \
-    X('Q', unsigned long long, PyLong_FromUnsignedLongLong)                                        \
-    X('n', Py_ssize_t, PyLong_FromSsize_t)                                                         \
-    X('N', size_t, PyLong_FromSize_t)                                                              \
-    X('f', float, PyFloat_FromDouble)                                                              \
-    X('d', double, PyFloat_FromDouble)
 
 /* The item of native code `code` (one item_code accepts) at p, as
  * item_get would convert it. */

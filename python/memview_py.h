@@ -275,10 +275,36 @@ PyObject *memory_item(mvobject *self, Py_ssize_t i);
 /* The native code item_load reads for a live direct view (any ndim), or
  * FAST_NONE. */
 char item_code(mvobject *self);
+/* The native number codes read and written directly, each with its C type
+ * and the Python constructor of its value: the one list is_loadable,
+ * item_load and row_load read (byte_int lives in items.c). */
+#define NATIVE_CODES(X)                                                                            \
+    X('b', signed char, byte_int)                                                                  \
+    X('B', unsigned char, byte_int)                                                                \
+    X('h', short, PyLong_FromLong)                                                                 \
+    X('H', unsigned short, PyLong_FromLong)                                                        \
+    X('i', int, PyLong_FromLong)                                                                   \
+    X('I', unsigned int, PyLong_FromUnsignedLong)                                                  \
+    X('l', long, PyLong_FromLong)                                                                  \
+    X('L', unsigned long, PyLong_FromUnsignedLong)                                                 \
+    X('q', long long, PyLong_FromLongLong)                                                         \
+    X('Q', unsigned long long, PyLong_FromUnsignedLongLong)                                        \
+    X('n', Py_ssize_t, PyLong_FromSsize_t)                                                         \
+    X('N', size_t, PyLong_FromSize_t)                                                              \
+    X('f', float, PyFloat_FromDouble)                                                              \
+    X('d', double, PyFloat_FromDouble)
+
 /* The native codes item_load and row_load read (integers and floats). */
 static inline bool is_loadable(char code)
 {
-    return code && strchr("bBhHiIlLqQnNfd", code) != NULL;
+    switch (code) {
+#define LOADABLE(c, T, make) case c:
+        NATIVE_CODES(LOADABLE)
+#undef LOADABLE
+        return true;
+    default:
+        return false;
+    }
 }
 /* Module init for items.c (the one-byte ints): 0, or -1 with an
  * exception set. */
